@@ -1,0 +1,298 @@
+"""Numba kernels: a block of runs in, fixed-size integer tallies out.
+
+For each run the kernel draws the parameters and every number that does not
+depend on the option once (common random numbers: the ceasefire, re-attack,
+tripwire and hit Exp(1)/uniform draws, and the truce episodes), then walks
+each option's history with exact event times (inverse cumulative hazard) and
+draws its violation and strike totals from option-independent streams.
+Tallies are integers, so blocks add exactly in any order.
+"""
+
+import math
+
+import numpy as np
+from numba import njit
+
+from deterrence import rng
+from deterrence.model import (COUNTS, DELTA_AID, DELTA_AIR_DEFENSE, DELTA_AIR_SUPPORT,
+                              DELTA_FORCE, DELTA_ISR, DEPLOY_LAG, E_COLLAPSE, EVENTS, F_SCALE,
+                              F_VETO, INTERCEPT_AIR_DEFENSE, INTERCEPT_AIR_SUPPORT, INTERCEPT_ISR,
+                              K_TRUCE, K_WAR, LAMBDA_A0, LAMBDA_C0, LAMBDA_HIT, LAMBDA_RETRUCE,
+                              LEV_ASSETS, LEV_SANCTIONS, M_COLLAPSE, MU_TRUCE, MU_WAR,
+                              N_PARAMETERS, NU, Q_REAR, SIGMA_TRUCE, SIGMA_WAR, STREAM_COLLAPSE,
+                              STREAM_RETRUCE, STREAM_RUN, STREAM_STRIKES, STREAM_VIOLATIONS,
+                              TRUCE_DAYS_UNIT, TRUCE_SCALE, TRUCE_SHAPE, W_REAR)
+
+FIXED, GAMMA, LOGNORMAL, BETA, UNIFORM = range(5)
+FAMILY_CODES = {"fixed": FIXED, "gamma": GAMMA, "lognormal": LOGNORMAL, "beta": BETA,
+                "uniform": UNIFORM}
+# Columns of the options array.
+OPT_FORCE, OPT_CONTACT, OPT_IMMEDIATE, OPT_SUPPORT, OPT_LEVERAGE = range(5)
+N_EVENTS = len(EVENTS)
+N_COUNTS = len(COUNTS)
+ASSETS_AND_AID = 2
+INF = np.inf
+SPLIT = np.int64(32)
+LOW32 = np.int64(0xFFFFFFFF)
+
+jit = njit(nogil=True, cache=True)
+
+
+@jit
+def sample_prior(st, family, a0, a1, a2):
+    """One draw from a prior family; the hyperparameters in config order."""
+    if family == FIXED:
+        return a0
+    if family == GAMMA:
+        return a2 + rng.gamma(st, a0, a1)
+    if family == LOGNORMAL:
+        return a2 + a0 * math.exp(a1 * rng.normal(st))
+    if family == BETA:
+        x = rng.gamma(st, a0, 1.0)
+        return x / (x + rng.gamma(st, a1, 1.0))
+    return a0 + (a1 - a0) * rng.uniform(st)
+
+
+@jit
+def draw_parameters(theta, st, key0, key1, run, family, args):
+    for p in range(N_PARAMETERS):
+        if family[p] == FIXED:
+            theta[p] = args[p, 0]
+        else:
+            rng.stream(st, key0, key1, run, p)
+            theta[p] = sample_prior(st, family[p], args[p, 0], args[p, 1], args[p, 2])
+
+
+@jit
+def hazard_walk(remaining, t0, t1, rate):
+    """Spend an Exp(1) budget on a constant hazard over [t0, t1): the event
+    time if it is spent there (else inf), and the budget left."""
+    need = rate * (t1 - t0)
+    if rate > 0.0 and remaining <= need:
+        return t0 + remaining / rate, 0.0
+    return INF, remaining - need
+
+
+@jit
+def truce_duration(start, t_deploy, base, budget, scale, inv_shape, m, full_factor):
+    """Weibull truce length when the collapse hazard is multiplied by m from
+    the deployment time on: exact inversion of the cumulative hazard."""
+    if t_deploy >= start + base:
+        return base
+    if t_deploy <= start:
+        return base * full_factor
+    age = t_deploy - start
+    h_age = (age / scale) ** (1.0 / inv_shape)
+    return scale * (h_age + (budget - h_age) / m) ** inv_shape
+
+
+@jit
+def history(horizon, t_ceasefire, t_deploy, deployed, contact, immediate, w_post,
+            e_reattack, u_trip, e_hit, reattack_rate, after_deploy, e_collapse, q_rear,
+            lambda_hit, scale, inv_shape, m, full_factor, ep_base, ep_budget, ep_gap):
+    """One option's history after the option-specific rates are known.
+
+    Returns the re-attack and tripwire times (inf when not within the
+    horizon), days in truce and after a collapse (before any re-attack),
+    and the number of collapses."""
+    t_trip = INF
+    if deployed and immediate and t_deploy < t_ceasefire and lambda_hit > 0.0:
+        t_hit = t_deploy + e_hit / (lambda_hit * w_post)
+        if t_hit < t_ceasefire and t_hit < horizon:
+            t_trip = t_hit
+    t_reattack = INF
+    truce_days = 0.0
+    war_days = 0.0
+    collapses = 0
+    if t_ceasefire < horizon:
+        remaining = e_reattack
+        t = t_ceasefire
+        j = 0
+        in_truce = True
+        while t < horizon:
+            if in_truce:
+                length = ep_base[j]
+                if deployed:
+                    length = truce_duration(t, t_deploy, length, ep_budget[j], scale,
+                                            inv_shape, m, full_factor)
+                rate = reattack_rate
+            else:
+                length = ep_gap[j]
+                rate = reattack_rate * e_collapse
+            end = min(t + length, horizon)
+            split = min(max(t_deploy, t), end)
+            t_reattack, remaining = hazard_walk(remaining, t, split, rate)
+            if t_reattack == INF:
+                t_reattack, remaining = hazard_walk(remaining, split, end, rate * after_deploy)
+            stop = min(end, t_reattack)
+            if in_truce:
+                truce_days += stop - t
+            else:
+                war_days += stop - t
+            if t_reattack < INF or t + length >= horizon:
+                break
+            if in_truce:
+                collapses += 1
+            else:
+                j += 1
+            in_truce = not in_truce
+            t = t + length
+        if t_reattack < INF and deployed and t_deploy <= t_reattack:
+            if contact or u_trip < q_rear:
+                t_trip = min(t_trip, t_reattack)
+    return t_reattack, t_trip, truce_days, war_days, collapses
+
+
+@jit
+def day_bin(t, horizon):
+    return np.int64(t) if t < horizon else horizon
+
+
+@jit
+def add_moment(tally, value):
+    """Add value and value**2 exactly: the square is split into 32-bit halves."""
+    tally[0] += value
+    square = value * value
+    tally[1] += square >> SPLIT
+    tally[2] += square & LOW32
+
+
+@jit
+def simulate(key0, key1, run_start, run_stop, horizon, family, args, force_levels, options,
+             year_days):
+    """Simulate runs [run_start, run_stop) of every option.
+
+    ``options`` is int64 (n_options, 5): force level index, contact line,
+    immediate deployment, support index, leverage index; its last row is the
+    baseline of the paired differences. Returns day histograms
+    (n_options, events, horizon + 1), moments (n_options, counts, 3) and
+    paired differences against the baseline (n_options, events * years + 2, 3),
+    each moment being (sum, high and low 32-bit parts of the sum of squares).
+    """
+    n_opt = options.shape[0]
+    n_years = year_days.shape[0]
+    hist = np.zeros((n_opt, N_EVENTS, horizon + 1), dtype=np.int64)
+    moments = np.zeros((n_opt, N_COUNTS, 3), dtype=np.int64)
+    paired = np.zeros((n_opt, N_EVENTS * n_years + 2, 3), dtype=np.int64)
+    st = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
+    st_gap = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
+    theta = np.empty(N_PARAMETERS)
+    cap = 64
+    ep_base = np.empty(cap)
+    ep_budget = np.empty(cap)
+    ep_gap = np.empty(cap)
+    times = np.empty((n_opt, N_EVENTS))
+    counts = np.empty((n_opt, 2), dtype=np.int64)
+    n_force = force_levels.shape[0]
+    veto = np.empty(n_force)
+    force_effect = np.empty(n_force)
+    lev_mult = np.empty(3)
+    delta_support = np.empty(4)
+    intercept = np.empty(4)
+    for run in range(run_start, run_stop):
+        draw_parameters(theta, st, key0, key1, run, family, args)
+        rng.stream(st, key0, key1, run, STREAM_RUN)
+        e_ceasefire = rng.exponential(st)
+        e_reattack = rng.exponential(st)
+        u_trip = rng.uniform(st)
+        e_hit = rng.exponential(st)
+
+        scale = theta[TRUCE_SCALE]
+        inv_shape = 1.0 / theta[TRUCE_SHAPE]
+        w_rear = theta[W_REAR]
+        m_contact = theta[M_COLLAPSE]
+        m_rear = m_contact ** w_rear
+        factor_contact = m_contact ** -inv_shape
+        factor_rear = m_rear ** -inv_shape
+        shortest = min(1.0, factor_contact, factor_rear)
+        # Enough truce episodes for any option: every option's history
+        # starts at or after 0 and its episodes are no shorter than these.
+        rng.stream(st, key0, key1, run, STREAM_COLLAPSE)
+        rng.stream(st_gap, key0, key1, run, STREAM_RETRUCE)
+        n_ep = 0
+        span = 0.0
+        while span < horizon:
+            if n_ep == cap:
+                cap *= 2
+                ep_base = np.concatenate((ep_base, np.empty(n_ep)))
+                ep_budget = np.concatenate((ep_budget, np.empty(n_ep)))
+                ep_gap = np.concatenate((ep_gap, np.empty(n_ep)))
+            budget = rng.exponential(st)
+            ep_budget[n_ep] = budget
+            ep_base[n_ep] = scale * budget ** inv_shape
+            ep_gap[n_ep] = rng.exponential(st_gap) / theta[LAMBDA_RETRUCE]
+            span += ep_base[n_ep] * shortest + ep_gap[n_ep]
+            n_ep += 1
+
+        for f in range(n_force):
+            troops = force_levels[f]
+            veto[f] = (1.0 + troops / theta[F_VETO]) ** -theta[NU]
+            force_effect[f] = theta[DELTA_FORCE] * math.log1p(troops / theta[F_SCALE])
+        lev_mult[0] = 1.0
+        lev_mult[1] = theta[LEV_SANCTIONS]
+        lev_mult[2] = theta[LEV_ASSETS]
+        delta_support[0] = 0.0
+        delta_support[1] = theta[DELTA_ISR]
+        delta_support[2] = theta[DELTA_AIR_DEFENSE]
+        delta_support[3] = theta[DELTA_AIR_SUPPORT]
+        intercept[0] = 0.0
+        intercept[1] = theta[INTERCEPT_ISR]
+        intercept[2] = theta[INTERCEPT_AIR_DEFENSE]
+        intercept[3] = theta[INTERCEPT_AIR_SUPPORT]
+
+        for o in range(n_opt):
+            f = options[o, OPT_FORCE]
+            contact = options[o, OPT_CONTACT] == 1
+            immediate = options[o, OPT_IMMEDIATE] == 1
+            support = options[o, OPT_SUPPORT]
+            leverage = options[o, OPT_LEVERAGE]
+            t_ceasefire = e_ceasefire / (theta[LAMBDA_C0] * lev_mult[leverage] * veto[f])
+            deployed = force_levels[f] > 0.0
+            t_deploy = INF
+            if deployed:
+                t_deploy = theta[DEPLOY_LAG] if immediate else t_ceasefire + theta[DEPLOY_LAG]
+            w_post = 1.0 if contact else w_rear
+            reattack_rate = theta[LAMBDA_A0]
+            if leverage == ASSETS_AND_AID:
+                reattack_rate *= math.exp(-theta[DELTA_AID])
+            after_deploy = math.exp(-(force_effect[f] * w_post + delta_support[support]))
+            t_reattack, t_trip, truce_days, war_days, collapses = history(
+                horizon, t_ceasefire, t_deploy, deployed, contact, immediate, w_post,
+                e_reattack, u_trip, e_hit, reattack_rate, after_deploy, theta[E_COLLAPSE],
+                theta[Q_REAR], theta[LAMBDA_HIT], scale, inv_shape,
+                m_contact if contact else m_rear,
+                factor_contact if contact else factor_rear, ep_base, ep_budget, ep_gap)
+
+            rng.stream(st, key0, key1, run, STREAM_VIOLATIONS)
+            mean_violations = rng.gamma(st, truce_days * theta[K_TRUCE],
+                                        theta[MU_TRUCE] / theta[K_TRUCE])
+            mean_violations += rng.gamma(st, war_days * theta[K_WAR], theta[MU_WAR] / theta[K_WAR])
+            violations = rng.poisson(st, mean_violations)
+            rng.stream(st, key0, key1, run, STREAM_STRIKES)
+            strike_days = theta[SIGMA_WAR] * (horizon - truce_days) + theta[SIGMA_TRUCE] * truce_days
+            strikes = rng.poisson(st, (1.0 - intercept[support]) * strike_days)
+
+            times[o, 0] = t_ceasefire if t_ceasefire < horizon else INF
+            times[o, 1] = t_deploy if t_deploy < horizon else INF
+            times[o, 2] = t_reattack
+            times[o, 3] = t_trip
+            counts[o, 0] = violations
+            counts[o, 1] = strikes
+            for e in range(N_EVENTS):
+                hist[o, e, day_bin(times[o, e], horizon)] += 1
+            add_moment(moments[o, 0], violations)
+            add_moment(moments[o, 1], strikes)
+            add_moment(moments[o, 2], np.int64(truce_days / TRUCE_DAYS_UNIT + 0.5))
+            add_moment(moments[o, 3], np.int64(collapses))
+
+        base = n_opt - 1
+        for o in range(n_opt):
+            k = 0
+            for e in range(N_EVENTS):
+                for y in range(n_years):
+                    d = np.int64(times[o, e] < year_days[y]) - np.int64(times[base, e] < year_days[y])
+                    add_moment(paired[o, k], d)
+                    k += 1
+            add_moment(paired[o, k], counts[o, 0] - counts[base, 0])
+            add_moment(paired[o, k + 1], counts[o, 1] - counts[base, 1])
+    return hist, moments, paired

@@ -1,0 +1,109 @@
+"""The model's vocabulary: policy axes, uncertain parameters, event streams.
+
+Everything else refers to parameters and levels by the names and indices
+defined here, so kernels, reference implementation, configs and results
+agree on one layout.
+"""
+
+from dataclasses import dataclass
+
+AXES = ("force_size", "posture", "deploy_rule", "support", "leverage")
+POSTURES = ("rear", "contact_line")
+DEPLOY_RULES = ("after_ceasefire", "immediate")
+SUPPORTS = ("none", "isr_c2", "air_defense", "air_support")
+LEVERAGES = ("status_quo", "sanctions", "assets_and_aid")
+LEVELS = {"posture": POSTURES, "deploy_rule": DEPLOY_RULES,
+          "support": SUPPORTS, "leverage": LEVERAGES}
+DEFAULT_GRID = {
+    "force_size": (0, 5000, 10000, 25000, 50000),
+    "posture": POSTURES,
+    "deploy_rule": DEPLOY_RULES,
+    "support": SUPPORTS,
+    "leverage": LEVERAGES,
+}
+
+# Domains a parameter's value must lie in.
+POSITIVE = "positive"          # (0, inf)
+NONNEGATIVE = "nonnegative"    # [0, inf)
+PROBABILITY = "probability"    # [0, 1]
+AT_LEAST_ONE = "at least 1"    # [1, inf)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    domain: str
+    unit: str
+    meaning: str
+
+
+@dataclass(frozen=True)
+class Prior:
+    """One parameter's prior: a family and its hyperparameters, with provenance."""
+    name: str
+    dist: str
+    params: tuple[tuple[str, float], ...]
+    source: str
+    fit: str = ""
+
+    def get(self, key: str, default: float = 0.0) -> float:
+        return dict(self.params).get(key, default)
+
+
+# Per-level parameters are named "<parameter>.<level>"; the reference levels
+# (status_quo leverage, no support) are neutral by definition and not listed:
+# leverage_mult 1, delta_support 0, intercept 0.
+PARAMETERS = (
+    Parameter("lambda_c0", POSITIVE, "per day", "hazard of a first general ceasefire, status quo, no force"),
+    Parameter("nu", NONNEGATIVE, "1", "strength of Moscow's veto on a settlement that brings foreign troops"),
+    Parameter("f_veto", POSITIVE, "troops", "force size at which the veto factor is 2 ** -nu"),
+    Parameter("leverage_mult.sanctions", POSITIVE, "1", "ceasefire hazard multiplier under tighter sanctions"),
+    Parameter("leverage_mult.assets_and_aid", POSITIVE, "1",
+              "ceasefire hazard multiplier with frozen assets seized and aid funded"),
+    Parameter("deploy_lag", NONNEGATIVE, "days", "time from the decision (or ceasefire) to deployment"),
+    Parameter("truce_shape", POSITIVE, "1", "Weibull shape of a truce's time to collapse"),
+    Parameter("truce_scale", POSITIVE, "days", "Weibull scale of a truce's time to collapse"),
+    Parameter("m_collapse", POSITIVE, "1", "collapse hazard multiplier with the force on the contact line"),
+    Parameter("lambda_retruce", POSITIVE, "per day", "hazard of a new truce after a collapse"),
+    Parameter("lambda_a0", POSITIVE, "per day", "hazard of a major re-attack during a truce, no force"),
+    Parameter("e_collapse", AT_LEAST_ONE, "1", "re-attack hazard multiplier after a collapse"),
+    Parameter("delta_force", NONNEGATIVE, "1", "deterrent effect of the force per log1p(F / f_scale)"),
+    Parameter("f_scale", POSITIVE, "troops", "force size scale of the deterrent effect"),
+    Parameter("w_rear", PROBABILITY, "1", "weight of a rear-area force relative to one on the contact line"),
+    Parameter("delta_support.isr_c2", NONNEGATIVE, "1", "deterrent effect of US intelligence and command support"),
+    Parameter("delta_support.air_defense", NONNEGATIVE, "1", "deterrent effect of a US air-defence backstop"),
+    Parameter("delta_support.air_support", NONNEGATIVE, "1", "deterrent effect of US air power"),
+    Parameter("delta_aid", NONNEGATIVE, "1", "Ukraine's deterrence by denial from seized assets and military aid"),
+    Parameter("mu_truce", NONNEGATIVE, "per day", "mean ceasefire violations per truce day"),
+    Parameter("k_truce", POSITIVE, "1", "negative-binomial dispersion of daily violations in a truce"),
+    Parameter("mu_war", NONNEGATIVE, "per day", "mean ceasefire violations per day after a collapse"),
+    Parameter("k_war", POSITIVE, "1", "negative-binomial dispersion of daily violations after a collapse"),
+    Parameter("sigma_truce", NONNEGATIVE, "per day", "missile and drone strikes on cities per truce day"),
+    Parameter("sigma_war", NONNEGATIVE, "per day", "missile and drone strikes on cities per day of fighting"),
+    Parameter("intercept.isr_c2", PROBABILITY, "1", "share of strikes stopped thanks to US ISR and command"),
+    Parameter("intercept.air_defense", PROBABILITY, "1", "share of strikes stopped by a US air-defence backstop"),
+    Parameter("intercept.air_support", PROBABILITY, "1", "share of strikes stopped with US air power"),
+    Parameter("q_rear", PROBABILITY, "1", "chance a re-attack engages a force in the rear"),
+    Parameter("lambda_hit", NONNEGATIVE, "per day", "hazard that a force deployed during the war is struck"),
+)
+PARAMETER_NAMES = tuple(p.name for p in PARAMETERS)
+N_PARAMETERS = len(PARAMETERS)
+(LAMBDA_C0, NU, F_VETO, LEV_SANCTIONS, LEV_ASSETS, DEPLOY_LAG, TRUCE_SHAPE, TRUCE_SCALE,
+ M_COLLAPSE, LAMBDA_RETRUCE, LAMBDA_A0, E_COLLAPSE, DELTA_FORCE, F_SCALE, W_REAR,
+ DELTA_ISR, DELTA_AIR_DEFENSE, DELTA_AIR_SUPPORT, DELTA_AID, MU_TRUCE, K_TRUCE, MU_WAR,
+ K_WAR, SIGMA_TRUCE, SIGMA_WAR, INTERCEPT_ISR, INTERCEPT_AIR_DEFENSE, INTERCEPT_AIR_SUPPORT,
+ Q_REAR, LAMBDA_HIT) = range(N_PARAMETERS)
+
+# Event streams of a run (parameter p draws from stream p).
+STREAM_RUN = 100         # 4 uniforms: ceasefire Exp(1), re-attack Exp(1), tripwire U, hit Exp(1)
+STREAM_COLLAPSE = 101    # one Exp(1) per truce episode
+STREAM_RETRUCE = 102     # one Exp(1) per collapse
+STREAM_VIOLATIONS = 103  # per option: truce gamma, war gamma, Poisson
+STREAM_STRIKES = 104     # per option: Poisson
+
+# Events with day histograms, in tally order.
+EVENTS = ("first_ceasefire_day", "deployment_day", "reattack_day", "tripwire_day")
+# Per-run counts with sums and sums of squares, in tally order.
+COUNTS = ("violations", "strikes", "truce_days", "collapses")
+TRUCE_DAYS_UNIT = 1.0 / 1024.0   # truce days are tallied as integers in this unit
+YEARS = (1, 2, 5)

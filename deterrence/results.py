@@ -1,0 +1,178 @@
+"""Tallies to an xarray.Dataset with estimates, standard errors and
+provenance; written atomically as NetCDF or Zarr."""
+
+import datetime
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from deterrence import UserError, __version__
+from deterrence.config import Config
+from deterrence.model import AXES, COUNTS, EVENTS, TRUCE_DAYS_UNIT, YEARS
+from deterrence.runner import Plan
+from deterrence.tallies import Tallies, moment_sums
+
+EVENT_WORDS = {
+    "first_ceasefire_day": ("ceasefire", "first general ceasefire"),
+    "deployment_day": ("deployed", "deployment of the reassurance force"),
+    "reattack_day": ("reattack", "renewed major offensive (re-attack)"),
+    "tripwire_day": ("tripwire", "foreign troops engaged in combat (tripwire)"),
+}
+COUNT_WORDS = {
+    "violations": ("1", "ceasefire violations after the first ceasefire"),
+    "strikes": ("1", "missile and drone strikes on cities over the horizon"),
+    "truce_days": ("days", "days in truce before any re-attack"),
+    "collapses": ("1", "truce collapses"),
+}
+FORMATS = {".nc": "netcdf", ".zarr": "zarr"}
+
+
+def output_format(path: str | Path) -> str:
+    suffix = Path(path).suffix
+    if suffix not in FORMATS:
+        raise UserError(f"--out {path}: the name must end in .nc (NetCDF) or .zarr (Zarr)")
+    return FORMATS[suffix]
+
+
+def _mean_se(total, squares, n):
+    mean = total / n
+    var = np.maximum(squares - total * total / n, 0.0) / max(n - 1, 1)
+    return mean, np.sqrt(var / n)
+
+
+def build(config: Config, plan: Plan, tallies: Tallies, extra_attrs: dict | None = None) -> xr.Dataset:
+    """The dataset of a finished study (the baseline row is the last option)."""
+    grid = config.grid
+    shape = tuple(len(grid[a]) for a in AXES)
+    n_opt = int(np.prod(shape))
+    n = tallies.runs
+    horizon = plan.horizon
+    coords = {a: list(grid[a]) for a in AXES}
+    coords["day"] = np.arange(horizon + 1)
+    coords["years"] = list(YEARS)
+
+    def grid_array(values):
+        return values[:n_opt].reshape(shape + values.shape[1:])
+
+    data = {}
+    year_days = plan.year_days
+    in_horizon = year_days <= horizon
+    for e, name in enumerate(EVENTS):
+        word, meaning = EVENT_WORDS[name]
+        hist = tallies.hist[:, e, :]
+        data[name] = (AXES + ("day",), grid_array(hist), {
+            "long_name": f"runs by day of {meaning}; the last bin counts runs where it did not "
+                         f"happen within the horizon", "units": "runs"})
+        cumulative = np.cumsum(hist, axis=1)
+        within = np.stack([cumulative[:, min(d, horizon) - 1] for d in year_days], axis=1)
+        p = np.where(in_horizon, within / n, np.nan)
+        data[f"p_{word}"] = (AXES + ("years",), grid_array(p), {
+            "long_name": f"probability of {meaning} within the given years", "units": "1"})
+        data[f"p_{word}_se"] = (AXES + ("years",), grid_array(np.sqrt(p * (1 - p) / n)), {
+            "long_name": f"Monte Carlo standard error of p_{word}", "units": "1"})
+    total, squares = moment_sums(tallies.moments)
+    for c, name in enumerate(COUNTS):
+        units, meaning = COUNT_WORDS[name]
+        scale = TRUCE_DAYS_UNIT if name == "truce_days" else 1.0
+        s, sq = total[:, c] * scale, squares[:, c] * scale * scale
+        data[f"{name}_sum"] = (AXES, grid_array(s), {"long_name": f"sum over runs of {meaning}",
+                                                     "units": units})
+        data[f"{name}_sumsq"] = (AXES, grid_array(sq), {
+            "long_name": f"sum over runs of the square of {meaning}", "units": f"({units})2"})
+        mean, se = _mean_se(s, sq, n)
+        data[f"mean_{name}"] = (AXES, grid_array(mean), {"long_name": f"mean {meaning}",
+                                                         "units": units})
+        data[f"mean_{name}_se"] = (AXES, grid_array(se), {
+            "long_name": f"Monte Carlo standard error of mean_{name}", "units": units})
+    data.update(_paired(tallies, n, grid_array, in_horizon))
+    data["runs"] = (AXES, np.full(shape, n, dtype=np.int64), {"long_name": "runs simulated",
+                                                              "units": "runs"})
+    base = config.study.baseline
+    attrs = {
+        "title": f"deterrence study {config.study.name}",
+        "Conventions": "CF-1.10",
+        "source": f"deterrence {__version__}",
+        "history": f"{datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')} "
+                   f"deterrence run {config.path}",
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "package_version": __version__,
+        "config": config.text,
+        "config_sha256": config.sha256,
+        "seed": str(config.study.seed),
+        "runs": n,
+        "horizon_days": horizon,
+        "start_date": config.study.start_date.isoformat(),
+        "baseline": json.dumps({a: getattr(base, a) for a in AXES}),
+        "priors": json.dumps({p.name: {"dist": p.dist, **dict(p.params), "source": p.source,
+                                       **({"fit": p.fit} if p.fit else {})}
+                              for p in config.priors}),
+    }
+    attrs.update(extra_attrs or {})
+    ds = xr.Dataset(data, coords=coords, attrs=attrs)
+    ds["day"].attrs = {"long_name": "day since the study start (last: not within horizon)",
+                       "units": f"days since {config.study.start_date.isoformat()}"}
+    ds["years"].attrs = {"long_name": "years since the study start", "units": "years"}
+    ds["force_size"].attrs = {"long_name": "troops of the reassurance force", "units": "troops"}
+    return ds
+
+
+def _paired(tallies: Tallies, n: int, grid_array, in_horizon) -> dict:
+    """Differences against the baseline option, with paired standard errors."""
+    total, squares = moment_sums(tallies.paired)
+    mean, se = _mean_se(total, squares, n)
+    data = {}
+    n_years = len(YEARS)
+    for e, name in enumerate(EVENTS):
+        word, meaning = EVENT_WORDS[name]
+        cols = slice(e * n_years, (e + 1) * n_years)
+        for suffix, values in (("", mean[:, cols]), ("_se", se[:, cols])):
+            data[f"diff_p_{word}{suffix}"] = (AXES + ("years",),
+                                              grid_array(np.where(in_horizon, values, np.nan)), {
+                "long_name": f"paired difference to the baseline of p_{word}"
+                             + (" (standard error)" if suffix else ""), "units": "1"})
+    for k, name in enumerate(("violations", "strikes")):
+        col = len(EVENTS) * n_years + k
+        data[f"diff_mean_{name}"] = (AXES, grid_array(mean[:, col]), {
+            "long_name": f"paired difference to the baseline of mean_{name}", "units": "1"})
+        data[f"diff_mean_{name}_se"] = (AXES, grid_array(se[:, col]), {
+            "long_name": f"standard error of diff_mean_{name}", "units": "1"})
+    return data
+
+
+def write(ds: xr.Dataset, path: str | Path, overwrite: bool = False) -> Path:
+    """Write under a temporary name beside ``path`` and rename when complete."""
+    path = Path(path)
+    kind = output_format(path)
+    if path.exists() and not overwrite:
+        raise UserError(f"--out {path} exists; pass --overwrite to replace it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        if kind == "netcdf":
+            ds.to_netcdf(tmp, engine="h5netcdf")
+        else:
+            ds.to_zarr(tmp, mode="w", consolidated=True)
+        if path.is_dir():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    finally:
+        if tmp.is_dir():
+            shutil.rmtree(tmp)
+        elif tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def open_result(path: str | Path) -> xr.Dataset:
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"{path}: no such result")
+    kind = output_format(path)
+    try:
+        return xr.open_dataset(path, engine="zarr" if kind == "zarr" else None)
+    except Exception as error:
+        raise UserError(f"{path}: cannot open as a deterrence result ({error})") from None

@@ -1,0 +1,174 @@
+"""Counter-based random numbers: Philox4x32-10 and samplers fed by it.
+
+Every draw of a study is addressed by (study seed, run index, event stream,
+counter), so a run sees the same numbers whatever the block, thread or
+worker that computes it, and the same numbers for the same event in every
+option (common random numbers).
+
+A stream's state is a small ``uint64`` array (see :func:`stream`): the
+Philox counter (run low word, run high word, stream id, block counter), the
+key (two seed words), a buffer of four outputs and the buffer position.
+"""
+
+import math
+
+import numpy as np
+from numba import njit
+
+PHILOX_M0 = np.uint64(0xD2511F53)
+PHILOX_M1 = np.uint64(0xCD9E8D57)
+PHILOX_W0 = np.uint64(0x9E3779B9)
+PHILOX_W1 = np.uint64(0xBB67AE85)
+MASK32 = np.uint64(0xFFFFFFFF)
+SHIFT32 = np.uint64(32)
+TWO_M32 = 2.0**-32
+
+STATE_SIZE = 11
+_POS = 10
+
+jit = njit(nogil=True, cache=True)
+
+
+@jit
+def philox4x32(c0, c1, c2, c3, k0, k1):
+    """Philox4x32-10 block: four 32-bit counter words and two key words in
+    (as uint64 holding 32-bit values), four 32-bit outputs out."""
+    for _ in range(10):
+        p0 = PHILOX_M0 * c0
+        p1 = PHILOX_M1 * c2
+        hi0 = p0 >> SHIFT32
+        lo0 = p0 & MASK32
+        hi1 = p1 >> SHIFT32
+        lo1 = p1 & MASK32
+        c0 = hi1 ^ c1 ^ k0
+        c1 = lo1
+        c2 = hi0 ^ c3 ^ k1
+        c3 = lo0
+        k0 = (k0 + PHILOX_W0) & MASK32
+        k1 = (k1 + PHILOX_W1) & MASK32
+    return c0, c1, c2, c3
+
+
+def seed_key(seed: int) -> tuple[int, int]:
+    """The two Philox key words of a study seed (a non-negative 64-bit int)."""
+    return seed & 0xFFFFFFFF, (seed >> 32) & 0xFFFFFFFF
+
+
+def new_state() -> np.ndarray:
+    return np.zeros(STATE_SIZE, dtype=np.uint64)
+
+
+@jit
+def stream(st, key0, key1, run, stream_id):
+    """Point state ``st`` at the start of stream ``stream_id`` of run ``run``."""
+    r = np.uint64(run)
+    st[0] = r & MASK32
+    st[1] = r >> SHIFT32
+    st[2] = np.uint64(stream_id)
+    st[3] = np.uint64(0)
+    st[4] = np.uint64(key0)
+    st[5] = np.uint64(key1)
+    st[_POS] = np.uint64(4)
+
+
+@jit
+def next_uint32(st):
+    if st[_POS] == np.uint64(4):
+        o0, o1, o2, o3 = philox4x32(st[0], st[1], st[2], st[3], st[4], st[5])
+        st[6] = o0
+        st[7] = o1
+        st[8] = o2
+        st[9] = o3
+        st[3] = st[3] + np.uint64(1)
+        st[_POS] = np.uint64(0)
+    pos = st[_POS]
+    st[_POS] = pos + np.uint64(1)
+    return st[6 + np.int64(pos)]
+
+
+@jit
+def uniform(st):
+    """Uniform on the open interval (0, 1): never exactly 0 or 1."""
+    return (float(next_uint32(st)) + 0.5) * TWO_M32
+
+
+@jit
+def exponential(st):
+    """Exp(1) by inversion."""
+    return -math.log(uniform(st))
+
+
+@jit
+def normal(st):
+    """Standard normal by Box-Muller (one of the pair)."""
+    u1 = uniform(st)
+    u2 = uniform(st)
+    return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+
+
+@jit
+def gamma(st, shape, scale):
+    """Gamma(shape, scale) by Marsaglia and Tsang (2000); shape < 1 by the
+    boost Gamma(shape + 1) * U ** (1 / shape)."""
+    if shape <= 0.0:
+        return 0.0
+    boost = 1.0
+    if shape < 1.0:
+        boost = uniform(st) ** (1.0 / shape)
+        shape += 1.0
+    d = shape - 1.0 / 3.0
+    c = 1.0 / math.sqrt(9.0 * d)
+    while True:
+        x = normal(st)
+        v = 1.0 + c * x
+        if v <= 0.0:
+            continue
+        v = v * v * v
+        u = uniform(st)
+        if math.log(u) < 0.5 * x * x + d - d * v + d * math.log(v):
+            return scale * d * v * boost
+
+
+@jit
+def poisson(st, lam):
+    """Poisson(lam): inversion (one uniform) below 10, else Hörmann's PTRS
+    transformed rejection (1993), as in NumPy."""
+    if lam <= 0.0:
+        return 0
+    if lam < 10.0:
+        u = uniform(st)
+        p = math.exp(-lam)
+        cdf = p
+        k = 0
+        while u > cdf:
+            k += 1
+            p *= lam / k
+            cdf += p
+            if p < 1e-300 and cdf >= 1.0 - 1e-15:
+                break
+        return k
+    slam = math.sqrt(lam)
+    loglam = math.log(lam)
+    b = 0.931 + 2.53 * slam
+    a = -0.059 + 0.02483 * b
+    invalpha = 1.1239 + 1.1328 / (b - 3.4)
+    vr = 0.9277 - 3.6224 / (b - 2.0)
+    while True:
+        u = uniform(st) - 0.5
+        v = uniform(st)
+        us = 0.5 - abs(u)
+        k = math.floor((2.0 * a / us + b) * u + lam + 0.43)
+        if us >= 0.07 and v <= vr:
+            return np.int64(k)
+        if k < 0 or (us < 0.013 and v > us):
+            continue
+        if (math.log(v) + math.log(invalpha) - math.log(a / (us * us) + b)
+                <= -lam + k * loglam - math.lgamma(k + 1.0)):
+            return np.int64(k)
+
+
+@jit
+def negative_binomial(st, mean, k):
+    """Gamma-Poisson count with the given mean and dispersion k
+    (variance mean + mean**2 / k)."""
+    return poisson(st, gamma(st, k, mean / k))
