@@ -5,6 +5,7 @@ import datetime
 import json
 import os
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +52,8 @@ def build(config: Config, plan: Plan, tallies: Tallies, extra_attrs: dict | None
     n_opt = int(np.prod(shape))
     n = tallies.runs
     horizon = plan.horizon
-    coords = {a: list(grid[a]) for a in AXES}
+    # Strings as objects: variable-length strings, which Zarr v3 specifies.
+    coords = {a: np.array(grid[a], dtype=object if a != "force_size" else np.int64) for a in AXES}
     coords["day"] = np.arange(horizon + 1)
     coords["years"] = list(YEARS)
 
@@ -155,7 +157,11 @@ def write(ds: xr.Dataset, path: str | Path, overwrite: bool = False) -> Path:
         if kind == "netcdf":
             ds.to_netcdf(tmp, engine="h5netcdf")
         else:
-            ds.to_zarr(tmp, mode="w", consolidated=True)
+            with warnings.catch_warnings():
+                # Consolidated metadata is not yet in the Zarr v3 spec, but it
+                # is what lets xarray open the store without a warning.
+                warnings.filterwarnings("ignore", message="Consolidated metadata")
+                ds.to_zarr(tmp, mode="w", consolidated=True)
         if path.is_dir():
             shutil.rmtree(path)
         os.replace(tmp, path)

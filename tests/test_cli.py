@@ -1,0 +1,120 @@
+"""Bad input: one line naming the field and the fix, exit 2, nothing written."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import xarray as xr
+
+from deterrence.cli import main
+
+GOOD = """
+[study]
+name = "tiny"
+runs = 2000
+seed = 7
+horizon_days = 800
+block_runs = 500
+
+[grid]
+force_size = [0, 5000]
+posture = ["rear"]
+deploy_rule = ["after_ceasefire"]
+support = ["none"]
+leverage = ["status_quo"]
+"""
+
+BAD = {
+    "typo in a study key": (GOOD.replace("runs = 2000", "runz = 2000"), "did you mean 'runs'"),
+    "unknown axis value": (GOOD.replace('"rear"]', '"reer"]'), "grid.posture"),
+    "negative force size": (GOOD.replace("[0, 5000]", "[0, -5000]"), "grid.force_size"),
+    "zero horizon": (GOOD.replace("horizon_days = 800", "horizon_days = 0"), "study.horizon_days"),
+    "negative runs": (GOOD.replace("runs = 2000", "runs = -1"), "study.runs"),
+    "unknown prior family": (GOOD + '[priors.nu]\ndist = "gamma2"\nshape = 1\nscale = 1\n',
+                             "priors.nu.dist"),
+    "missing hyperparameter": (GOOD + '[priors.nu]\ndist = "gamma"\nshape = 1\n', "priors.nu.scale"),
+    "non-finite hyperparameter": (GOOD + '[priors.nu]\ndist = "gamma"\nshape = 1\nscale = nan\n',
+                                  "priors.nu.scale"),
+    "probability above one": (GOOD + '[priors.q_rear]\ndist = "fixed"\nvalue = 1.5\n', "priors.q_rear"),
+    "probability prior unbounded": (GOOD + '[priors.w_rear]\ndist = "gamma"\nshape = 1\nscale = 1\n',
+                                    "priors.w_rear"),
+    "unknown prior": (GOOD + '[priors.lambda_zz]\ndist = "fixed"\nvalue = 1\n', "lambda_zz"),
+    "unknown per-level prior": (GOOD + '[priors.intercept.lasers]\ndist = "fixed"\nvalue = 0.5\n',
+                                "intercept.lasers"),
+    "not TOML": ("[study\nname = 1", "not valid TOML"),
+    "unknown table": (GOOD + "[gird]\nposture = ['rear']\n", "did you mean 'grid'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_config_is_one_line_and_writes_nothing(case, tmp_path, capsys):
+    text, field = BAD[case]
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    out = tmp_path / "out.nc"
+    assert main(["run", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("deterrence: error:")
+    assert field in err
+    assert str(path) in err
+    assert list(tmp_path.iterdir()) == [path]
+
+
+def test_unreadable_config(tmp_path, capsys):
+    assert main(["run", str(tmp_path / "missing.toml")]) == 2
+    assert "cannot read config" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, field", [
+    (["--runs", "0"], "--runs"),
+    (["--seed", "-3"], "--seed"),
+    (["--workers", "0"], "--workers"),
+    (["--out", "result.csv"], ".nc"),
+])
+def test_bad_options(args, field, tmp_path, capsys):
+    path = tmp_path / "good.toml"
+    path.write_text(GOOD)
+    if args[0] == "--out":
+        args = ["--out", str(tmp_path / args[1])]
+    assert main(["run", str(path), *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and field in err
+    assert list(tmp_path.iterdir()) == [path]
+
+
+def test_run_writes_result_and_refuses_overwrite(tmp_path, capsys):
+    path = tmp_path / "good.toml"
+    path.write_text(GOOD)
+    out = tmp_path / "tiny.nc"
+    assert main(["run", str(path), "--out", str(out), "--workers", "1"]) == 0
+    table = capsys.readouterr().out
+    assert "re-attack" in table and "5000 rear" in table
+    ds = xr.open_dataset(out)
+    assert int(ds.runs.max()) == 2000 and ds.reattack_day.sizes["day"] == 801
+    assert ds.attrs["config"] == GOOD and ds.attrs["seed"] == "7"
+    ds.close()
+    before = out.read_bytes()
+    assert main(["run", str(path), "--out", str(out)]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["good.toml", "tiny.nc"]
+
+
+def test_zarr_output_and_report(tmp_path, capsys):
+    path = tmp_path / "good.toml"
+    path.write_text(GOOD)
+    out = tmp_path / "tiny.zarr"
+    assert main(["run", str(path), "--out", str(out), "--runs", "1000"]) == 0
+    capsys.readouterr()
+    ds = xr.open_dataset(out, engine="zarr")
+    assert int(ds.runs.max()) == 1000
+    assert main(["report", str(out)]) == 0
+    assert "tripwire" in capsys.readouterr().out
+    assert main(["report", str(tmp_path / "nothing.nc")]) == 2
+
+
+def test_python_dash_m_works(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "deterrence", "--version"], capture_output=True,
+                          text=True, cwd=Path(__file__).parent)
+    assert done.returncode == 0 and done.stdout.startswith("deterrence ")
