@@ -2,35 +2,85 @@
 line and exit 2; nothing is left behind under the output's name."""
 
 import argparse
+import os
+import signal
 import sys
 import time
 from pathlib import Path
 
 from deterrence import UserError, __version__
 
+EXIT_CHECKPOINTED = 75  # EX_TEMPFAIL: stopped early with a checkpoint; rerun with --resume
+
+
+def _stop(signum, frame):
+    raise runner_interrupted(signal.Signals(signum).name)
+
+
+def runner_interrupted(name: str) -> Exception:
+    from deterrence.runner import Interrupted
+
+    return Interrupted(name)
+
 
 def _run(args) -> int:
-    from deterrence import config, report, results, runner
+    from deterrence import __version__, clusters, config, report, results, runner
 
     cfg = config.load(args.config).with_overrides(runs=args.runs, seed=args.seed)
     out = Path(args.out or Path("results") / f"{cfg.study.name}.nc")
     results.output_format(out)
-    if out.exists() and not args.overwrite:
-        raise UserError(f"--out {out} exists; pass --overwrite to replace it")
     if args.workers is not None and args.workers < 1:
         raise UserError(f"--workers must be at least 1, got {args.workers}")
+    if out.exists() and not args.overwrite:
+        raise UserError(f"--out {out} exists; pass --overwrite to replace it")
     plan = runner.make_plan(cfg)
+    checkpoint = runner.Checkpoint(Path(f"{out}.checkpoint.npz"), {
+        "config_sha256": cfg.sha256, "seed": cfg.study.seed, "runs": cfg.study.runs,
+        "block_runs": plan.block_runs, "version": __version__})
+    if checkpoint.path.exists() and not args.resume:
+        if not args.overwrite:
+            raise UserError(f"{checkpoint.path} holds an interrupted run; pass --resume to continue "
+                            f"it or --overwrite to start afresh")
+        checkpoint.remove()
     n_opt = len(cfg.options)
-    print(f"{cfg.study.name}: {n_opt} options x {cfg.study.runs:,} runs, "
-          f"{len(plan.blocks)} blocks, seed {cfg.study.seed}", file=sys.stderr)
+    print(f"{cfg.study.name}: {n_opt} options x {cfg.study.runs:,} runs, {len(plan.blocks)} blocks, "
+          f"seed {cfg.study.seed}, scheduler {args.scheduler or 'threads'}", file=sys.stderr)
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     start = time.perf_counter()
-    tallies = runner.run_local(plan, workers=args.workers)
+    try:
+        if args.scheduler is None:
+            tallies = runner.run_local(plan, workers=args.workers, checkpoint=checkpoint)
+        else:
+            settings = clusters.jobqueue_settings(cfg.cluster, args.jobqueue_config)
+            with clusters.client_for(args.scheduler, args.workers, settings) as client:
+                tallies = runner.run_dask(plan, client, checkpoint=checkpoint)
+    except runner.Interrupted as why:
+        print(f"deterrence: stopped by {why}; finished blocks saved in {checkpoint.path}; "
+              f"run again with --resume to continue", file=sys.stderr)
+        return EXIT_CHECKPOINTED
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     seconds = time.perf_counter() - start
     ds = results.build(cfg, plan, tallies, {"wall_seconds": round(seconds, 3)})
     results.write(ds, out, overwrite=args.overwrite)
+    checkpoint.remove()
     print(report.table(ds))
     print(f"\nwrote {out} in {seconds:.1f} s "
           f"({cfg.study.runs * (n_opt + 1) / seconds / 1e6:.2f} M run-options/s)", file=sys.stderr)
+    return 0
+
+
+def _submit(args) -> int:
+    from deterrence import config, submit
+
+    cfg = config.load(args.config)
+    out = Path(args.out or Path("results") / f"{cfg.study.name}.nc").resolve()
+    script = submit.render(cfg, args.system, args.mode, out)
+    if args.dry_run:
+        print(script)
+        return 0
+    print(submit.submit(script, args.system, out.with_name(f"{cfg.study.name}.{args.system}.sh")))
     return 0
 
 
@@ -39,6 +89,18 @@ def _report(args) -> int:
 
     ds = results.open_result(args.result)
     print(report.table(ds, year=args.year))
+    return 0
+
+
+def _priors(args) -> int:
+    from deterrence import config, priors_report
+
+    if args.config:
+        cfg = config.load(args.config)
+    else:
+        cfg = config.parse({"study": {"name": "defaults", "runs": 1, "seed": 0}}, "",
+                           "deterrence/priors.toml")
+    print(priors_report.report(cfg, Path(args.out) if args.out else None))
     return 0
 
 
@@ -53,18 +115,42 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="result path ending in .nc or .zarr (default results/NAME.nc)")
     run.add_argument("--workers", type=int, help="local worker threads (default: all cores)")
     run.add_argument("--overwrite", action="store_true", help="replace an existing result")
+    run.add_argument("--scheduler", help="local (dask processes), slurm, pbs, mpi or a scheduler "
+                                         "address such as tcp://host:8786 (default: local threads)")
+    run.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
+    run.add_argument("--jobqueue-config", default="jobs/jobqueue.yaml",
+                     help="site settings for --scheduler slurm|pbs (default jobs/jobqueue.yaml)")
     run.set_defaults(func=_run)
+    sub_ = sub.add_parser("submit", help="render a batch script for Slurm or PBS and submit it")
+    sub_.add_argument("config", help="study config (TOML); its [cluster] table sets queue, cores, ...")
+    sub_.add_argument("--system", choices=("slurm", "pbs"), required=True)
+    sub_.add_argument("--mode", choices=("local", "mpi"), default="local",
+                      help="local: all cores of one node; mpi: dask-mpi over several nodes")
+    sub_.add_argument("--out", help="result path (default results/NAME.nc)")
+    sub_.add_argument("--dry-run", action="store_true", help="print the script instead of submitting")
+    sub_.set_defaults(func=_submit)
     rep = sub.add_parser("report", help="tables from a result")
     rep.add_argument("result", help="a result written by deterrence run (.nc or .zarr)")
     rep.add_argument("--year", type=int, choices=(1, 2, 5), help="years column of the table")
     rep.set_defaults(func=_report)
+    pri = sub.add_parser("priors", help="the priors, fitted from the record in seeds/, with checks")
+    pri.add_argument("config", nargs="?", help="study config (default: the shipped default priors)")
+    pri.add_argument("--out", help="folder for the figures (PNG) and the table (CSV)")
+    pri.set_defaults(func=_priors)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return args.func(args)
+        code = args.func(args)
+        if code == EXIT_CHECKPOINTED:
+            # Do not wait for blocks still running in threads: their work
+            # is recomputed on resume.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+        return code
     except UserError as error:
         print(f"deterrence: error: {error}", file=sys.stderr)
         return 2

@@ -17,8 +17,17 @@ from importlib import resources
 from pathlib import Path
 
 from deterrence import UserError
-from deterrence.model import (AT_LEAST_ONE, AXES, DEFAULT_GRID, LEVELS, NONNEGATIVE,
-                              PARAMETERS, POSITIVE, PROBABILITY, Prior)
+from deterrence.model import (
+    AT_LEAST_ONE,
+    AXES,
+    DEFAULT_GRID,
+    LEVELS,
+    NONNEGATIVE,
+    PARAMETERS,
+    POSITIVE,
+    PROBABILITY,
+    Prior,
+)
 
 # Prior families and their hyperparameters (required, optional).
 FAMILIES = {
@@ -33,6 +42,11 @@ DOMAIN_BOUNDS = {POSITIVE: (0.0, math.inf), NONNEGATIVE: (0.0, math.inf),
                  PROBABILITY: (0.0, 1.0), AT_LEAST_ONE: (1.0, math.inf)}
 STUDY_KEYS = ("name", "runs", "seed", "horizon_days", "start_date", "block_runs", "baseline")
 MAX_SEED = 2**64 - 1
+# Keys of a config's [cluster] table: dask-jobqueue settings for --scheduler
+# slurm|pbs and `deterrence submit` (see jobs/README.md).
+CLUSTER_KEYS = ("queue", "account", "walltime", "cores", "memory", "processes", "jobs", "nodes",
+                "job_extra_directives", "job_script_prologue", "python", "host", "interface",
+                "local_directory", "log_directory", "tls")
 
 
 @dataclass(frozen=True)
@@ -60,6 +74,7 @@ class Config:
     study: Study
     grid: dict[str, tuple] = field(hash=False)
     priors: tuple[Prior, ...]
+    cluster: dict = field(default_factory=dict, hash=False)
     text: str = ""
     path: str = ""
 
@@ -121,7 +136,7 @@ def parse_option(table, where: str, what: str) -> Option:
     default = Study.baseline
     values = {axis: table.get(axis, getattr(default, axis)) for axis in AXES}
     _axis_values("force_size", [values["force_size"]], where, f"{what}.force_size")
-    for axis, levels in LEVELS.items():
+    for axis in LEVELS:
         _axis_values(axis, [values[axis]], where, f"{what}.{axis}")
     return Option(**values)
 
@@ -223,6 +238,12 @@ def _flatten_priors(tables: dict) -> dict:
     return flat
 
 
+def _record_fit(name: str) -> Prior:
+    from deterrence import fit
+
+    return fit.record_prior(name)
+
+
 def load(path: str | Path, record_fit=None) -> Config:
     """Read and validate a study config."""
     where = str(path)
@@ -238,7 +259,10 @@ def load(path: str | Path, record_fit=None) -> Config:
 
 
 def parse(raw: dict, text: str = "", where: str = "", record_fit=None) -> Config:
-    _unknown_keys(raw, ("study", "grid", "priors"), where, "the config")
+    """Validate a parsed TOML config; ``record_fit(name)`` returns the prior
+    fitted from the record in seeds/ (default: ``deterrence.fit.record_prior``)."""
+    record_fit = record_fit or _record_fit
+    _unknown_keys(raw, ("study", "grid", "priors", "cluster"), where, "the config")
     study_table = raw.get("study")
     if not isinstance(study_table, dict):
         _fail(where, "[study] table is missing; it needs at least name, runs and seed")
@@ -284,4 +308,8 @@ def parse(raw: dict, text: str = "", where: str = "", record_fit=None) -> Config
     tables.update(overrides)
     priors = tuple(parse_prior(n, tables[n], where if n in overrides else "deterrence/priors.toml",
                                record_fit) for n in names)
-    return Config(study, grid, priors, text, where)
+    cluster = raw.get("cluster", {})
+    if not isinstance(cluster, dict):
+        _fail(where, "[cluster] must be a table of batch-system settings")
+    _unknown_keys(cluster, CLUSTER_KEYS, where, "[cluster]")
+    return Config(study, grid, priors, cluster, text, where)

@@ -33,7 +33,7 @@ def table(ds: xr.Dataset, year: int | None = None) -> str:
              f"Δ re-att: paired difference to the baseline; means over "
              f"{ds.attrs['horizon_days']} days", head, "-" * len(head)]
     for values in itertools.product(*(ds[a].values for a in AXES)):
-        o = ds.sel(dict(zip(AXES, values)))
+        o = ds.sel(dict(zip(AXES, values, strict=True)))
         y = o.sel(years=year)
         label = [str(int(values[0]))] + [SHORT.get(str(v), str(v)) for v in values[1:]]
         lines.append(

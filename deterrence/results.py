@@ -98,9 +98,9 @@ def build(config: Config, plan: Plan, tallies: Tallies, extra_attrs: dict | None
         "title": f"deterrence study {config.study.name}",
         "Conventions": "CF-1.10",
         "source": f"deterrence {__version__}",
-        "history": f"{datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')} "
+        "history": f"{datetime.datetime.now(datetime.UTC).isoformat(timespec='seconds')} "
                    f"deterrence run {config.path}",
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "package_version": __version__,
         "config": config.text,
         "config_sha256": config.sha256,

@@ -4,15 +4,18 @@ The runner knows nothing of the model's equations: it hands arrays to the
 kernel and adds the tallies it returns.
 """
 
+import json
 import os
-from itertools import islice
+import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from deterrence import kernels, priors, rng
+from deterrence import UserError, kernels, priors, rng
 from deterrence.config import Config, Option
 from deterrence.model import DEPLOY_RULES, LEVERAGES, POSTURES, SUPPORTS, YEARS
 from deterrence.tallies import Tallies
@@ -73,25 +76,140 @@ def default_workers() -> int:
 
 
 def progress(plan: Plan, done_runs: int = 0, disable: bool | None = None) -> tqdm:
-    """A progress bar over runs: blocks done, runs per second, time left."""
+    """A progress bar over runs: runs done, runs per second, time left."""
     return tqdm(total=plan.runs, initial=done_runs, unit="run", unit_scale=True,
                 dynamic_ncols=True, disable=disable, desc="runs")
 
 
-def run_local(plan: Plan, workers: int | None = None, show_progress: bool | None = None) -> Tallies:
+class Interrupted(Exception):
+    """The run was asked to stop (SIGTERM, SIGINT): finished blocks are saved."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The running total and the set of finished blocks, saved atomically
+    beside the output so an interrupted study can resume bit for bit."""
+    path: Path
+    meta: dict
+
+    def load(self) -> tuple[Tallies | None, np.ndarray | None]:
+        if not self.path.exists():
+            return None, None
+        try:
+            with np.load(self.path) as f:
+                meta = json.loads(str(f["meta"]))
+                tallies = Tallies(int(f["runs"]), f["hist"], f["moments"], f["paired"])
+                done = f["done"]
+        except (OSError, ValueError, KeyError) as error:
+            raise UserError(f"{self.path}: unreadable checkpoint ({error}); delete it to start afresh")\
+                from None
+        changed = [k for k in self.meta if meta.get(k) != self.meta[k]]
+        if changed:
+            raise UserError(f"{self.path}: cannot resume, the checkpoint was made with a different "
+                            f"{', '.join(changed)}; run with --overwrite to start afresh")
+        return tallies, done
+
+    def save(self, total: Tallies, done: np.ndarray) -> None:
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with open(tmp, "wb") as f:
+            np.savez(f, meta=json.dumps(self.meta), runs=total.runs, hist=total.hist,
+                     moments=total.moments, paired=total.paired, done=done)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+class Accumulator:
+    """Adds finished blocks, shows progress and saves checkpoints (at most
+    every ``every`` seconds, and when closed)."""
+
+    def __init__(self, plan: Plan, checkpoint: Checkpoint | None = None, every: float = 5.0,
+                 show_progress: bool | None = None):
+        self.plan = plan
+        self.checkpoint = checkpoint
+        self.every = every
+        self.total, done = checkpoint.load() if checkpoint else (None, None)
+        self.done = done if done is not None else np.zeros(len(plan.blocks), dtype=bool)
+        self.saved = time.monotonic()
+        self.bar = progress(plan, done_runs=self.total.runs if self.total else 0,
+                            disable=None if show_progress is None else not show_progress)
+
+    def todo(self) -> list[tuple[int, int, int]]:
+        return [(i, start, stop) for i, (start, stop) in enumerate(self.plan.blocks)
+                if not self.done[i]]
+
+    def add(self, index: int, tallies: Tallies) -> None:
+        if self.done[index]:
+            return
+        self.total = tallies if self.total is None else self.total.__iadd__(tallies)
+        self.done[index] = True
+        self.bar.update(tallies.runs)
+        if self.checkpoint and time.monotonic() - self.saved >= self.every:
+            self.save()
+
+    def save(self) -> None:
+        if self.checkpoint and self.total is not None:
+            self.checkpoint.save(self.total, self.done)
+            self.saved = time.monotonic()
+
+    def close(self) -> Tallies | None:
+        self.save()
+        self.bar.close()
+        return self.total if self.done.all() else None
+
+
+def run_local(plan: Plan, workers: int | None = None, show_progress: bool | None = None,
+              checkpoint: Checkpoint | None = None) -> Tallies:
     """All blocks on local threads (the kernel releases the GIL), at most
     two blocks in flight per worker so memory stays flat."""
     workers = workers or default_workers()
-    pending = iter(plan.blocks)
-    total = None
-    with ThreadPoolExecutor(max_workers=workers) as pool, \
-            progress(plan, disable=None if show_progress is None else not show_progress) as bar:
-        in_flight = {pool.submit(run_block, plan, *block) for block in islice(pending, 2 * workers)}
+    acc = Accumulator(plan, checkpoint, show_progress=show_progress)
+    pending = iter(acc.todo())
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        in_flight = {pool.submit(_indexed_block, plan, *b) for b in islice(pending, 2 * workers)}
         while in_flight:
-            done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+            # A timeout lets signal handlers run between waits.
+            done, in_flight = wait(in_flight, timeout=1.0, return_when=FIRST_COMPLETED)
             for future in done:
-                tallies = future.result()
-                total = tallies if total is None else total.__iadd__(tallies)
-                bar.update(tallies.runs)
-                in_flight |= {pool.submit(run_block, plan, *block) for block in islice(pending, 1)}
+                acc.add(*future.result())
+                in_flight |= {pool.submit(_indexed_block, plan, *b) for b in islice(pending, 1)}
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        total = acc.close()
+    return total
+
+
+def _indexed_block(plan: Plan, index: int, start: int, stop: int) -> tuple[int, Tallies]:
+    return index, run_block(plan, start, stop)
+
+
+def run_dask(plan: Plan, client, show_progress: bool | None = None,
+             checkpoint: Checkpoint | None = None) -> Tallies:
+    """All blocks on a dask.distributed cluster. A block lost with a dead
+    worker is recomputed by the scheduler; each block is added once."""
+    from distributed import as_completed
+
+    acc = Accumulator(plan, checkpoint, show_progress=show_progress)
+    plan_future = client.scatter(plan, broadcast=True)
+    pending = iter(acc.todo())
+    window = max(2 * len(client.scheduler_info(n_workers=-1)["workers"]), 4)
+
+    def submit(block):
+        index, start, stop = block
+        return client.submit(_indexed_block, plan_future, index, start, stop,
+                             key=f"block-{plan.key[0]}-{start}-{stop}", retries=3)
+
+    futures = as_completed([submit(b) for b in islice(pending, window)])
+    try:
+        for future in futures:
+            acc.add(*future.result())
+            future.release()
+            for block in islice(pending, 1):
+                futures.add(submit(block))
+    finally:
+        total = acc.close()
     return total

@@ -35,6 +35,6 @@ def moment_sums(moments: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     integer (so the result does not depend on how runs were blocked)."""
     total = moments[..., 0].astype(np.float64)
     exact = [(int(hi) << 32) + int(lo) for hi, lo in zip(moments[..., 1].ravel(),
-                                                        moments[..., 2].ravel())]
+                                                        moments[..., 2].ravel(), strict=True)]
     squares = np.array([float(x) for x in exact], dtype=np.float64).reshape(total.shape)
     return total, squares

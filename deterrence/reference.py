@@ -1,0 +1,416 @@
+"""An independent NumPy reference implementation of ``docs/model.md``.
+
+This module is a *statistical* oracle for the numba kernels: it simulates the
+same model with the same distribution of results, but with its own random
+numbers (``numpy.random.Generator``) and its own, plainly written code. It
+shares nothing with the kernels but the vocabulary of ``deterrence.model``
+and the tally layout of ``deterrence.tallies``; it does not import
+``deterrence.kernels`` or ``deterrence.rng``.
+
+Every step is vectorized over runs (and options): arrays are shaped
+``(runs, options)``, per-run quantities ``(runs, 1)`` and per-option ones
+``(options,)`` broadcast against them. The truce/collapse walk loops over the
+episode index in Python, vectorized over the (run, option) pairs still
+walking. Runs are processed in chunks so memory stays bounded.
+
+Common random numbers: within a run, ``E_c``, ``E_a``, ``U_trip``, ``E_hit``
+and each episode's collapse budget ``B_j`` and gap ``G_j`` are drawn once and
+used by every option. Violation and strike totals are drawn independently
+per option (their distribution per option is what the model states).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from deterrence.model import (
+    COUNTS,
+    DELTA_AID,
+    DELTA_AIR_DEFENSE,
+    DELTA_AIR_SUPPORT,
+    DELTA_FORCE,
+    DELTA_ISR,
+    DEPLOY_LAG,
+    E_COLLAPSE,
+    EVENTS,
+    F_SCALE,
+    F_VETO,
+    INTERCEPT_AIR_DEFENSE,
+    INTERCEPT_AIR_SUPPORT,
+    INTERCEPT_ISR,
+    K_TRUCE,
+    K_WAR,
+    LAMBDA_A0,
+    LAMBDA_C0,
+    LAMBDA_HIT,
+    LAMBDA_RETRUCE,
+    LEV_ASSETS,
+    LEV_SANCTIONS,
+    LEVERAGES,
+    M_COLLAPSE,
+    MU_TRUCE,
+    MU_WAR,
+    N_PARAMETERS,
+    NU,
+    Q_REAR,
+    SIGMA_TRUCE,
+    SIGMA_WAR,
+    TRUCE_DAYS_UNIT,
+    TRUCE_SCALE,
+    TRUCE_SHAPE,
+    W_REAR,
+)
+from deterrence.tallies import Tallies
+
+if TYPE_CHECKING:  # runner imports the kernels; the reference only needs the Plan's arrays
+    from deterrence.runner import Plan
+
+# Prior family codes as encoded in Plan.family (deterrence.priors.encode).
+FIXED, GAMMA, LOGNORMAL, BETA, UNIFORM = range(5)
+ASSETS_AND_AID = LEVERAGES.index("assets_and_aid")
+# (run, option) pairs per chunk: bounds memory at a few hundred MB.
+CHUNK_ELEMENTS = 1 << 19
+LOW32 = np.int64(0xFFFFFFFF)
+
+
+@dataclass(frozen=True)
+class Options:
+    """The plan's options as per-option arrays (the baseline is the last)."""
+    force: np.ndarray       # troops, float64
+    contact: np.ndarray     # bool: on the contact line
+    immediate: np.ndarray   # bool: deployed immediately
+    support: np.ndarray     # int index into SUPPORTS
+    leverage: np.ndarray    # int index into LEVERAGES
+
+    @classmethod
+    def from_plan(cls, plan: Plan) -> Options:
+        o = plan.options
+        return cls(force=np.asarray(plan.force_levels, dtype=np.float64)[o[:, 0]],
+                   contact=o[:, 1] == 1, immediate=o[:, 2] == 1,
+                   support=o[:, 3].copy(), leverage=o[:, 4].copy())
+
+    def __len__(self) -> int:
+        return len(self.force)
+
+
+def column(theta: np.ndarray, p: int) -> np.ndarray:
+    """Parameter p of every run, shaped (runs, 1) to broadcast over options."""
+    return theta[:, p:p + 1]
+
+
+# --- parameters and chance -------------------------------------------------
+
+def draw_parameters(gen: np.random.Generator, family: np.ndarray, args: np.ndarray,
+                    n: int) -> np.ndarray:
+    """theta (n, N_PARAMETERS): each run's parameters drawn from the priors.
+
+    Hyperparameters are in config order: gamma (shape, scale, loc),
+    lognormal (median, sigma, loc), beta (a, b), uniform (low, high),
+    fixed (value)."""
+    theta = np.empty((n, N_PARAMETERS))
+    for p in range(N_PARAMETERS):
+        a0, a1, a2 = args[p]
+        code = family[p]
+        if code == FIXED:
+            theta[:, p] = a0
+        elif code == GAMMA:
+            theta[:, p] = a2 + gen.gamma(a0, a1, n)
+        elif code == LOGNORMAL:
+            theta[:, p] = a2 + a0 * np.exp(a1 * gen.standard_normal(n))
+        elif code == BETA:
+            theta[:, p] = gen.beta(a0, a1, n)
+        elif code == UNIFORM:
+            theta[:, p] = gen.uniform(a0, a1, n)
+        else:
+            raise ValueError(f"unknown prior family code {code} for parameter {p}")
+    return theta
+
+
+@dataclass(frozen=True)
+class Chance:
+    """Option-independent draws of a chunk of runs, each shaped (runs, 1)."""
+    e_ceasefire: np.ndarray
+    e_reattack: np.ndarray
+    u_trip: np.ndarray
+    e_hit: np.ndarray
+
+
+def draw_chance(gen: np.random.Generator, n: int) -> Chance:
+    """E_c, E_a, E_hit ~ Exp(1) and U_trip ~ U(0, 1), one of each per run."""
+    return Chance(e_ceasefire=gen.standard_exponential((n, 1)),
+                  e_reattack=gen.standard_exponential((n, 1)),
+                  u_trip=gen.random((n, 1)),
+                  e_hit=gen.standard_exponential((n, 1)))
+
+
+def leverage_multipliers(theta: np.ndarray) -> np.ndarray:
+    """(runs, 3): ceasefire hazard multiplier per leverage level."""
+    return np.column_stack([np.ones(len(theta)), theta[:, LEV_SANCTIONS], theta[:, LEV_ASSETS]])
+
+
+def support_deltas(theta: np.ndarray) -> np.ndarray:
+    """(runs, 4): deterrent effect per support level."""
+    return np.column_stack([np.zeros(len(theta)), theta[:, DELTA_ISR],
+                            theta[:, DELTA_AIR_DEFENSE], theta[:, DELTA_AIR_SUPPORT]])
+
+
+def intercepts(theta: np.ndarray) -> np.ndarray:
+    """(runs, 4): share of strikes stopped per support level."""
+    return np.column_stack([np.zeros(len(theta)), theta[:, INTERCEPT_ISR],
+                            theta[:, INTERCEPT_AIR_DEFENSE], theta[:, INTERCEPT_AIR_SUPPORT]])
+
+
+def posture_weight(theta: np.ndarray, opts: Options) -> np.ndarray:
+    """w(posture), (runs, options): 1 on the contact line, w_rear in the rear."""
+    return np.where(opts.contact, 1.0, column(theta, W_REAR))
+
+
+# --- 1. ceasefire, 2. deployment ---------------------------------------------
+
+def ceasefire(theta: np.ndarray, chance: Chance, opts: Options) -> np.ndarray:
+    """T_c = E_c / (lambda_c0 * leverage_mult * (1 + F / f_veto) ** -nu)."""
+    lev = leverage_multipliers(theta)[:, opts.leverage]
+    veto = (1.0 + opts.force / column(theta, F_VETO)) ** -column(theta, NU)
+    return chance.e_ceasefire / (column(theta, LAMBDA_C0) * lev * veto)
+
+
+def deployment(theta: np.ndarray, t_ceasefire: np.ndarray, opts: Options) -> np.ndarray:
+    """T_d: deploy_lag after the ceasefire or after the decision; inf without a force."""
+    lag = column(theta, DEPLOY_LAG)
+    t_deploy = np.where(opts.immediate, lag, t_ceasefire + lag)
+    return np.where(opts.force > 0, t_deploy, np.inf)
+
+
+# --- 3. truces and collapses, 4. re-attack ----------------------------------
+
+def collapse_multiplier(theta: np.ndarray, opts: Options) -> np.ndarray:
+    """m (runs, options): m_collapse on the contact line, m_collapse ** w_rear
+    in the rear, 1 without a force."""
+    m = column(theta, M_COLLAPSE) ** posture_weight(theta, opts)
+    return np.where(opts.force > 0, m, 1.0)
+
+
+def reattack_rates(theta: np.ndarray, opts: Options) -> tuple[np.ndarray, np.ndarray]:
+    """The re-attack hazard in a truce before deployment, lambda_a0 * A, and
+    the factor D applied from T_d on, both (runs, options)."""
+    aid = np.where(opts.leverage == ASSETS_AND_AID, np.exp(-column(theta, DELTA_AID)), 1.0)
+    rate = column(theta, LAMBDA_A0) * aid
+    force_effect = column(theta, DELTA_FORCE) * np.log1p(opts.force / column(theta, F_SCALE))
+    delta = force_effect * posture_weight(theta, opts) + support_deltas(theta)[:, opts.support]
+    return rate, np.exp(-delta)
+
+
+def truce_length(start, t_deploy, budget, scale, shape, m):
+    """Length of a truce starting at ``start`` whose Weibull cumulative hazard
+    ((t - start) / scale) ** shape, multiplied by m from t_deploy on, reaches
+    ``budget``."""
+    base = scale * budget ** (1.0 / shape)
+    age = t_deploy - start
+    # Cumulative hazard at deployment; capped at the budget where deployment
+    # comes after the natural end (that branch is not used) to stay finite.
+    h = np.minimum((np.clip(age, 0.0, None) / scale) ** shape, budget)
+    partial = scale * (h + (budget - h) / m) ** (1.0 / shape)
+    full = base * m ** (-1.0 / shape)
+    return np.where(age >= base, base, np.where(age <= 0.0, full, partial))
+
+
+def spend_hazard(remaining, t0, t1, t_deploy, rate, after_deploy):
+    """Spend an Exp(1) budget on [t0, t1) where the hazard is ``rate`` before
+    t_deploy and ``rate * after_deploy`` from it on. Returns the event time
+    (inf if the budget lasts past t1) and the budget left."""
+    split = np.clip(t_deploy, t0, t1)
+    h1 = rate * (split - t0)
+    h2 = rate * after_deploy * (t1 - split)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_event = np.where(remaining <= h1, t0 + remaining / rate,
+                           np.where(remaining <= h1 + h2,
+                                    split + (remaining - h1) / (rate * after_deploy), np.inf))
+    return t_event, remaining - h1 - h2
+
+
+@dataclass
+class Walk:
+    """Outcome of the truce/collapse walk, each (runs, options)."""
+    t_reattack: np.ndarray   # inf if none within the horizon
+    truce_days: np.ndarray
+    war_days: np.ndarray
+    collapses: np.ndarray    # int64
+
+
+def truce_walk(gen: np.random.Generator, theta: np.ndarray, chance: Chance,
+               t_ceasefire: np.ndarray, t_deploy: np.ndarray, opts: Options,
+               horizon: int) -> Walk:
+    """Truces and collapses alternate from T_c until the re-attack or H.
+
+    Episode j draws one collapse budget B_j ~ Exp(1) and one gap
+    G_j = Exp(1) / lambda_retruce per run (shared by all options), then
+    advances every (run, option) pair still walking through truce j and gap j,
+    spending E_a on the re-attack hazard along the way."""
+    n, n_opt = t_ceasefire.shape
+    shape2 = (n, n_opt)
+    run = np.repeat(np.arange(n), n_opt)
+
+    def flat(a):
+        return np.broadcast_to(a, shape2).ravel()
+
+    rate, after = reattack_rates(theta, opts)
+    rate, after = flat(rate), flat(after)
+    m = flat(collapse_multiplier(theta, opts))
+    e_collapse = theta[:, E_COLLAPSE]
+    scale, shape = theta[:, TRUCE_SCALE], theta[:, TRUCE_SHAPE]
+    retruce = theta[:, LAMBDA_RETRUCE]
+    t_d = flat(t_deploy)
+
+    t = flat(t_ceasefire).copy()
+    remaining = flat(chance.e_reattack).copy()
+    t_reattack = np.full(n * n_opt, np.inf)
+    truce_days = np.zeros(n * n_opt)
+    war_days = np.zeros(n * n_opt)
+    collapses = np.zeros(n * n_opt, dtype=np.int64)
+
+    walking = np.flatnonzero(t < horizon)
+    while walking.size:
+        budget = gen.standard_exponential(n)
+        gap = gen.standard_exponential(n) / retruce
+        for in_truce in (True, False):
+            i = walking
+            r = run[i]
+            start = t[i]
+            if in_truce:
+                length = truce_length(start, t_d[i], budget[r], scale[r], shape[r], m[i])
+                hazard = rate[i]
+            else:
+                length = gap[r]
+                hazard = rate[i] * e_collapse[r]
+            end = np.minimum(start + length, horizon)
+            hit, left = spend_hazard(remaining[i], start, end, t_d[i], hazard, after[i])
+            days = np.minimum(end, hit) - start
+            if in_truce:
+                truce_days[i] += days
+            else:
+                war_days[i] += days
+            t_reattack[i] = hit
+            remaining[i] = left
+            goes_on = (hit == np.inf) & (start + length < horizon)
+            if in_truce:
+                collapses[i] += goes_on
+            t[i] = start + length
+            walking = i[goes_on]
+            if not walking.size:
+                break
+    return Walk(t_reattack.reshape(shape2), truce_days.reshape(shape2),
+                war_days.reshape(shape2), collapses.reshape(shape2))
+
+
+# --- 5. tripwire ---------------------------------------------------------------
+
+def tripwire(theta: np.ndarray, chance: Chance, t_ceasefire: np.ndarray, t_deploy: np.ndarray,
+             t_reattack: np.ndarray, opts: Options, horizon: int) -> np.ndarray:
+    """The first of: a hit on an immediately deployed force during the war
+    (before T_c and H), and a re-attack at T_a >= T_d engaging the force (on
+    the contact line always, in the rear if U_trip < q_rear)."""
+    deployed = opts.force > 0
+    exposure = column(theta, LAMBDA_HIT) * posture_weight(theta, opts)
+    with np.errstate(divide="ignore"):
+        t_hit = t_deploy + chance.e_hit / exposure
+    hit = deployed & opts.immediate & (t_deploy < t_ceasefire) & (t_hit < t_ceasefire) & (t_hit < horizon)
+    engaged = (deployed & (t_reattack < np.inf) & (t_deploy <= t_reattack)
+               & (opts.contact | (chance.u_trip < column(theta, Q_REAR))))
+    return np.minimum(np.where(hit, t_hit, np.inf), np.where(engaged, t_reattack, np.inf))
+
+
+# --- 6. violations, 7. strikes ----------------------------------------------
+
+def violations(gen: np.random.Generator, theta: np.ndarray, walk: Walk) -> np.ndarray:
+    """Poisson(Gamma(d_t k_truce, mu_truce / k_truce) + Gamma(d_w k_war, mu_war / k_war))."""
+    k_t, k_w = column(theta, K_TRUCE), column(theta, K_WAR)
+    shape2 = walk.truce_days.shape
+    mean = gen.gamma(walk.truce_days * k_t, np.broadcast_to(column(theta, MU_TRUCE) / k_t, shape2))
+    mean += gen.gamma(walk.war_days * k_w, np.broadcast_to(column(theta, MU_WAR) / k_w, shape2))
+    return gen.poisson(mean).astype(np.int64)
+
+
+def strikes(gen: np.random.Generator, theta: np.ndarray, walk: Walk, opts: Options,
+            horizon: int) -> np.ndarray:
+    """Poisson((1 - intercept) * (sigma_truce d_t + sigma_war (H - d_t)))."""
+    d_t = walk.truce_days
+    days = column(theta, SIGMA_TRUCE) * d_t + column(theta, SIGMA_WAR) * (horizon - d_t)
+    return gen.poisson((1.0 - intercepts(theta)[:, opts.support]) * days).astype(np.int64)
+
+
+# --- tallies -------------------------------------------------------------------
+
+def day_bins(t: np.ndarray, horizon: int) -> np.ndarray:
+    """floor(T) if T < H, else H (not within the horizon)."""
+    return np.where(t < horizon, np.floor(np.minimum(t, horizon)), horizon).astype(np.int64)
+
+
+def moments(values: np.ndarray) -> np.ndarray:
+    """(sum, high 32 bits and low 32 bits of the squares' sum) over axis 0,
+    exactly as the kernels' add_moment adds them."""
+    values = values.astype(np.int64)
+    square = values * values
+    return np.stack([values.sum(axis=0), (square >> 32).sum(axis=0),
+                     (square & LOW32).sum(axis=0)], axis=-1)
+
+
+def tally(times: np.ndarray, counts: np.ndarray, truce_days: np.ndarray,
+          collapses: np.ndarray, horizon: int, year_days: np.ndarray) -> Tallies:
+    """Tallies of a chunk: ``times`` (runs, options, events) with inf for
+    events not within the horizon, ``counts`` (runs, options, 2) violations
+    and strikes; the baseline is the last option."""
+    n, n_opt, n_events = times.shape
+    hist = np.empty((n_opt, n_events, horizon + 1), dtype=np.int64)
+    offsets = np.arange(n_opt) * (horizon + 1)
+    for e in range(n_events):
+        index = (day_bins(times[:, :, e], horizon) + offsets).ravel()
+        hist[:, e, :] = np.bincount(index, minlength=n_opt * (horizon + 1)).reshape(n_opt, -1)
+    truce_units = np.floor(truce_days / TRUCE_DAYS_UNIT + 0.5).astype(np.int64)
+    mom = np.stack([moments(counts[:, :, 0]), moments(counts[:, :, 1]), moments(truce_units),
+                    moments(collapses)], axis=1)
+    within = (times[:, :, :, None] < year_days).astype(np.int64)   # (runs, options, events, years)
+    diff = (within - within[:, -1:]).reshape(n, n_opt, -1)
+    count_diff = counts - counts[:, -1:]
+    paired = np.concatenate([moments(diff), moments(count_diff)], axis=1)
+    return Tallies(n, hist, mom, paired)
+
+
+# --- a chunk of runs, and the entry point ------------------------------------
+
+def simulate_chunk(gen: np.random.Generator, plan: Plan, opts: Options, n: int) -> Tallies:
+    horizon = plan.horizon
+    theta = draw_parameters(gen, plan.family, plan.args, n)
+    chance = draw_chance(gen, n)
+    t_ceasefire = ceasefire(theta, chance, opts)
+    t_deploy = deployment(theta, t_ceasefire, opts)
+    walk = truce_walk(gen, theta, chance, t_ceasefire, t_deploy, opts, horizon)
+    t_trip = tripwire(theta, chance, t_ceasefire, t_deploy, walk.t_reattack, opts, horizon)
+    n_violations = violations(gen, theta, walk)
+    n_strikes = strikes(gen, theta, walk, opts, horizon)
+    times = np.stack([np.where(t_ceasefire < horizon, t_ceasefire, np.inf),
+                      np.where(t_deploy < horizon, t_deploy, np.inf),
+                      walk.t_reattack, t_trip], axis=-1)
+    assert times.shape[-1] == len(EVENTS)
+    counts = np.stack([n_violations, n_strikes], axis=-1)
+    return tally(times, counts, walk.truce_days, walk.collapses, horizon,
+                 np.asarray(plan.year_days))
+
+
+def simulate(plan: Plan, runs: int, seed: int, chunk_runs: int | None = None) -> Tallies:
+    """Tallies of ``runs`` runs of every option of ``plan``, in the layout of
+    ``kernels.simulate`` (so ``results.build`` accepts them), drawn from
+    ``numpy.random.default_rng(seed)``."""
+    opts = Options.from_plan(plan)
+    n_opt = len(opts)
+    chunk_runs = chunk_runs or max(1, CHUNK_ELEMENTS // n_opt)
+    gen = np.random.default_rng(seed)
+    n_years = len(plan.year_days)
+    total = Tallies(0, np.zeros((n_opt, len(EVENTS), plan.horizon + 1), dtype=np.int64),
+                    np.zeros((n_opt, len(COUNTS), 3), dtype=np.int64),
+                    np.zeros((n_opt, len(EVENTS) * n_years + 2, 3), dtype=np.int64))
+    for start in range(0, runs, chunk_runs):
+        total += simulate_chunk(gen, plan, opts, min(chunk_runs, runs - start))
+    return total

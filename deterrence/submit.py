@@ -1,0 +1,58 @@
+"""Render a batch script for Slurm or PBS from a config, and submit it."""
+
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from string import Template
+
+from deterrence import UserError, shipped
+from deterrence.config import Config
+
+SUBMIT_COMMANDS = {"slurm": "sbatch", "pbs": "qsub"}
+DIRECTIVE = {"slurm": "#SBATCH", "pbs": "#PBS"}
+
+
+def render(config: Config, system: str, mode: str, out: Path) -> str:
+    """The batch script: ``local`` runs all cores of one node as threads;
+    ``mpi`` runs dask-mpi over ``nodes`` x ``cores`` ranks."""
+    settings = config.cluster
+    cores = int(settings.get("cores", 16))
+    nodes = int(settings.get("nodes", 1)) if mode == "mpi" else 1
+    python = settings.get("python", sys.executable)
+    config_path = shlex.quote(str(Path(config.path).resolve()))
+    run = f"{shlex.quote(python)} -m deterrence run {config_path} --resume --out {shlex.quote(str(out))}"
+    if mode == "local":
+        command = f"{run} --workers {cores}"
+        tasks_per_node, cpus_per_task = 1, cores
+    else:
+        launcher = "srun" if system == "slurm" else "mpiexec"
+        command = f"{launcher} {run} --scheduler mpi"
+        tasks_per_node, cpus_per_task = cores, 1
+    lines = [f"{DIRECTIVE[system]} {d}" for d in settings.get("job_extra_directives", [])]
+    if settings.get("queue"):
+        lines.append(f"{DIRECTIVE[system]} {'--partition=' if system == 'slurm' else '-q '}{settings['queue']}")
+    if settings.get("account"):
+        lines.append(f"{DIRECTIVE[system]} {'--account=' if system == 'slurm' else '-A '}{settings['account']}")
+    template = Template((shipped("jobs") / f"{system}.sh").read_text())
+    return template.substitute(
+        job_name=config.study.name, nodes=nodes, cores=cores, tasks_per_node=tasks_per_node,
+        cpus_per_task=cpus_per_task, walltime=settings.get("walltime", "24:00:00"),
+        log=shlex.quote(f"{out}.%j.log" if system == "slurm" else f"{out}.log"),
+        directives="\n".join(lines), config=config.path, mode=mode,
+        workdir=shlex.quote(str(Path.cwd())), command=command)
+
+
+def submit(script: str, system: str, path: Path) -> str:
+    """Write the script beside the output and hand it to sbatch or qsub."""
+    command = SUBMIT_COMMANDS[system]
+    if shutil.which(command) is None:
+        raise UserError(f"{command} not found: submit from a {system} login node, or use --dry-run "
+                        f"to print the script")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(script)
+    done = subprocess.run([command, str(path)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise UserError(f"{command} {path} failed: {done.stderr.strip() or done.stdout.strip()}")
+    return done.stdout.strip()
