@@ -129,8 +129,9 @@ def history(horizon, t_ceasefire, t_deploy, deployed, contact, immediate, w_post
     horizon), days in truce and after a collapse (before any re-attack),
     and the number of collapses."""
     t_trip = INF
-    if deployed and immediate and t_deploy < t_ceasefire and lambda_hit > 0.0:
-        t_hit = t_deploy + e_hit / (lambda_hit * w_post)
+    hit_rate = lambda_hit * w_post
+    if deployed and immediate and t_deploy < t_ceasefire and hit_rate > 0.0:
+        t_hit = t_deploy + e_hit / hit_rate
         if t_hit < t_ceasefire and t_hit < horizon:
             t_trip = t_hit
     t_reattack = INF

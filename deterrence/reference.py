@@ -351,10 +351,12 @@ def day_bins(t: np.ndarray, horizon: int) -> np.ndarray:
 def moments(values: np.ndarray) -> np.ndarray:
     """(sum, high 32 bits and low 32 bits of the squares' sum) over axis 0,
     exactly as the kernels' add_moment adds them."""
-    values = values.astype(np.int64)
-    square = values * values
-    return np.stack([values.sum(axis=0), (square >> 32).sum(axis=0),
-                     (square & LOW32).sum(axis=0)], axis=-1)
+    total = values.sum(axis=0, dtype=np.int64)
+    square = np.multiply(values, values, dtype=np.int64)
+    if values.size == 0 or np.abs(values).max() < 1 << 16:
+        # every square is below 2**32: the high parts are all zero
+        return np.stack([total, np.zeros_like(total), square.sum(axis=0)], axis=-1)
+    return np.stack([total, (square >> 32).sum(axis=0), (square & LOW32).sum(axis=0)], axis=-1)
 
 
 def tally(times: np.ndarray, counts: np.ndarray, truce_days: np.ndarray,
@@ -371,8 +373,8 @@ def tally(times: np.ndarray, counts: np.ndarray, truce_days: np.ndarray,
     truce_units = np.floor(truce_days / TRUCE_DAYS_UNIT + 0.5).astype(np.int64)
     mom = np.stack([moments(counts[:, :, 0]), moments(counts[:, :, 1]), moments(truce_units),
                     moments(collapses)], axis=1)
-    within = (times[:, :, :, None] < year_days).astype(np.int64)   # (runs, options, events, years)
-    diff = (within - within[:, -1:]).reshape(n, n_opt, -1)
+    within = (times[:, :, :, None] < year_days).astype(np.int8)   # (runs, options, events, years)
+    diff = (within - within[:, -1:]).reshape(n, n_opt, -1)          # -1, 0 or 1
     count_diff = counts - counts[:, -1:]
     paired = np.concatenate([moments(diff), moments(count_diff)], axis=1)
     return Tallies(n, hist, mom, paired)

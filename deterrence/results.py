@@ -8,6 +8,7 @@ import shutil
 import warnings
 from pathlib import Path
 
+import dask
 import numpy as np
 import xarray as xr
 
@@ -153,6 +154,13 @@ def write(ds: xr.Dataset, path: str | Path, overwrite: bool = False) -> Path:
         raise UserError(f"--out {path} exists; pass --overwrite to replace it")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # The data are in memory: write here, whatever dask client the process has.
+    with dask.config.set(scheduler="synchronous"):
+        _write(ds, path, tmp, kind)
+    return path
+
+
+def _write(ds: xr.Dataset, path: Path, tmp: Path, kind: str) -> None:
     try:
         if kind == "netcdf":
             ds.to_netcdf(tmp, engine="h5netcdf")
@@ -170,7 +178,6 @@ def write(ds: xr.Dataset, path: str | Path, overwrite: bool = False) -> Path:
             shutil.rmtree(tmp)
         elif tmp.exists():
             tmp.unlink()
-    return path
 
 
 def open_result(path: str | Path) -> xr.Dataset:

@@ -126,11 +126,11 @@ class Accumulator:
     """Adds finished blocks, shows progress and saves checkpoints (at most
     every ``every`` seconds, and when closed)."""
 
-    def __init__(self, plan: Plan, checkpoint: Checkpoint | None = None, every: float = 5.0,
+    def __init__(self, plan: Plan, checkpoint: Checkpoint | None = None, every: float | None = None,
                  show_progress: bool | None = None):
         self.plan = plan
         self.checkpoint = checkpoint
-        self.every = every
+        self.every = float(os.environ.get("DETERRENCE_CHECKPOINT_SECONDS", 5.0)) if every is None else every
         self.total, done = checkpoint.load() if checkpoint else (None, None)
         self.done = done if done is not None else np.zeros(len(plan.blocks), dtype=bool)
         self.saved = time.monotonic()

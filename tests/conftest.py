@@ -1,0 +1,177 @@
+"""Shared helpers for the statistical tests: configs from dicts, kernel runs,
+closed forms and standard-error comparisons."""
+
+import numpy as np
+
+from deterrence import config, results, runner
+
+# Every parameter fixed to a plausible value (all the model's branches live).
+FIXED_VALUES = {
+    "lambda_c0": 0.002, "nu": 0.5, "f_veto": 10000.0,
+    "leverage_mult.sanctions": 1.2, "leverage_mult.assets_and_aid": 1.5,
+    "deploy_lag": 60.0, "truce_shape": 0.7, "truce_scale": 60.0, "m_collapse": 0.4,
+    "lambda_retruce": 0.01, "lambda_a0": 0.001, "e_collapse": 2.0, "delta_force": 0.3,
+    "f_scale": 5000.0, "w_rear": 0.3, "delta_support.isr_c2": 0.1,
+    "delta_support.air_defense": 0.2, "delta_support.air_support": 0.4, "delta_aid": 0.2,
+    "mu_truce": 50.0, "k_truce": 1.0, "mu_war": 300.0, "k_war": 2.0, "sigma_truce": 0.05,
+    "sigma_war": 2.0, "intercept.isr_c2": 0.05, "intercept.air_defense": 0.4,
+    "intercept.air_support": 0.5, "q_rear": 0.25, "lambda_hit": 0.001,
+}
+# One option only: the baseline (no force, status quo).
+BASELINE_GRID = {"force_size": [0], "posture": ["rear"], "deploy_rule": ["after_ceasefire"],
+                 "support": ["none"], "leverage": ["status_quo"]}
+
+
+def fixed(**overrides) -> dict:
+    """A [priors] table fixing every parameter (FIXED_VALUES, then overrides;
+    dotted names via fixed(**{"leverage_mult.sanctions": 1.0}))."""
+    values = {**FIXED_VALUES, **overrides}
+    return {name: {"dist": "fixed", "value": float(v)} for name, v in values.items()}
+
+
+def make_config(grid=None, priors=None, runs=20_000, seed=12345, horizon=1826,
+                block_runs=100_000) -> config.Config:
+    raw = {"study": {"name": "test", "runs": runs, "seed": seed, "horizon_days": horizon,
+                     "block_runs": block_runs},
+           "grid": grid if grid is not None else BASELINE_GRID,
+           "priors": priors or {}}
+    return config.parse(raw)
+
+
+def run_kernel(plan: runner.Plan):
+    """The kernel's tallies, block by block on this thread."""
+    total = None
+    for start, stop in plan.blocks:
+        tallies = runner.run_block(plan, start, stop)
+        total = tallies if total is None else total.__iadd__(tallies)
+    return total
+
+
+def within(hist_row: np.ndarray, days) -> np.ndarray:
+    """Share of runs with the event before each of ``days`` (T < d) from a
+    day histogram whose last bin counts runs without the event."""
+    cumulative = np.cumsum(hist_row)
+    return np.array([cumulative[d - 1] for d in days]) / hist_row.sum()
+
+
+def hypoexponential_cdf(t, l1, l2):
+    """P(X1 + X2 < t) for independent exponentials with rates l1 != l2."""
+    t = np.asarray(t, dtype=float)
+    return 1.0 - (l2 * np.exp(-l1 * t) - l1 * np.exp(-l2 * t)) / (l2 - l1)
+
+
+def assert_proportions(estimate, expected, n, z=4.5):
+    """|p_hat - p| < z * SE with the exact binomial SE sqrt(p (1 - p) / n)."""
+    estimate, expected = np.asarray(estimate, float), np.asarray(expected, float)
+    se = np.sqrt(expected * (1.0 - expected) / n)
+    assert np.all(np.abs(estimate - expected) < z * se), (estimate, expected, se)
+
+
+def kernel_run(cfg):
+    """(plan, tallies, dataset) of a config simulated by the kernel."""
+    plan = runner.make_plan(cfg)
+    tallies = run_kernel(plan)
+    return plan, tallies, results.build(cfg, plan, tallies)
+
+
+def scalar(da) -> float:
+    return float(np.asarray(da.values).reshape(-1)[0])
+
+
+# Closed forms shared by the kernel and reference tests. Each takes
+# ``simulate(cfg) -> (plan, tallies, dataset)`` and checks proportions within
+# 4.5 exact binomial SEs, or means within 4.5 exact Poisson SEs.
+N_CLOSED = 40_000
+
+
+def check_ceasefire_exponential(simulate, seed):
+    """No force: P(T_c < t) = 1 - exp(-lambda_c0 t) at t = 365, 730, 1826."""
+    rate = 0.0015
+    plan, _, ds = simulate(make_config(BASELINE_GRID, fixed(lambda_c0=rate), runs=N_CLOSED,
+                                       seed=seed))
+    assert list(plan.year_days) == [365, 730, 1826]
+    assert_proportions(ds.p_ceasefire.values.reshape(-1), 1.0 - np.exp(-rate * plan.year_days),
+                       N_CLOSED)
+
+
+def check_reattack_hypoexponential(simulate, seed):
+    """No force, e_collapse = 1, status quo: the re-attack hazard is lambda_a0
+    from T_c on whatever the truces do, so T_a = T_c + Exp(lambda_a0)."""
+    l1, l2 = 0.002, 0.0012
+    _, tallies, _ = simulate(make_config(
+        BASELINE_GRID, fixed(lambda_c0=l1, lambda_a0=l2, e_collapse=1.0), runs=N_CLOSED,
+        seed=seed))
+    days = [100, 365, 730, 1200, 1826]
+    assert_proportions(within(tallies.hist[0, 2], days), hypoexponential_cdf(days, l1, l2),
+                       N_CLOSED)
+
+
+def check_veto(simulate, seed, force):
+    """The veto factor (1 + F / f_veto) ** -nu scales the ceasefire hazard."""
+    rate, nu, f_veto = 0.002, 1.3, 10000.0
+    plan, _, ds = simulate(make_config(dict(BASELINE_GRID, force_size=[0, force]),
+                                       fixed(lambda_c0=rate, nu=nu, f_veto=f_veto),
+                                       runs=N_CLOSED, seed=seed))
+    for troops, slowed in ((force, rate * (1.0 + force / f_veto) ** -nu), (0, rate)):
+        assert_proportions(ds.p_ceasefire.sel(force_size=troops).values.reshape(-1),
+                           1.0 - np.exp(-slowed * plan.year_days), N_CLOSED)
+
+
+def check_leverage(simulate, seed):
+    rate, mults = 0.001, {"sanctions": 1.4, "assets_and_aid": 2.0}
+    plan, _, ds = simulate(make_config(
+        dict(BASELINE_GRID, leverage=list(mults)),
+        fixed(lambda_c0=rate, **{f"leverage_mult.{k}": v for k, v in mults.items()}),
+        runs=N_CLOSED, seed=seed))
+    for level, mult in mults.items():
+        assert_proportions(ds.p_ceasefire.sel(leverage=level).values.reshape(-1),
+                           1.0 - np.exp(-rate * mult * plan.year_days), N_CLOSED)
+
+
+def check_deterrence_and_tripwire(simulate, seed, posture):
+    """Deployed at the ceasefire (lag 0), e_collapse = 1: the re-attack hazard
+    is lambda_a0 * D from T_c on, so T_a = T_c + Exp(lambda_a0 D); a re-attack
+    engages the force always on the contact line, with chance q_rear in the rear."""
+    lc, la = 0.002, 0.002
+    force, d_force, f_scale, d_sup, w_rear, q_rear = 20000, 0.4, 5000.0, 0.3, 0.5, 0.3
+    grid = dict(BASELINE_GRID, force_size=[force], posture=[posture], support=["air_support"])
+    _, tallies, _ = simulate(make_config(grid, fixed(
+        lambda_c0=lc, nu=0.0, lambda_a0=la, e_collapse=1.0, deploy_lag=0.0, delta_force=d_force,
+        f_scale=f_scale, w_rear=w_rear, q_rear=q_rear, **{"delta_support.air_support": d_sup}),
+        runs=N_CLOSED, seed=seed))
+    w = 1.0 if posture == "contact_line" else w_rear
+    rate = la * np.exp(-(d_force * w * np.log1p(force / f_scale) + d_sup))
+    days = [200, 730, 1500]
+    cdf = hypoexponential_cdf(days, lc, rate)
+    assert_proportions(within(tallies.hist[0, 2], days), cdf, N_CLOSED)
+    engaged = 1.0 if posture == "contact_line" else q_rear
+    assert_proportions(within(tallies.hist[0, 3], days), engaged * cdf, N_CLOSED)
+
+
+def check_tripwire_during_war(simulate, seed):
+    """Immediate deployment at lag L in the rear, (almost) no re-attack: the
+    force is hit at L + Exp(lambda_hit w_rear) if before T_c ~ Exp(c), so with
+    a = lambda_hit w_rear, P(hit before d) = a / (a + c) exp(-c L) (1 - exp(-(a + c)(d - L)))."""
+    lc, hit, lag, w_rear = 0.001, 0.002, 30.0, 0.5
+    grid = dict(BASELINE_GRID, force_size=[10000], deploy_rule=["immediate"])
+    _, tallies, _ = simulate(make_config(grid, fixed(
+        lambda_c0=lc, nu=0.0, lambda_a0=1e-12, lambda_hit=hit, deploy_lag=lag, w_rear=w_rear),
+        runs=N_CLOSED, seed=seed))
+    a, days = hit * w_rear, np.array([100, 365, 1000, 1826])
+    expected = a / (a + lc) * np.exp(-lc * lag) * (1.0 - np.exp(-(a + lc) * (days - lag)))
+    assert_proportions(within(tallies.hist[0, 3], days), expected, N_CLOSED)
+    assert tallies.hist[0, 1, int(lag)] == N_CLOSED      # all deployed on day L
+
+
+def check_strikes_without_ceasefire(simulate, seed):
+    """No ceasefire within the horizon: strikes ~ Poisson((1 - intercept)
+    sigma_war H) and no violations."""
+    sigma, intercept, horizon, n = 2.0, 0.4, 1000, 20_000
+    grid = dict(BASELINE_GRID, support=["none", "air_defense"])
+    _, _, ds = simulate(make_config(grid, fixed(lambda_c0=1e-12, sigma_war=sigma,
+                                                **{"intercept.air_defense": intercept}),
+                                    runs=n, seed=seed, horizon=horizon))
+    for level, share in (("none", 0.0), ("air_defense", intercept)):
+        lam = (1 - share) * sigma * horizon
+        assert abs(scalar(ds.mean_strikes.sel(support=level)) - lam) < 4.5 * np.sqrt(lam / n)
+    assert float(ds.mean_violations.max()) == 0.0

@@ -1,0 +1,382 @@
+"""Statistical and exactness tests of the RNG and the numba kernels.
+
+All seeds are fixed, so every test is deterministic. Tolerances:
+- goodness-of-fit tests (KS, chi-square) pass when the p-value exceeds
+  ALPHA = 1e-4 (19 such tests: family-wise false alarm under 0.2%);
+- a proportion against a closed form passes when |p_hat - p| < 4.5 SE with
+  the exact binomial SE sqrt(p (1 - p) / n) (two-sided 6.8e-6 per check);
+- kernel against the NumPy reference: |a - b| < 5 SE with the combined
+  SE sqrt(se_a**2 + se_b**2) of the two independent estimates. There are
+  about 2,700 such comparisons; P(|Z| > 5) = 5.7e-7 each, so the family-wise
+  false-alarm rate is below 0.2%.
+"""
+
+import math
+
+import numpy as np
+import pytest
+from conftest import (
+    BASELINE_GRID,
+    assert_proportions,
+    check_ceasefire_exponential,
+    check_deterrence_and_tripwire,
+    check_leverage,
+    check_reattack_hypoexponential,
+    check_strikes_without_ceasefire,
+    check_tripwire_during_war,
+    check_veto,
+    fixed,
+    make_config,
+    run_kernel,
+    within,
+)
+from numba import njit
+from scipy import stats
+
+from deterrence import kernels, reference, results, rng, runner
+from deterrence.model import EVENTS
+
+ALPHA = 1e-4
+Z_REFERENCE = 5.0
+KEY = rng.seed_key(20240917)
+
+# ---------------------------------------------------------------------------
+# Philox4x32-10 and uniforms
+
+
+@pytest.mark.parametrize("counter, key, expected", [
+    ((0, 0, 0, 0), (0, 0), (0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8)),
+    ((0xFFFFFFFF,) * 4, (0xFFFFFFFF,) * 2, (0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD)),
+    ((0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344), (0xA4093822, 0x299F31D0),
+     (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1)),
+])
+def test_philox_known_answers(counter, key, expected):
+    """Random123's known-answer vectors for Philox4x32-10."""
+    out = rng.philox4x32(*(np.uint64(w) for w in counter), *(np.uint64(w) for w in key))
+    assert tuple(int(w) for w in out) == expected
+
+
+def test_uniform_extreme_words_stay_inside_unit_interval():
+    st = rng.new_state()
+    st[6:10] = np.array([0, 0xFFFFFFFF, 0, 0xFFFFFFFF], dtype=np.uint64)
+    st[10] = 0          # buffer position: the next draws read these words
+    lowest, highest = rng.uniform(st), rng.uniform(st)
+    assert 0.0 < lowest < 1e-9
+    assert 1.0 - 1e-9 < highest < 1.0
+    st[6:10] = np.array([0, 0xFFFFFFFF, 0, 0xFFFFFFFF], dtype=np.uint64)
+    st[10] = 0
+    assert 0.0 < rng.exponential(st) < math.inf
+    assert 0.0 < rng.exponential(st) < math.inf
+
+
+# Sampler codes of the fill helper.
+UNIFORM, EXPONENTIAL, NORMAL, GAMMA, POISSON, NEGBIN = range(6)
+
+
+@njit
+def fill(kind, n, a, b, key0, key1, run, stream_id):
+    """n draws of one sampler from one stream."""
+    st = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
+    rng.stream(st, key0, key1, run, stream_id)
+    out = np.empty(n)
+    for i in range(n):
+        if kind == UNIFORM:
+            out[i] = rng.uniform(st)
+        elif kind == EXPONENTIAL:
+            out[i] = rng.exponential(st)
+        elif kind == NORMAL:
+            out[i] = rng.normal(st)
+        elif kind == GAMMA:
+            out[i] = rng.gamma(st, a, b)
+        elif kind == POISSON:
+            out[i] = rng.poisson(st, a)
+        else:
+            out[i] = rng.negative_binomial(st, a, b)
+    return out
+
+
+def test_uniform_large_sample_open_interval():
+    u = fill(UNIFORM, 2_000_000, 0.0, 0.0, KEY[0], KEY[1], 3, 7)
+    assert u.min() > 0.0 and u.max() < 1.0
+    # mean of U(0,1): SE = sqrt(1/12 / n); 4.5 SE
+    assert abs(u.mean() - 0.5) < 4.5 * math.sqrt(1 / 12 / u.size)
+
+
+@pytest.mark.parametrize("kind, a, b, dist", [
+    (UNIFORM, 0, 0, stats.uniform()),
+    (EXPONENTIAL, 0, 0, stats.expon()),
+    (NORMAL, 0, 0, stats.norm()),
+    (GAMMA, 0.3, 2.0, stats.gamma(0.3, scale=2.0)),
+    (GAMMA, 1.0, 2.0, stats.gamma(1.0, scale=2.0)),
+    (GAMMA, 4.5, 2.0, stats.gamma(4.5, scale=2.0)),
+    (GAMMA, 0.02, 1.0, stats.gamma(0.02)),
+], ids=["uniform", "exponential", "normal", "gamma0.3", "gamma1", "gamma4.5", "gamma0.02"])
+def test_continuous_samplers_ks(kind, a, b, dist):
+    x = fill(kind, 50_000, a, b, KEY[0], KEY[1], 11, 5)
+    assert stats.kstest(x, dist.cdf).pvalue > ALPHA
+
+
+def chisquare_discrete(x, dist, quantiles=40):
+    """Chi-square goodness of fit of integer draws, bins at the distribution's
+    quantiles (each with hundreds of expected counts)."""
+    edges = np.unique(dist.ppf(np.linspace(0, 1, quantiles + 1)[1:-1]))
+    probs = np.diff(np.concatenate([[0.0], dist.cdf(edges), [1.0]]))
+    # bin i holds edges[i-1] < x <= edges[i]
+    counts = np.bincount(np.searchsorted(edges, x, side="left"), minlength=len(edges) + 1)
+    expected = probs * len(x)
+    assert expected.min() > 5
+    return stats.chisquare(counts, expected).pvalue
+
+
+@pytest.mark.parametrize("kind, a, b, dist", [
+    (POISSON, 0.05, 0, stats.poisson(0.05)),
+    (POISSON, 3.0, 0, stats.poisson(3.0)),
+    (POISSON, 9.9, 0, stats.poisson(9.9)),
+    (POISSON, 10.0, 0, stats.poisson(10.0)),
+    (POISSON, 40.0, 0, stats.poisson(40.0)),
+    (POISSON, 1e5, 0, stats.poisson(1e5)),
+    (NEGBIN, 5.0, 0.7, stats.nbinom(0.7, 0.7 / (0.7 + 5.0))),
+    (NEGBIN, 200.0, 3.0, stats.nbinom(3.0, 3.0 / (3.0 + 200.0))),
+], ids=["poisson0.05", "poisson3", "poisson9.9", "poisson10", "poisson40", "poisson1e5",
+        "negbin5", "negbin200"])
+def test_discrete_samplers_chisquare(kind, a, b, dist):
+    x = fill(kind, 50_000, a, b, KEY[0], KEY[1], 13, 9)
+    assert np.all(x == np.round(x)) and x.min() >= 0
+    assert chisquare_discrete(x, dist) > ALPHA
+
+
+def test_streams_are_distinct_and_reproducible():
+    a = fill(UNIFORM, 8, 0, 0, KEY[0], KEY[1], 5, 1)
+    assert np.array_equal(a, fill(UNIFORM, 8, 0, 0, KEY[0], KEY[1], 5, 1))
+    assert not np.any(a == fill(UNIFORM, 8, 0, 0, KEY[0], KEY[1], 5, 2))
+    assert not np.any(a == fill(UNIFORM, 8, 0, 0, KEY[0], KEY[1], 6, 1))
+    assert not np.any(a == fill(UNIFORM, 8, 0, 0, KEY[0], KEY[1] + 1, 5, 1))
+
+
+# ---------------------------------------------------------------------------
+# Weibull truce with a hazard multiplier from the deployment on
+
+
+def piecewise_weibull_cdf(x, scale, shape, m, age):
+    """CDF of a truce length whose Weibull hazard is multiplied by m from
+    ``age`` on (age <= 0: from the start)."""
+    x = np.asarray(x, dtype=float)
+    age = max(age, 0.0)
+    h_age = (age / scale) ** shape
+    h = np.where(x <= age, (x / scale) ** shape, h_age + m * ((x / scale) ** shape - h_age))
+    return 1.0 - np.exp(-h)
+
+
+@pytest.mark.parametrize("shape, scale, m, age", [
+    (0.6, 40.0, 0.4, 25.0),
+    (1.7, 40.0, 2.5, 30.0),
+    (0.8, 60.0, 0.3, -5.0),     # deployed before the truce began
+    (1.0, 50.0, 0.5, 1e9),      # deployed long after: plain Weibull
+])
+def test_truce_duration_piecewise_weibull(shape, scale, m, age):
+    start = 100.0
+    budgets = np.random.default_rng(7).standard_exponential(40_000)
+    inv_shape = 1.0 / shape
+    full_factor = m ** -inv_shape
+    lengths = np.array([kernels.truce_duration(start, start + age, scale * b ** inv_shape, b,
+                                               scale, inv_shape, m, full_factor)
+                        for b in budgets])
+    pvalue = stats.kstest(lengths, lambda x: piecewise_weibull_cdf(x, scale, shape, m, age)).pvalue
+    assert pvalue > ALPHA
+    # the reference's inversion gives the same lengths from the same budgets
+    same = reference.truce_length(start, start + age, budgets, scale, shape, m)
+    np.testing.assert_allclose(same, lengths, rtol=1e-9)
+
+
+def test_hazard_walk_spends_budget():
+    t, left = kernels.hazard_walk(0.5, 10.0, 20.0, 0.1)
+    assert t == pytest.approx(15.0) and left == 0.0
+    t, left = kernels.hazard_walk(2.0, 10.0, 20.0, 0.1)
+    assert t == math.inf and left == pytest.approx(1.0)
+
+
+# ---------------------------------------------------------------------------
+# Closed forms with fixed priors
+
+
+def kernel_dataset(cfg, block_runs=None):
+    plan = runner.make_plan(cfg, block_runs=block_runs)
+    tallies = run_kernel(plan)
+    return plan, tallies, results.build(cfg, plan, tallies)
+
+
+def test_ceasefire_exponential_without_force():
+    check_ceasefire_exponential(kernel_dataset, seed=101)
+
+
+def test_reattack_hypoexponential_without_force():
+    check_reattack_hypoexponential(kernel_dataset, seed=102)
+
+
+@pytest.mark.parametrize("force", [5000, 25000])
+def test_veto_factor_shifts_ceasefire(force):
+    check_veto(kernel_dataset, seed=103, force=force)
+
+
+def test_leverage_multiplies_ceasefire_hazard():
+    check_leverage(kernel_dataset, seed=104)
+
+
+@pytest.mark.parametrize("posture", ["contact_line", "rear"])
+def test_reattack_deterrence_and_tripwire(posture):
+    check_deterrence_and_tripwire(kernel_dataset, seed=105, posture=posture)
+
+
+def test_tripwire_during_war():
+    check_tripwire_during_war(kernel_dataset, seed=106)
+
+
+def test_strikes_without_ceasefire():
+    check_strikes_without_ceasefire(kernel_dataset, seed=107)
+
+
+def test_deployment_after_ceasefire_is_shifted_exponential():
+    rate, lag, n = 0.002, 60.0, 40_000
+    grid = dict(BASELINE_GRID, force_size=[10000])
+    cfg = make_config(grid, fixed(lambda_c0=rate, nu=0.0, deploy_lag=lag), runs=n, seed=108)
+    _, tallies, _ = kernel_dataset(cfg)
+    days = np.array([100, 365, 730, 1826])
+    assert_proportions(within(tallies.hist[0, 1], days), 1.0 - np.exp(-rate * (days - lag)), n)
+
+
+# ---------------------------------------------------------------------------
+# The kernel against the NumPy reference
+
+COMPARED = ("p_ceasefire", "p_deployed", "p_reattack", "p_tripwire", "mean_violations",
+            "mean_strikes", "mean_truce_days", "mean_collapses", "diff_p_ceasefire",
+            "diff_p_reattack", "diff_p_tripwire", "diff_mean_violations", "diff_mean_strikes")
+
+
+def assert_agree(a, b, z=Z_REFERENCE):
+    """Every compared estimate within z combined SEs (see the module docstring)."""
+    checked = 0
+    for name in COMPARED:
+        x, y = a[name].values, b[name].values
+        se = np.sqrt(a[f"{name}_se"].values ** 2 + b[f"{name}_se"].values ** 2)
+        ok = np.isfinite(x)
+        assert np.array_equal(ok, np.isfinite(y)), name
+        bad = ok & ~(np.abs(x - y) <= z * se)
+        assert not bad.any(), (name, x[bad], y[bad], se[bad])
+        checked += int(ok.sum())
+    return checked
+
+
+SMALL_GRID = {"force_size": [0, 25000], "posture": ["rear", "contact_line"],
+              "deploy_rule": ["after_ceasefire", "immediate"], "support": ["none", "air_support"],
+              "leverage": ["status_quo", "assets_and_aid"]}
+REFERENCE_CASES = {
+    "default_priors": (SMALL_GRID, {}, 1826),
+    "fixed_priors": ({**SMALL_GRID, "force_size": [0, 10000], "support": ["none", "air_defense"],
+                      "leverage": ["status_quo", "sanctions", "assets_and_aid"]}, fixed(), 1826),
+    # Immediate deployment in the rear, a collapse multiplier often above 1
+    # (truces shortened by the force), frequent hits, a horizon under 5 years.
+    "immediate_rear": ({"force_size": [5000, 50000], "posture": ["rear"],
+                        "deploy_rule": ["immediate"],
+                        "support": ["none", "isr_c2", "air_defense", "air_support"],
+                        "leverage": ["status_quo", "assets_and_aid"]},
+                       {"m_collapse": {"dist": "lognormal", "median": 1.3, "sigma": 0.5},
+                        "lambda_hit": {"dist": "fixed", "value": 0.003},
+                        "q_rear": {"dist": "uniform", "low": 0.2, "high": 0.8}}, 800),
+    # Truces of days and gaps of days: a hundred and more episodes per run
+    # (past the kernel's initial episode buffer of 64), m_collapse on both sides of 1.
+    "many_episodes": ({"force_size": [0, 25000], "posture": ["rear", "contact_line"],
+                       "deploy_rule": ["immediate"], "support": ["none"],
+                       "leverage": ["status_quo"]},
+                      {"lambda_retruce": {"dist": "gamma", "shape": 4.0, "scale": 0.25},
+                       "truce_scale": {"dist": "lognormal", "median": 2.0, "sigma": 0.3},
+                       "lambda_a0": {"dist": "fixed", "value": 0.0002},
+                       "m_collapse": {"dist": "lognormal", "median": 1.0, "sigma": 1.0}}, 1826),
+}
+RUNS_REFERENCE = {"many_episodes": 10_000}
+
+
+@pytest.mark.parametrize("case", REFERENCE_CASES)
+def test_kernel_agrees_with_reference(case):
+    grid, priors, horizon = REFERENCE_CASES[case]
+    n = RUNS_REFERENCE.get(case, 40_000)
+    cfg = make_config(grid, priors, runs=n, seed=2024, horizon=horizon)
+    plan, _, kernel_ds = kernel_dataset(cfg)
+    ref_ds = results.build(cfg, plan, reference.simulate(plan, n, seed=99))
+    assert assert_agree(kernel_ds, ref_ds) > 100
+
+
+# ---------------------------------------------------------------------------
+# Exact reproducibility: blocks and workers
+
+
+def without_time_attrs(ds):
+    ds = ds.copy()
+    for key in ("created", "history"):
+        ds.attrs.pop(key, None)
+    return ds
+
+
+def assert_tallies_equal(a, b):
+    assert a.runs == b.runs
+    for field in ("hist", "moments", "paired"):
+        assert np.array_equal(getattr(a, field), getattr(b, field)), field
+
+
+def test_bit_identical_across_blocks_and_workers():
+    grid = {**SMALL_GRID, "support": ["none", "isr_c2"]}
+    n = 3_000
+    cfg = make_config(grid, {}, runs=n, seed=77)
+    runs = {}
+    for block_runs, workers in ((1_000, 1), (1_000, 2), (100_000, 1), (100_000, 2), (7, 2)):
+        plan = runner.make_plan(cfg, block_runs=block_runs)
+        runs[block_runs, workers] = (plan, runner.run_local(plan, workers=workers,
+                                                            show_progress=False))
+    (plan0, first), *others = runs.values()
+    ds0 = without_time_attrs(results.build(cfg, plan0, first))
+    for plan, tallies in others:
+        assert_tallies_equal(first, tallies)
+        assert ds0.identical(without_time_attrs(results.build(cfg, plan, tallies)))
+
+
+# ---------------------------------------------------------------------------
+# Common random numbers
+
+
+def test_common_random_numbers_across_support():
+    """Support does not enter T_c or T_d: each run gives every support level
+    the same ceasefire and deployment days, so the histograms are identical."""
+    grid = {**SMALL_GRID, "support": ["none", "isr_c2", "air_defense", "air_support"]}
+    cfg = make_config(grid, {}, runs=5_000, seed=31)
+    _, _, ds = kernel_dataset(cfg)
+    for event in ("first_ceasefire_day", "deployment_day"):
+        h = ds[event]
+        for level in h.support.values[1:]:
+            assert np.array_equal(h.sel(support=level).values, h.sel(support="none").values)
+    # and the paired differences of T_c against the (support-free) baseline
+    # are zero where only support differs from it
+    d = ds.diff_p_ceasefire.sel(force_size=0, leverage="status_quo")
+    assert np.all(d.values == 0.0)
+
+
+def test_tally_layout():
+    cfg = make_config(SMALL_GRID, {}, runs=50, seed=1, horizon=400)
+    plan = runner.make_plan(cfg)
+    t = runner.run_block(plan, 0, 50)
+    n_opt = len(cfg.options) + 1
+    assert t.hist.shape == (n_opt, len(EVENTS), 401) and t.hist.dtype == np.int64
+    assert t.moments.shape == (n_opt, 4, 3) and t.paired.shape == (n_opt, 4 * 3 + 2, 3)
+    assert np.all(t.hist.sum(axis=2) == 50)
+
+
+# ---------------------------------------------------------------------------
+# Edge cases of the parameter domains
+
+
+def test_rear_weight_zero_means_never_hit():
+    """w_rear = 0 is in its domain [0, 1]: a rear force is then never hit
+    during the war (hazard lambda_hit * 0), as the reference has it."""
+    grid = dict(BASELINE_GRID, force_size=[10000], posture=["rear"], deploy_rule=["immediate"])
+    cfg = make_config(grid, fixed(w_rear=0.0, lambda_a0=1e-12), runs=200, seed=9)
+    plan = runner.make_plan(cfg)
+    assert reference.simulate(plan, 200, seed=1).hist[0, 3, -1] == 200
+    assert run_kernel(plan).hist[0, 3, -1] == 200
