@@ -59,8 +59,9 @@ from deterrence.model import (
 FIXED, GAMMA, LOGNORMAL, BETA, UNIFORM = range(5)
 FAMILY_CODES = {"fixed": FIXED, "gamma": GAMMA, "lognormal": LOGNORMAL, "beta": BETA,
                 "uniform": UNIFORM}
-# Columns of the options array.
-OPT_FORCE, OPT_CONTACT, OPT_IMMEDIATE, OPT_SUPPORT, OPT_LEVERAGE = range(5)
+# Columns of the options array: the five axes, then two earlier options
+# whose results this one can reuse when they coincide (see runner.make_plan).
+OPT_FORCE, OPT_CONTACT, OPT_IMMEDIATE, OPT_SUPPORT, OPT_LEVERAGE, OPT_SAME_HISTORY, OPT_SAME_STRIKES = range(7)
 N_EVENTS = len(EVENTS)
 N_COUNTS = len(COUNTS)
 ASSETS_AND_AID = 2
@@ -97,11 +98,20 @@ def draw_parameters(theta, st, key0, key1, run, family, args):
 
 
 @jit
-def hazard_walk(remaining, t0, t1, rate):
-    """Spend an Exp(1) budget on a constant hazard over [t0, t1): the event
-    time if it is spent there (else inf), and the budget left."""
+def hazard_walk(remaining, t0, t1, rate, t_deploy, after_deploy):
+    """Spend an Exp(1) budget on [t0, t1), where the hazard is ``rate``,
+    times ``after_deploy`` from ``t_deploy`` on: the event time if it is
+    spent there (else inf), and the budget left."""
+    if t_deploy > t0 and t_deploy < t1:
+        need = rate * (t_deploy - t0)
+        if remaining <= need:
+            return t0 + remaining / rate, 0.0
+        remaining -= need
+        t0 = t_deploy
+    if t_deploy <= t0:
+        rate *= after_deploy
     need = rate * (t1 - t0)
-    if rate > 0.0 and remaining <= need:
+    if remaining <= need:
         return t0 + remaining / rate, 0.0
     return INF, remaining - need
 
@@ -141,36 +151,28 @@ def history(horizon, t_ceasefire, t_deploy, deployed, contact, immediate, w_post
     if t_ceasefire < horizon:
         remaining = e_reattack
         t = t_ceasefire
+        war_rate = reattack_rate * e_collapse
         j = 0
-        in_truce = True
-        while t < horizon:
-            if in_truce:
-                length = ep_base[j]
-                if deployed:
-                    length = truce_duration(t, t_deploy, length, ep_budget[j], scale,
-                                            inv_shape, m, full_factor)
-                rate = reattack_rate
-            else:
-                length = ep_gap[j]
-                rate = reattack_rate * e_collapse
+        while True:
+            length = ep_base[j]
+            if deployed:
+                length = truce_duration(t, t_deploy, length, ep_budget[j], scale, inv_shape, m, full_factor)
             end = min(t + length, horizon)
-            split = min(max(t_deploy, t), end)
-            t_reattack, remaining = hazard_walk(remaining, t, split, rate)
-            if t_reattack == INF:
-                t_reattack, remaining = hazard_walk(remaining, split, end, rate * after_deploy)
-            stop = min(end, t_reattack)
-            if in_truce:
-                truce_days += stop - t
-            else:
-                war_days += stop - t
-            if t_reattack < INF or t + length >= horizon:
+            t_reattack, remaining = hazard_walk(remaining, t, end, reattack_rate, t_deploy, after_deploy)
+            if t_reattack < INF or end == horizon:
+                truce_days += min(end, t_reattack) - t
                 break
-            if in_truce:
-                collapses += 1
-            else:
-                j += 1
-            in_truce = not in_truce
-            t = t + length
+            truce_days += length
+            collapses += 1
+            t = end
+            end = min(t + ep_gap[j], horizon)
+            t_reattack, remaining = hazard_walk(remaining, t, end, war_rate, t_deploy, after_deploy)
+            if t_reattack < INF or end == horizon:
+                war_days += min(end, t_reattack) - t
+                break
+            war_days += ep_gap[j]
+            t = end
+            j += 1
         if t_reattack < INF and deployed and t_deploy <= t_reattack:
             if contact or u_trip < q_rear:
                 t_trip = min(t_trip, t_reattack)
@@ -196,16 +198,19 @@ def simulate(key0, key1, run_start, run_stop, horizon, family, args, force_level
              year_days):
     """Simulate runs [run_start, run_stop) of every option.
 
-    ``options`` is int64 (n_options, 5): force level index, contact line,
-    immediate deployment, support index, leverage index; its last row is the
-    baseline of the paired differences. Returns day histograms
+    ``options`` is int64 (n_options, 7): force level index, contact line,
+    immediate deployment, support index, leverage index, and the earliest
+    options with the same history-determining and strike-determining levels;
+    its last row is the baseline of the paired differences. Returns day histograms
     (n_options, events, horizon + 1), moments (n_options, counts, 3) and
     paired differences against the baseline (n_options, events * years + 2, 3),
     each moment being (sum, high and low 32-bit parts of the sum of squares).
     """
     n_opt = options.shape[0]
     n_years = year_days.shape[0]
-    hist = np.zeros((n_opt, N_EVENTS, horizon + 1), dtype=np.int64)
+    # Options are innermost: under common random numbers many options of a
+    # run fall on the same day, so their counts share cache lines.
+    hist = np.zeros((N_EVENTS, horizon + 1, n_opt), dtype=np.int64)
     moments = np.zeros((n_opt, N_COUNTS, 3), dtype=np.int64)
     paired = np.zeros((n_opt, N_EVENTS * n_years + 2, 3), dtype=np.int64)
     st = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
@@ -217,9 +222,10 @@ def simulate(key0, key1, run_start, run_stop, horizon, family, args, force_level
     ep_gap = np.empty(cap)
     times = np.empty((n_opt, N_EVENTS))
     counts = np.empty((n_opt, 2), dtype=np.int64)
+    days = np.empty((n_opt, 3))
     n_force = force_levels.shape[0]
     veto = np.empty(n_force)
-    force_effect = np.empty(n_force)
+    after_deploy = np.empty((n_force, 2, 4))
     lev_mult = np.empty(3)
     delta_support = np.empty(4)
     intercept = np.empty(4)
@@ -258,10 +264,6 @@ def simulate(key0, key1, run_start, run_stop, horizon, family, args, force_level
             span += ep_base[n_ep] * shortest + ep_gap[n_ep]
             n_ep += 1
 
-        for f in range(n_force):
-            troops = force_levels[f]
-            veto[f] = (1.0 + troops / theta[F_VETO]) ** -theta[NU]
-            force_effect[f] = theta[DELTA_FORCE] * math.log1p(troops / theta[F_SCALE])
         lev_mult[0] = 1.0
         lev_mult[1] = theta[LEV_SANCTIONS]
         lev_mult[2] = theta[LEV_ASSETS]
@@ -273,6 +275,13 @@ def simulate(key0, key1, run_start, run_stop, horizon, family, args, force_level
         intercept[1] = theta[INTERCEPT_ISR]
         intercept[2] = theta[INTERCEPT_AIR_DEFENSE]
         intercept[3] = theta[INTERCEPT_AIR_SUPPORT]
+        for f in range(n_force):
+            troops = force_levels[f]
+            veto[f] = (1.0 + troops / theta[F_VETO]) ** -theta[NU]
+            force_effect = theta[DELTA_FORCE] * math.log1p(troops / theta[F_SCALE])
+            for s in range(4):
+                after_deploy[f, 0, s] = math.exp(-(force_effect * w_rear + delta_support[s]))
+                after_deploy[f, 1, s] = math.exp(-(force_effect + delta_support[s]))
 
         for o in range(n_opt):
             f = options[o, OPT_FORCE]
@@ -280,40 +289,59 @@ def simulate(key0, key1, run_start, run_stop, horizon, family, args, force_level
             immediate = options[o, OPT_IMMEDIATE] == 1
             support = options[o, OPT_SUPPORT]
             leverage = options[o, OPT_LEVERAGE]
+            same = options[o, OPT_SAME_HISTORY]
             t_ceasefire = e_ceasefire / (theta[LAMBDA_C0] * lev_mult[leverage] * veto[f])
             deployed = force_levels[f] > 0.0
-            t_deploy = INF
-            if deployed:
-                t_deploy = theta[DEPLOY_LAG] if immediate else t_ceasefire + theta[DEPLOY_LAG]
-            w_post = 1.0 if contact else w_rear
-            reattack_rate = theta[LAMBDA_A0]
-            if leverage == ASSETS_AND_AID:
-                reattack_rate *= math.exp(-theta[DELTA_AID])
-            after_deploy = math.exp(-(force_effect[f] * w_post + delta_support[support]))
-            t_reattack, t_trip, truce_days, war_days, collapses = history(
-                horizon, t_ceasefire, t_deploy, deployed, contact, immediate, w_post,
-                e_reattack, u_trip, e_hit, reattack_rate, after_deploy, theta[E_COLLAPSE],
-                theta[Q_REAR], theta[LAMBDA_HIT], scale, inv_shape,
-                m_contact if contact else m_rear,
-                factor_contact if contact else factor_rear, ep_base, ep_budget, ep_gap)
+            if same < o and not deployed:
+                # Without a force, posture, deployment rule and support do
+                # not touch the history: the same numbers give the same one.
+                for e in range(N_EVENTS):
+                    times[o, e] = times[same, e]
+                truce_days = days[same, 0]
+                war_days = days[same, 1]
+                collapses = np.int64(days[same, 2])
+            else:
+                t_deploy = INF
+                if deployed:
+                    t_deploy = theta[DEPLOY_LAG] if immediate else t_ceasefire + theta[DEPLOY_LAG]
+                w_post = 1.0 if contact else w_rear
+                reattack_rate = theta[LAMBDA_A0]
+                if leverage == ASSETS_AND_AID:
+                    reattack_rate *= math.exp(-theta[DELTA_AID])
+                t_reattack, t_trip, truce_days, war_days, collapses = history(
+                    horizon, t_ceasefire, t_deploy, deployed, contact, immediate, w_post,
+                    e_reattack, u_trip, e_hit, reattack_rate, after_deploy[f, np.int64(contact), support],
+                    theta[E_COLLAPSE], theta[Q_REAR], theta[LAMBDA_HIT], scale, inv_shape,
+                    m_contact if contact else m_rear,
+                    factor_contact if contact else factor_rear, ep_base, ep_budget, ep_gap)
+                times[o, 0] = t_ceasefire if t_ceasefire < horizon else INF
+                times[o, 1] = t_deploy if t_deploy < horizon else INF
+                times[o, 2] = t_reattack
+                times[o, 3] = t_trip
+            days[o, 0] = truce_days
+            days[o, 1] = war_days
+            days[o, 2] = collapses
 
-            rng.stream(st, key0, key1, run, STREAM_VIOLATIONS)
-            mean_violations = rng.gamma(st, truce_days * theta[K_TRUCE],
-                                        theta[MU_TRUCE] / theta[K_TRUCE])
-            mean_violations += rng.gamma(st, war_days * theta[K_WAR], theta[MU_WAR] / theta[K_WAR])
-            violations = rng.poisson(st, mean_violations)
-            rng.stream(st, key0, key1, run, STREAM_STRIKES)
-            strike_days = theta[SIGMA_WAR] * (horizon - truce_days) + theta[SIGMA_TRUCE] * truce_days
-            strikes = rng.poisson(st, (1.0 - intercept[support]) * strike_days)
-
-            times[o, 0] = t_ceasefire if t_ceasefire < horizon else INF
-            times[o, 1] = t_deploy if t_deploy < horizon else INF
-            times[o, 2] = t_reattack
-            times[o, 3] = t_trip
+            # Equal inputs on the same streams give equal draws: reuse them.
+            if same < o and truce_days == days[same, 0] and war_days == days[same, 1]:
+                violations = counts[same, 0]
+            else:
+                rng.stream(st, key0, key1, run, STREAM_VIOLATIONS)
+                mean_violations = rng.gamma(st, truce_days * theta[K_TRUCE],
+                                            theta[MU_TRUCE] / theta[K_TRUCE])
+                mean_violations += rng.gamma(st, war_days * theta[K_WAR], theta[MU_WAR] / theta[K_WAR])
+                violations = rng.poisson(st, mean_violations)
+            same_strikes = options[o, OPT_SAME_STRIKES]
+            if same_strikes < o and truce_days == days[same_strikes, 0]:
+                strikes = counts[same_strikes, 1]
+            else:
+                rng.stream(st, key0, key1, run, STREAM_STRIKES)
+                strike_days = theta[SIGMA_WAR] * (horizon - truce_days) + theta[SIGMA_TRUCE] * truce_days
+                strikes = rng.poisson(st, (1.0 - intercept[support]) * strike_days)
             counts[o, 0] = violations
             counts[o, 1] = strikes
             for e in range(N_EVENTS):
-                hist[o, e, day_bin(times[o, e], horizon)] += 1
+                hist[e, day_bin(times[o, e], horizon), o] += 1
             add_moment(moments[o, 0], violations)
             add_moment(moments[o, 1], strikes)
             add_moment(moments[o, 2], np.int64(truce_days / TRUCE_DAYS_UNIT + 0.5))
@@ -325,8 +353,9 @@ def simulate(key0, key1, run_start, run_stop, horizon, family, args, force_level
             for e in range(N_EVENTS):
                 for y in range(n_years):
                     d = np.int64(times[o, e] < year_days[y]) - np.int64(times[base, e] < year_days[y])
-                    add_moment(paired[o, k], d)
+                    if d != 0:
+                        add_moment(paired[o, k], d)
                     k += 1
             add_moment(paired[o, k], counts[o, 0] - counts[base, 0])
             add_moment(paired[o, k + 1], counts[o, 1] - counts[base, 1])
-    return hist, moments, paired
+    return np.ascontiguousarray(hist.transpose((2, 0, 1))), moments, paired

@@ -50,6 +50,13 @@ def make_plan(config: Config, block_runs: int | None = None) -> Plan:
     options = config.options + [config.study.baseline]
     force_levels = sorted({o.force_size for o in options})
     rows = [_option_row(o, force_levels) for o in options]
+    # The earliest option with the same history-determining levels (without
+    # a force only leverage matters), and with the same support besides.
+    history_keys = [(o.leverage,) if o.force_size == 0 else (o.force_size, o.posture, o.deploy_rule, o.leverage)
+                    for o in options]
+    strike_keys = [key + (o.support,) for key, o in zip(history_keys, options, strict=True)]
+    for row, h, k in zip(rows, history_keys, strike_keys, strict=True):
+        row += [history_keys.index(h), strike_keys.index(k)]
     family, args = priors.encode(config.priors)
     return Plan(key=rng.seed_key(config.study.seed), horizon=config.study.horizon_days,
                 family=family, args=args, force_levels=np.array(force_levels, dtype=np.float64),

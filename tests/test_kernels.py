@@ -189,10 +189,19 @@ def test_truce_duration_piecewise_weibull(shape, scale, m, age):
 
 
 def test_hazard_walk_spends_budget():
-    t, left = kernels.hazard_walk(0.5, 10.0, 20.0, 0.1)
+    never = math.inf
+    t, left = kernels.hazard_walk(0.5, 10.0, 20.0, 0.1, never, 0.5)
     assert t == pytest.approx(15.0) and left == 0.0
-    t, left = kernels.hazard_walk(2.0, 10.0, 20.0, 0.1)
+    t, left = kernels.hazard_walk(2.0, 10.0, 20.0, 0.1, never, 0.5)
     assert t == math.inf and left == pytest.approx(1.0)
+    # Deployed at 14: rate 0.1 on [10, 14), then 0.05: 0.4 + 0.05 * 6 = 0.7 in all.
+    t, left = kernels.hazard_walk(0.6, 10.0, 20.0, 0.1, 14.0, 0.5)
+    assert t == pytest.approx(18.0) and left == 0.0
+    t, left = kernels.hazard_walk(1.0, 10.0, 20.0, 0.1, 14.0, 0.5)
+    assert t == math.inf and left == pytest.approx(0.3)
+    # Deployed before the segment: the lower rate throughout.
+    t, left = kernels.hazard_walk(0.25, 10.0, 20.0, 0.1, 5.0, 0.5)
+    assert t == pytest.approx(15.0) and left == 0.0
 
 
 # ---------------------------------------------------------------------------
