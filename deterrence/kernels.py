@@ -43,6 +43,8 @@ from deterrence.model import (
     N_PARAMETERS,
     NU,
     Q_REAR,
+    SENSITIVITY_OUTCOMES,
+    SENSITIVITY_YEAR,
     SIGMA_TRUCE,
     SIGMA_WAR,
     STREAM_COLLAPSE,
@@ -54,6 +56,7 @@ from deterrence.model import (
     TRUCE_SCALE,
     TRUCE_SHAPE,
     W_REAR,
+    YEARS,
 )
 
 FIXED, GAMMA, LOGNORMAL, BETA, UNIFORM = range(5)
@@ -65,6 +68,8 @@ OPT_FORCE, OPT_CONTACT, OPT_IMMEDIATE, OPT_SUPPORT, OPT_LEVERAGE, OPT_SAME_HISTO
 N_EVENTS = len(EVENTS)
 N_COUNTS = len(COUNTS)
 ASSETS_AND_AID = 2
+N_SENS_OUTCOMES = len(SENSITIVITY_OUTCOMES)
+SENS_YEAR_INDEX = YEARS.index(SENSITIVITY_YEAR)
 INF = np.inf
 SPLIT = np.int64(32)
 LOW32 = np.int64(0xFFFFFFFF)
@@ -195,7 +200,7 @@ def add_moment(tally, value):
 
 @jit
 def simulate(key0, key1, run_start, run_stop, horizon, family, args, force_levels, options,
-             year_days):
+             year_days, sens_parameters, sens_edges):
     """Simulate runs [run_start, run_stop) of every option.
 
     ``options`` is int64 (n_options, 7): force level index, contact line,
@@ -204,7 +209,11 @@ def simulate(key0, key1, run_start, run_stop, horizon, family, args, force_level
     its last row is the baseline of the paired differences. Returns day histograms
     (n_options, events, horizon + 1), moments (n_options, counts, 3) and
     paired differences against the baseline (n_options, events * years + 2, 3),
-    each moment being (sum, high and low 32-bit parts of the sum of squares).
+    each moment being (sum, high and low 32-bit parts of the sum of squares),
+    and for first-order sensitivity the sums of the headline outcomes by bin
+    of each uncertain parameter ``sens_parameters`` (bins between
+    ``sens_edges``): (parameters, bins, n_options, outcomes), with the runs
+    per bin (parameters, bins).
     """
     n_opt = options.shape[0]
     n_years = year_days.shape[0]
@@ -213,6 +222,13 @@ def simulate(key0, key1, run_start, run_stop, horizon, family, args, force_level
     hist = np.zeros((N_EVENTS, horizon + 1, n_opt), dtype=np.int64)
     moments = np.zeros((n_opt, N_COUNTS, 3), dtype=np.int64)
     paired = np.zeros((n_opt, N_EVENTS * n_years + 2, 3), dtype=np.int64)
+    n_sens = sens_parameters.shape[0]
+    n_bins = sens_edges.shape[1] + 1
+    sens = np.zeros((n_sens, n_bins, n_opt, N_SENS_OUTCOMES), dtype=np.int64)
+    sens_runs = np.zeros((n_sens, n_bins), dtype=np.int64)
+    sens_year = year_days[SENS_YEAR_INDEX]
+    nonzero = np.empty(n_opt * N_SENS_OUTCOMES, dtype=np.int64)
+    outcome = np.empty(n_opt * N_SENS_OUTCOMES, dtype=np.int64)
     st = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
     st_gap = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
     theta = np.empty(N_PARAMETERS)
@@ -358,4 +374,24 @@ def simulate(key0, key1, run_start, run_stop, horizon, family, args, force_level
                     k += 1
             add_moment(paired[o, k], counts[o, 0] - counts[base, 0])
             add_moment(paired[o, k + 1], counts[o, 1] - counts[base, 1])
-    return np.ascontiguousarray(hist.transpose((2, 0, 1))), moments, paired
+
+        # Sensitivity: add this run's nonzero outcomes to its bin of each parameter.
+        n_nonzero = 0
+        base_reattack = np.int64(times[base, 2] < sens_year)
+        for o in range(n_opt):
+            for q in range(N_SENS_OUTCOMES):
+                if q < N_EVENTS:
+                    y = np.int64(times[o, q] < sens_year)
+                else:
+                    y = np.int64(times[o, 2] < sens_year) - base_reattack
+                if y != 0:
+                    nonzero[n_nonzero] = o * N_SENS_OUTCOMES + q
+                    outcome[n_nonzero] = y
+                    n_nonzero += 1
+        for i in range(n_sens):
+            b = np.searchsorted(sens_edges[i], theta[sens_parameters[i]])
+            sens_runs[i, b] += 1
+            flat = sens[i, b].reshape(n_opt * N_SENS_OUTCOMES)
+            for k in range(n_nonzero):
+                flat[nonzero[k]] += outcome[k]
+    return np.ascontiguousarray(hist.transpose((2, 0, 1))), moments, paired, sens, sens_runs

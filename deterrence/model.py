@@ -107,3 +107,9 @@ EVENTS = ("first_ceasefire_day", "deployment_day", "reattack_day", "tripwire_day
 COUNTS = ("violations", "strikes", "truce_days", "collapses")
 TRUCE_DAYS_UNIT = 1.0 / 1024.0   # truce days are tallied as integers in this unit
 YEARS = (1, 2, 5)
+# First-order sensitivity: headline outcomes (within two years; the last is
+# the paired change in re-attack against the baseline), binned by prior
+# deciles of each uncertain parameter.
+SENSITIVITY_OUTCOMES = ("ceasefire_2y", "deployed_2y", "reattack_2y", "tripwire_2y", "diff_reattack_2y")
+SENSITIVITY_YEAR = 2
+SENSITIVITY_BINS = 10

@@ -42,3 +42,8 @@ def summary(prior: Prior) -> tuple[float, float, float]:
         return value, value, value
     low, high = dist.ppf([0.05, 0.95])
     return float(dist.mean()), float(low), float(high)
+
+
+def quantile_edges(prior: Prior, bins: int) -> np.ndarray:
+    """Inner edges of ``bins`` bins of equal prior probability."""
+    return distribution(prior).ppf(np.arange(1, bins) / bins)

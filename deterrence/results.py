@@ -14,7 +14,7 @@ import xarray as xr
 
 from deterrence import UserError, __version__
 from deterrence.config import Config
-from deterrence.model import AXES, COUNTS, EVENTS, TRUCE_DAYS_UNIT, YEARS
+from deterrence.model import AXES, COUNTS, EVENTS, SENSITIVITY_OUTCOMES, SENSITIVITY_YEAR, TRUCE_DAYS_UNIT, YEARS
 from deterrence.runner import Plan
 from deterrence.tallies import Tallies, moment_sums
 
@@ -92,6 +92,8 @@ def build(config: Config, plan: Plan, tallies: Tallies, extra_attrs: dict | None
         data[f"mean_{name}_se"] = (AXES, grid_array(se), {
             "long_name": f"Monte Carlo standard error of mean_{name}", "units": units})
     data.update(_paired(tallies, n, grid_array, in_horizon))
+    if tallies.sensitivity is not None and plan.sensitivity_parameters.size:
+        data.update(_sensitivity(config, plan, tallies, grid_array))
     data["runs"] = (AXES, np.full(shape, n, dtype=np.int64), {"long_name": "runs simulated",
                                                               "units": "runs"})
     base = config.study.baseline
@@ -115,6 +117,8 @@ def build(config: Config, plan: Plan, tallies: Tallies, extra_attrs: dict | None
                               for p in config.priors}),
     }
     attrs.update(extra_attrs or {})
+    coords["outcome"] = np.array(SENSITIVITY_OUTCOMES, dtype=object)
+    coords["parameter"] = np.array([config.priors[i].name for i in plan.sensitivity_parameters], dtype=object)
     ds = xr.Dataset(data, coords=coords, attrs=attrs)
     ds["day"].attrs = {"long_name": "day since the study start (last: not within horizon)",
                        "units": f"days since {config.study.start_date.isoformat()}"}
@@ -144,6 +148,35 @@ def _paired(tallies: Tallies, n: int, grid_array, in_horizon) -> dict:
         data[f"diff_mean_{name}_se"] = (AXES, grid_array(se[:, col]), {
             "long_name": f"standard error of diff_mean_{name}", "units": "1"})
     return data
+
+
+def _sensitivity(config: Config, plan: Plan, tallies: Tallies, grid_array) -> dict:
+    """First-order indices Var(E[Y | parameter bin]) / Var(Y) from the binned
+    sums, less the between-bin variance that sampling noise alone gives
+    ((bins - 1) Var(Y) / n), floored at 0."""
+    n = tallies.runs
+    counts = tallies.sensitivity_runs.astype(np.float64)              # (param, bin)
+    sums = tallies.sensitivity.astype(np.float64)                     # (param, bin, option, outcome)
+    bin_mean = sums / np.maximum(counts, 1)[:, :, None, None]
+    mean = sums.sum(axis=1) / n                                       # (param, option, outcome)
+    between = (counts[:, :, None, None] * (bin_mean - mean[:, None]) ** 2).sum(axis=1) / n
+    # Var(Y): indicators p(1 - p); the paired difference from its sum of squares.
+    second = mean[0].copy()
+    _, squares = moment_sums(tallies.paired)
+    second[:, -1] = squares[:, EVENTS.index("reattack_day") * len(YEARS) + YEARS.index(SENSITIVITY_YEAR)] / n
+    variance = second - mean[0] ** 2
+    bins = counts.shape[1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        index = np.clip((between - (bins - 1) * variance / n) / variance, 0.0, 1.0)
+    index = np.where(variance > 0, index, np.nan)
+    dims = AXES + ("outcome", "parameter")
+    return {
+        "sensitivity": (dims, grid_array(index.transpose(1, 2, 0)), {
+            "long_name": "first-order sensitivity index of the outcome to the parameter "
+                         "(share of its variance explained by the parameter's prior decile)", "units": "1"}),
+        "sensitivity_bin_mean": (dims + ("decile",), grid_array(bin_mean.transpose(2, 3, 0, 1)), {
+            "long_name": "mean outcome by prior decile of the parameter", "units": "1"}),
+    }
 
 
 def write(ds: xr.Dataset, path: str | Path, overwrite: bool = False) -> Path:

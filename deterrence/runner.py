@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from deterrence import UserError, kernels, priors, rng
 from deterrence.config import Config, Option
-from deterrence.model import DEPLOY_RULES, LEVERAGES, POSTURES, SUPPORTS, YEARS
+from deterrence.model import DEPLOY_RULES, LEVERAGES, POSTURES, SENSITIVITY_BINS, SUPPORTS, YEARS
 from deterrence.tallies import Tallies
 
 
@@ -33,6 +33,8 @@ class Plan:
     year_days: np.ndarray
     runs: int
     block_runs: int
+    sensitivity_parameters: np.ndarray
+    sensitivity_edges: np.ndarray
 
     @property
     def blocks(self) -> list[tuple[int, int]]:
@@ -58,10 +60,14 @@ def make_plan(config: Config, block_runs: int | None = None) -> Plan:
     for row, h, k in zip(rows, history_keys, strike_keys, strict=True):
         row += [history_keys.index(h), strike_keys.index(k)]
     family, args = priors.encode(config.priors)
+    uncertain = [i for i, p in enumerate(config.priors) if p.dist != "fixed"]
+    edges = np.array([priors.quantile_edges(config.priors[i], SENSITIVITY_BINS) for i in uncertain])
     return Plan(key=rng.seed_key(config.study.seed), horizon=config.study.horizon_days,
                 family=family, args=args, force_levels=np.array(force_levels, dtype=np.float64),
                 options=np.array(rows, dtype=np.int64), year_days=year_days(),
-                runs=config.study.runs, block_runs=block_runs or config.study.block_runs)
+                runs=config.study.runs, block_runs=block_runs or config.study.block_runs,
+                sensitivity_parameters=np.array(uncertain, dtype=np.int64),
+                sensitivity_edges=edges.reshape(len(uncertain), SENSITIVITY_BINS - 1))
 
 
 def _option_row(option: Option, force_levels: list[int]) -> list[int]:
@@ -72,10 +78,11 @@ def _option_row(option: Option, force_levels: list[int]) -> list[int]:
 
 def run_block(plan: Plan, start: int, stop: int) -> Tallies:
     """Tallies of runs [start, stop)."""
-    hist, moments, paired = kernels.simulate(
+    arrays = kernels.simulate(
         plan.key[0], plan.key[1], start, stop, plan.horizon, plan.family, plan.args,
-        plan.force_levels, plan.options, plan.year_days)
-    return Tallies(stop - start, hist, moments, paired)
+        plan.force_levels, plan.options, plan.year_days, plan.sensitivity_parameters,
+        plan.sensitivity_edges)
+    return Tallies(stop - start, *arrays)
 
 
 def default_workers() -> int:
@@ -105,7 +112,7 @@ class Checkpoint:
         try:
             with np.load(self.path) as f:
                 meta = json.loads(str(f["meta"]))
-                tallies = Tallies(int(f["runs"]), f["hist"], f["moments"], f["paired"])
+                tallies = Tallies.from_arrays(int(f["runs"]), f)
                 done = f["done"]
         except (OSError, ValueError, KeyError) as error:
             raise UserError(f"{self.path}: unreadable checkpoint ({error}); delete it to start afresh")\
@@ -119,8 +126,7 @@ class Checkpoint:
     def save(self, total: Tallies, done: np.ndarray) -> None:
         tmp = self.path.with_name(self.path.name + ".tmp")
         with open(tmp, "wb") as f:
-            np.savez(f, meta=json.dumps(self.meta), runs=total.runs, hist=total.hist,
-                     moments=total.moments, paired=total.paired, done=done)
+            np.savez(f, meta=json.dumps(self.meta), runs=total.runs, done=done, **total.arrays())
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.path)

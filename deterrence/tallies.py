@@ -4,30 +4,36 @@ from dataclasses import dataclass
 
 import numpy as np
 
+ARRAYS = ("hist", "moments", "paired", "sensitivity", "sensitivity_runs")
+
 
 @dataclass
 class Tallies:
-    """Day histograms, moments (sum and 32-bit halves of the sum of squares)
-    and paired differences against the baseline, for ``runs`` runs."""
+    """Day histograms, moments (sum and 32-bit halves of the sum of squares),
+    paired differences against the baseline, and sums of the headline
+    outcomes by prior-quantile bin of each uncertain parameter (with the runs
+    per bin), for ``runs`` runs. The NumPy reference leaves the last two out."""
     runs: int
     hist: np.ndarray
     moments: np.ndarray
     paired: np.ndarray
+    sensitivity: np.ndarray | None = None
+    sensitivity_runs: np.ndarray | None = None
 
     def __iadd__(self, other: "Tallies") -> "Tallies":
         self.runs += other.runs
-        self.hist += other.hist
-        self.moments += other.moments
-        self.paired += other.paired
+        for name in ARRAYS:
+            mine = getattr(self, name)
+            if mine is not None:
+                mine += getattr(other, name)
         return self
 
-    def save(self, path) -> None:
-        np.savez(path, runs=self.runs, hist=self.hist, moments=self.moments, paired=self.paired)
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {name: getattr(self, name) for name in ARRAYS if getattr(self, name) is not None}
 
     @classmethod
-    def load(cls, path) -> "Tallies":
-        with np.load(path) as f:
-            return cls(int(f["runs"]), f["hist"], f["moments"], f["paired"])
+    def from_arrays(cls, runs: int, arrays) -> "Tallies":
+        return cls(runs, **{name: arrays[name] for name in ARRAYS if name in arrays})
 
 
 def moment_sums(moments: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
