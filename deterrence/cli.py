@@ -26,7 +26,13 @@ def runner_interrupted(name: str) -> Exception:
 def _run(args) -> int:
     from deterrence import __version__, clusters, config, report, results, runner
 
-    cfg = config.load(args.config).with_overrides(runs=args.runs, seed=args.seed)
+    if args.target_se is not None and not 0 < args.target_se < 0.5:
+        raise UserError(f"--target-se must lie in (0, 0.5), got {args.target_se}")
+    if args.max_runs is not None and args.target_se is None:
+        raise UserError("--max-runs caps a --target-se run; give --target-se too, or use --runs")
+    if args.max_runs is not None and args.runs is not None:
+        raise UserError("give either --runs or --max-runs, not both")
+    cfg = config.load(args.config).with_overrides(runs=args.max_runs or args.runs, seed=args.seed)
     out = Path(args.out or Path("results") / f"{cfg.study.name}.nc")
     results.output_format(out)
     if args.workers is not None and args.workers < 1:
@@ -36,7 +42,7 @@ def _run(args) -> int:
     plan = runner.make_plan(cfg)
     checkpoint = runner.Checkpoint(Path(f"{out}.checkpoint.npz"), {
         "config_sha256": cfg.sha256, "seed": cfg.study.seed, "runs": cfg.study.runs,
-        "block_runs": plan.block_runs, "version": __version__})
+        "block_runs": plan.block_runs, "version": __version__, "target_se": args.target_se})
     if checkpoint.path.exists() and not args.resume:
         if not args.overwrite:
             raise UserError(f"{checkpoint.path} holds an interrupted run; pass --resume to continue "
@@ -48,12 +54,13 @@ def _run(args) -> int:
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     start = time.perf_counter()
     try:
+        acc = runner.accumulator(plan, checkpoint, target_se=args.target_se)
         if args.scheduler is None:
-            tallies = runner.run_local(plan, workers=args.workers, checkpoint=checkpoint)
+            tallies = runner.run_local(plan, workers=args.workers, acc=acc)
         else:
             settings = clusters.jobqueue_settings(cfg.cluster, args.jobqueue_config)
             with clusters.client_for(args.scheduler, args.workers, settings) as client:
-                tallies = runner.run_dask(plan, client, checkpoint=checkpoint)
+                tallies = runner.run_dask(plan, client, acc=acc)
     except runner.Interrupted as why:
         print(f"deterrence: stopped by {why}; finished blocks saved in {checkpoint.path}; "
               f"run again with --resume to continue", file=sys.stderr)
@@ -62,12 +69,16 @@ def _run(args) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     seconds = time.perf_counter() - start
-    ds = results.build(cfg, plan, tallies, {"wall_seconds": round(seconds, 3)})
+    extra = {"wall_seconds": round(seconds, 3)}
+    if args.target_se is not None:
+        extra.update(target_se=args.target_se, stop_reason=acc.reason)
+        print(f"stopped: {acc.reason}", file=sys.stderr)
+    ds = results.build(cfg, plan, tallies, extra)
     results.write(ds, out, overwrite=args.overwrite)
     checkpoint.remove()
     print(report.table(ds))
     print(f"\nwrote {out} in {seconds:.1f} s "
-          f"({cfg.study.runs * (n_opt + 1) / seconds / 1e6:.2f} M run-options/s)", file=sys.stderr)
+          f"({tallies.runs * (n_opt + 1) / seconds / 1e6:.2f} M run-options/s)", file=sys.stderr)
     return 0
 
 
@@ -89,6 +100,10 @@ def _report(args) -> int:
 
     ds = results.open_result(args.result)
     print(report.table(ds, year=args.year))
+    if args.out:
+        written = report.write_report(ds, Path(args.out))
+        print(f"wrote {len(written)} files in {args.out}: " + ", ".join(p.name for p in written),
+              file=sys.stderr)
     return 0
 
 
@@ -118,6 +133,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--scheduler", help="local (dask processes), slurm, pbs, mpi or a scheduler "
                                          "address such as tcp://host:8786 (default: local threads)")
     run.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
+    run.add_argument("--target-se", type=float, help="run blocks in order until every headline probability's "
+                                                     "standard error is below this (e.g. 0.002)")
+    run.add_argument("--max-runs", type=int, help="cap on runs per option for --target-se (default study.runs)")
     run.add_argument("--jobqueue-config", default="jobs/jobqueue.yaml",
                      help="site settings for --scheduler slurm|pbs (default jobs/jobqueue.yaml)")
     run.set_defaults(func=_run)
@@ -129,9 +147,10 @@ def parser() -> argparse.ArgumentParser:
     sub_.add_argument("--out", help="result path (default results/NAME.nc)")
     sub_.add_argument("--dry-run", action="store_true", help="print the script instead of submitting")
     sub_.set_defaults(func=_submit)
-    rep = sub.add_parser("report", help="tables from a result")
+    rep = sub.add_parser("report", help="tables from a result; with --out, a full report")
     rep.add_argument("result", help="a result written by deterrence run (.nc or .zarr)")
     rep.add_argument("--year", type=int, choices=(1, 2, 5), help="years column of the table")
+    rep.add_argument("--out", help="folder for a full report: report.md, options.csv and PNG figures")
     rep.set_defaults(func=_report)
     pri = sub.add_parser("priors", help="the priors, fitted from the record in seeds/, with checks")
     pri.add_argument("config", nargs="?", help="study config (default: the shipped default priors)")

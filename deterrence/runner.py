@@ -168,23 +168,86 @@ class Accumulator:
             self.checkpoint.save(self.total, self.done)
             self.saved = time.monotonic()
 
+    @property
+    def stopped(self) -> bool:
+        return False
+
     def close(self) -> Tallies | None:
         self.save()
         self.bar.close()
-        return self.total if self.done.all() else None
+        return self.total if self.done.all() or self.stopped else None
+
+
+def max_probability_se(total: Tallies, year_days: np.ndarray, horizon: int) -> float:
+    """The largest standard error of the headline probabilities (every
+    event within each year that fits the horizon, every option), with
+    p = (x + 2) / (n + 4) so that an event not seen yet still counts as
+    uncertain."""
+    n = total.runs
+    cumulative = np.cumsum(total.hist, axis=2)
+    days = [min(d, horizon) - 1 for d in year_days if d <= horizon] or [horizon - 1]
+    p = (cumulative[:, :, days] + 2.0) / (n + 4.0)
+    return float(np.sqrt(p * (1 - p) / n).max())
+
+
+class TargetAccumulator(Accumulator):
+    """Adds blocks strictly in index order and stops at the first block
+    after which every headline probability's standard error is below
+    ``target_se``: the stopping point, and so the result, is the same for
+    any number of workers."""
+
+    def __init__(self, plan: Plan, target_se: float, checkpoint: Checkpoint | None = None,
+                 show_progress: bool | None = None):
+        super().__init__(plan, checkpoint, show_progress=show_progress)
+        self.target_se = target_se
+        self.next = int(np.argmin(self.done)) if not self.done.all() else len(self.done)
+        self.waiting: dict[int, Tallies] = {}
+        self.reason = ""
+        self._stopped = self.total is not None and self._reached()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
+
+    def _reached(self) -> bool:
+        se = max_probability_se(self.total, self.plan.year_days, self.plan.horizon)
+        if se < self.target_se:
+            self.reason = f"every headline standard error below {self.target_se} after {self.total.runs} runs"
+            return True
+        return False
+
+    def todo(self) -> list[tuple[int, int, int]]:
+        return [] if self._stopped else super().todo()
+
+    def add(self, index: int, tallies: Tallies) -> None:
+        self.waiting[index] = tallies
+        while self.next in self.waiting and not self._stopped:
+            super().add(self.next, self.waiting.pop(self.next))
+            self.next += 1
+            self._stopped = self._reached()
+        if not self._stopped and self.done.all():
+            self.reason = (f"--max-runs {self.plan.runs} reached before the standard errors fell below "
+                           f"{self.target_se}")
+
+
+def accumulator(plan: Plan, checkpoint: Checkpoint | None = None, target_se: float | None = None,
+                show_progress: bool | None = None) -> Accumulator:
+    if target_se is None:
+        return Accumulator(plan, checkpoint, show_progress=show_progress)
+    return TargetAccumulator(plan, target_se, checkpoint, show_progress=show_progress)
 
 
 def run_local(plan: Plan, workers: int | None = None, show_progress: bool | None = None,
-              checkpoint: Checkpoint | None = None) -> Tallies:
+              checkpoint: Checkpoint | None = None, acc: Accumulator | None = None) -> Tallies:
     """All blocks on local threads (the kernel releases the GIL), at most
     two blocks in flight per worker so memory stays flat."""
     workers = workers or default_workers()
-    acc = Accumulator(plan, checkpoint, show_progress=show_progress)
+    acc = acc or Accumulator(plan, checkpoint, show_progress=show_progress)
     pending = iter(acc.todo())
     pool = ThreadPoolExecutor(max_workers=workers)
     try:
         in_flight = {pool.submit(_indexed_block, plan, *b) for b in islice(pending, 2 * workers)}
-        while in_flight:
+        while in_flight and not acc.stopped:
             # A timeout lets signal handlers run between waits.
             done, in_flight = wait(in_flight, timeout=1.0, return_when=FIRST_COMPLETED)
             for future in done:
@@ -201,12 +264,12 @@ def _indexed_block(plan: Plan, index: int, start: int, stop: int) -> tuple[int, 
 
 
 def run_dask(plan: Plan, client, show_progress: bool | None = None,
-             checkpoint: Checkpoint | None = None) -> Tallies:
+             checkpoint: Checkpoint | None = None, acc: Accumulator | None = None) -> Tallies:
     """All blocks on a dask.distributed cluster. A block lost with a dead
     worker is recomputed by the scheduler; each block is added once."""
     from distributed import as_completed
 
-    acc = Accumulator(plan, checkpoint, show_progress=show_progress)
+    acc = acc or Accumulator(plan, checkpoint, show_progress=show_progress)
     plan_future = client.scatter(plan, broadcast=True)
     pending = iter(acc.todo())
     window = max(2 * len(client.scheduler_info(n_workers=-1)["workers"]), 4)
@@ -221,6 +284,9 @@ def run_dask(plan: Plan, client, show_progress: bool | None = None,
         for future in futures:
             acc.add(*future.result())
             future.release()
+            if acc.stopped:
+                client.cancel(list(futures.futures))
+                break
             for block in islice(pending, 1):
                 futures.add(submit(block))
     finally:
