@@ -1,0 +1,55 @@
+"""The dataset: paired differences, units and provenance."""
+
+import json
+
+import numpy as np
+import pytest
+
+from deterrence import config, results, runner
+
+
+@pytest.fixture(scope="module")
+def default_study():
+    cfg = config.load("configs/study.toml").with_overrides(runs=20_000)
+    plan = runner.make_plan(cfg)
+    return cfg, results.build(cfg, plan, runner.run_local(plan, show_progress=False))
+
+
+def test_paired_se_is_smaller_than_unpaired(default_study):
+    """Common random numbers: the paired standard error of a difference to
+    the baseline is well below the unpaired sqrt(se_option**2 + se_base**2)."""
+    cfg, ds = default_study
+    base = ds.sel(json.loads(ds.attrs["baseline"]))
+    # (The baseline has no force, so no deployment and no tripwire: nothing to pair with there.)
+    for word in ("ceasefire", "reattack"):
+        paired = ds[f"diff_p_{word}_se"]
+        unpaired = np.sqrt(ds[f"p_{word}_se"] ** 2 + base[f"p_{word}_se"] ** 2)
+        differs = np.abs(ds[f"diff_p_{word}"]) > 0
+        assert differs.sum() > 100
+        ratio = (paired / unpaired).where(differs)
+        assert float(ratio.max()) < 1.0, word
+        assert float(ratio.median()) < 0.7, word
+    paired = ds.diff_mean_strikes_se
+    unpaired = np.sqrt(ds.mean_strikes_se ** 2 + base.mean_strikes_se ** 2)
+    assert float((paired / unpaired).where(ds.diff_mean_strikes != 0).median()) < 0.7
+
+
+def test_baseline_differences_are_zero_and_consistent(default_study):
+    cfg, ds = default_study
+    base = ds.sel(json.loads(ds.attrs["baseline"]))
+    assert float(np.abs(base.diff_p_reattack).max()) == 0.0
+    # The mean paired difference is the difference of the means, exactly.
+    np.testing.assert_allclose(ds.diff_p_reattack, ds.p_reattack - base.p_reattack, atol=1e-12)
+    np.testing.assert_allclose(ds.diff_mean_strikes, ds.mean_strikes - base.mean_strikes, rtol=1e-9)
+
+
+def test_units_and_provenance(default_study):
+    cfg, ds = default_study
+    assert ds.sizes["day"] == cfg.study.horizon_days + 1
+    assert ds.reattack_day.sum("day").equals(ds.runs)
+    for name, var in ds.data_vars.items():
+        assert "long_name" in var.attrs and "units" in var.attrs, name
+    assert ds.attrs["config_sha256"] == cfg.sha256 and ds.attrs["config"] == cfg.text
+    priors = json.loads(ds.attrs["priors"])
+    assert priors["truce_shape"]["fit"] == "record" and priors["truce_shape"]["source"]
+    assert ds.day.attrs["units"].startswith("days since 2027-01-01")
