@@ -68,6 +68,24 @@ def jobqueue_cluster(system: str, settings: dict, workers: int | None):
     return cluster
 
 
+def _share_temporary_credentials() -> None:
+    """Rank 0 makes temporary TLS credentials and sends them to every rank
+    over MPI (never through a file); each rank puts them in its dask config."""
+    import dask
+    from distributed.security import Security
+    from mpi4py import MPI
+
+    comm = MPI.COMM_WORLD
+    security = Security.temporary() if comm.Get_rank() == 0 else None
+    pem = comm.bcast({"ca": security.tls_ca_file, "cert": security.tls_scheduler_cert,
+                      "key": security.tls_scheduler_key} if security else None, root=0)
+    config = {"distributed.comm.require-encryption": True, "distributed.comm.tls.ca-file": pem["ca"]}
+    for role in ("scheduler", "worker", "client"):
+        config[f"distributed.comm.tls.{role}.cert"] = pem["cert"]
+        config[f"distributed.comm.tls.{role}.key"] = pem["key"]
+    dask.config.set(config)
+
+
 @contextlib.contextmanager
 def client_for(scheduler: str, workers: int | None, settings: dict | None = None):
     """A dask.distributed Client for ``--scheduler``: ``local``, an address
@@ -94,8 +112,12 @@ def client_for(scheduler: str, workers: int | None, settings: dict | None = None
         except ImportError:
             raise UserError("--scheduler mpi needs dask-mpi and mpi4py: "
                             "pip install 'deterrence[mpi]'") from None
+        tls = settings.get("tls", True)
+        if tls:
+            _share_temporary_credentials()
         # Rank 0 runs the scheduler, ranks 2+ the workers; this code runs on rank 1.
-        dask_mpi.initialize(dashboard=False, interface=settings.get("interface"))
+        dask_mpi.initialize(dashboard=False, interface=settings.get("interface"),
+                            protocol="tls" if tls else None)
         with Client() as client:
             yield client
     elif "://" in scheduler:

@@ -1,6 +1,7 @@
 """Dask schedulers give the local runner's bits; Slurm for real where it runs."""
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -176,3 +177,27 @@ def test_submitted_batch_job_writes_the_same_result(slurm, tmp_path, monkeypatch
     assert out.exists(), next(tmp_path.glob("batch.nc.*.log")).read_text()
     assert main(["run", str(path), "--out", str(tmp_path / "local.nc")]) == 0
     assert same_result(out, tmp_path / "local.nc")
+
+
+@pytest.mark.cluster
+def test_mpi_run_matches_local_over_tls(tmp_path, monkeypatch):
+    try:
+        import dask_mpi  # noqa: F401
+        import mpi4py  # noqa: F401
+        launcher = shutil.which("mpirun")
+    except ImportError:
+        launcher = None
+    if launcher is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the MPI test: mpirun, mpi4py or dask-mpi is missing")
+        pytest.skip("no MPI here (mpirun, mpi4py, dask-mpi); CI installs Open MPI")
+    monkeypatch.chdir(tmp_path)
+    path = write_config(tmp_path, name="mpi")
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    done = subprocess.run([launcher, "--oversubscribe", "-n", "4", sys.executable, "-m", "deterrence", "run",
+                           str(path), "--scheduler", "mpi", "--out", "mpi.nc"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert re.search(r"Scheduler at:\s+tls://", done.stderr), "the MPI scheduler must use TLS"
+    assert main(["run", str(path), "--out", "local.nc"]) == 0
+    assert same_result(tmp_path / "mpi.nc", tmp_path / "local.nc")
