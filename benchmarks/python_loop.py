@@ -1,0 +1,219 @@
+"""The model of ``docs/model.md`` as a per-run Python function.
+
+This is what a generic exploratory-modelling framework runs: a model
+function called once per (run, option) with scalar inputs, returning a dict
+of outcomes, driven by a plain Python loop that stores the outcomes and
+summarises them at the end. Random numbers are scalar draws from
+``random.Random`` (parameters, run-level numbers, episodes, gammas) and a
+``numpy.random.Generator`` (Poisson). It is a speed comparator only: it is
+the real model, but with its own random numbers, so its results agree with
+the kernel's in distribution, not draw for draw.
+"""
+
+import math
+import random
+
+import numpy as np
+
+from deterrence.model import (
+    DELTA_AID,
+    DELTA_AIR_DEFENSE,
+    DELTA_AIR_SUPPORT,
+    DELTA_FORCE,
+    DELTA_ISR,
+    DEPLOY_LAG,
+    E_COLLAPSE,
+    F_SCALE,
+    F_VETO,
+    INTERCEPT_AIR_DEFENSE,
+    INTERCEPT_AIR_SUPPORT,
+    INTERCEPT_ISR,
+    K_TRUCE,
+    K_WAR,
+    LAMBDA_A0,
+    LAMBDA_C0,
+    LAMBDA_HIT,
+    LAMBDA_RETRUCE,
+    LEV_ASSETS,
+    LEV_SANCTIONS,
+    M_COLLAPSE,
+    MU_TRUCE,
+    MU_WAR,
+    NU,
+    Q_REAR,
+    SIGMA_TRUCE,
+    SIGMA_WAR,
+    TRUCE_SCALE,
+    TRUCE_SHAPE,
+    W_REAR,
+)
+
+FIXED, GAMMA, LOGNORMAL, BETA, UNIFORM = range(5)
+INF = math.inf
+OUTCOMES = ("ceasefire", "deployment", "reattack", "tripwire", "violations", "strikes",
+            "truce_days", "collapses")
+
+
+def draw_parameters(r: random.Random, family, args) -> list[float]:
+    """One run's parameters from the priors (codes and hyperparameters as
+    in ``deterrence.priors.encode``)."""
+    theta = []
+    for fam, (a0, a1, a2) in zip(family.tolist(), args.tolist(), strict=True):
+        if fam == FIXED:
+            theta.append(a0)
+        elif fam == GAMMA:
+            theta.append(a2 + r.gammavariate(a0, a1))
+        elif fam == LOGNORMAL:
+            theta.append(a2 + a0 * math.exp(a1 * r.gauss(0.0, 1.0)))
+        elif fam == BETA:
+            theta.append(r.betavariate(a0, a1))
+        else:
+            theta.append(r.uniform(a0, a1))
+    return theta
+
+
+class Chance:
+    """A run's option-independent numbers; truce episodes drawn on demand
+    and shared by every option (common random numbers)."""
+
+    def __init__(self, r: random.Random):
+        self.r = r
+        self.e_ceasefire = r.expovariate(1.0)
+        self.e_reattack = r.expovariate(1.0)
+        self.u_trip = r.random()
+        self.e_hit = r.expovariate(1.0)
+        self.budgets: list[float] = []
+        self.gaps: list[float] = []
+
+    def episode(self, j: int, lambda_retruce: float) -> tuple[float, float]:
+        while len(self.budgets) <= j:
+            self.budgets.append(self.r.expovariate(1.0))
+            self.gaps.append(self.r.expovariate(1.0) / lambda_retruce)
+        return self.budgets[j], self.gaps[j]
+
+
+def truce_length(start, t_deploy, budget, scale, shape, m):
+    """Truce length whose Weibull cumulative hazard, multiplied by m from
+    t_deploy on, reaches the budget."""
+    base = scale * budget ** (1.0 / shape)
+    if t_deploy >= start + base:
+        return base
+    if t_deploy <= start:
+        return base * m ** (-1.0 / shape)
+    h = ((t_deploy - start) / scale) ** shape
+    return scale * (h + (budget - h) / m) ** (1.0 / shape)
+
+
+def model(theta, chance: Chance, option: dict, horizon: int, np_gen: np.random.Generator) -> dict:
+    """One run of one option: the outcomes of docs/model.md."""
+    force = option["force_size"]
+    contact = option["posture"] == "contact_line"
+    immediate = option["deploy_rule"] == "immediate"
+    support = option["support"]
+    leverage = option["leverage"]
+    lev_mult = {"status_quo": 1.0, "sanctions": theta[LEV_SANCTIONS],
+                "assets_and_aid": theta[LEV_ASSETS]}[leverage]
+    delta_support = {"none": 0.0, "isr_c2": theta[DELTA_ISR], "air_defense": theta[DELTA_AIR_DEFENSE],
+                     "air_support": theta[DELTA_AIR_SUPPORT]}[support]
+    intercept = {"none": 0.0, "isr_c2": theta[INTERCEPT_ISR],
+                 "air_defense": theta[INTERCEPT_AIR_DEFENSE],
+                 "air_support": theta[INTERCEPT_AIR_SUPPORT]}[support]
+    w_post = 1.0 if contact else theta[W_REAR]
+
+    # 1. Ceasefire.
+    t_c = chance.e_ceasefire / (theta[LAMBDA_C0] * lev_mult * (1.0 + force / theta[F_VETO]) ** -theta[NU])
+    # 2. Deployment.
+    deployed = force > 0
+    if deployed:
+        t_d = theta[DEPLOY_LAG] if immediate else t_c + theta[DEPLOY_LAG]
+    else:
+        t_d = INF
+    m = theta[M_COLLAPSE] ** w_post if deployed else 1.0
+    # 4. Re-attack hazard pieces.
+    a = math.exp(-theta[DELTA_AID]) if leverage == "assets_and_aid" else 1.0
+    d_after = math.exp(-(theta[DELTA_FORCE] * w_post * math.log1p(force / theta[F_SCALE]) + delta_support))
+    base_rate = theta[LAMBDA_A0] * a
+
+    # 5. Tripwire during the war.
+    t_trip = INF
+    if deployed and immediate and t_d < t_c and theta[LAMBDA_HIT] > 0.0:
+        t_hit = t_d + chance.e_hit / (theta[LAMBDA_HIT] * w_post)
+        if t_hit < t_c and t_hit < horizon:
+            t_trip = t_hit
+
+    # 3 and 4. Truces, collapses and the re-attack, walked from T_c.
+    t_a = INF
+    truce_days = war_days = 0.0
+    collapses = 0
+    if t_c < horizon:
+        remaining = chance.e_reattack
+        t, j, in_truce = t_c, 0, True
+        while t < horizon:
+            budget, gap = chance.episode(j, theta[LAMBDA_RETRUCE])
+            if in_truce:
+                length = truce_length(t, t_d, budget, theta[TRUCE_SCALE], theta[TRUCE_SHAPE], m)
+                rate = base_rate
+            else:
+                length = gap
+                rate = base_rate * theta[E_COLLAPSE]
+            end = min(t + length, horizon)
+            for s0, s1, r in ((t, min(max(t_d, t), end), rate), (min(max(t_d, t), end), end, rate * d_after)):
+                need = r * (s1 - s0)
+                if r > 0.0 and remaining <= need:
+                    t_a = s0 + remaining / r
+                    break
+                remaining -= need
+            stop = min(end, t_a)
+            if in_truce:
+                truce_days += stop - t
+            else:
+                war_days += stop - t
+            if t_a < INF or t + length >= horizon:
+                break
+            if in_truce:
+                collapses += 1
+            else:
+                j += 1
+            in_truce = not in_truce
+            t += length
+        if t_a < INF and deployed and t_d <= t_a and (contact or chance.u_trip < theta[Q_REAR]):
+            t_trip = min(t_trip, t_a)
+
+    # 6. Violations: Poisson of a sum of two gammas.
+    r = chance.r
+    mean = 0.0
+    if truce_days > 0.0:
+        mean += r.gammavariate(truce_days * theta[K_TRUCE], theta[MU_TRUCE] / theta[K_TRUCE])
+    if war_days > 0.0:
+        mean += r.gammavariate(war_days * theta[K_WAR], theta[MU_WAR] / theta[K_WAR])
+    violations = int(np_gen.poisson(mean))
+    # 7. Strikes on cities.
+    strikes = int(np_gen.poisson((1.0 - intercept) * (theta[SIGMA_TRUCE] * truce_days
+                                                      + theta[SIGMA_WAR] * (horizon - truce_days))))
+    return {"ceasefire": t_c if t_c < horizon else INF, "deployment": t_d if t_d < horizon else INF,
+            "reattack": t_a, "tripwire": t_trip, "violations": violations, "strikes": strikes,
+            "truce_days": truce_days, "collapses": collapses}
+
+
+def simulate(config, runs: int, seed: int = 0) -> dict:
+    """The driver: one model call per run and option (baseline last), the
+    outcomes stored per call and summarised per option at the end."""
+    options = [vars(o) for o in config.options + [config.study.baseline]]
+    from deterrence import priors
+
+    family, args = priors.encode(config.priors)
+    horizon = config.study.horizon_days
+    r = random.Random(seed)
+    np_gen = np.random.default_rng(seed)
+    rows = []
+    for _ in range(runs):
+        theta = draw_parameters(r, family, args)
+        chance = Chance(r)
+        for option in options:
+            out = model(theta, chance, option, horizon, np_gen)
+            rows.append([out[k] for k in OUTCOMES])
+    table = np.array(rows, dtype=np.float64).reshape(runs, len(options), len(OUTCOMES))
+    year_days = np.array([365, 730, 1826])
+    within = table[:, :, :4, None] < year_days            # (runs, options, events, years)
+    return {"runs": runs, "within": within.mean(axis=0), "mean": table[:, :, 4:].mean(axis=0),
+            "var": table[:, :, 4:].var(axis=0)}
