@@ -121,7 +121,7 @@ def build(config: Config, plan: Plan, tallies: Tallies, extra_attrs: dict | None
     coords["parameter"] = np.array([config.priors[i].name for i in plan.sensitivity_parameters], dtype=object)
     ds = xr.Dataset(data, coords=coords, attrs=attrs)
     ds["day"].attrs = {"long_name": "day since the study start (last: not within horizon)",
-                       "units": f"days since {config.study.start_date.isoformat()}"}
+                       "units": "days", "reference_date": config.study.start_date.isoformat()}
     ds["years"].attrs = {"long_name": "years since the study start", "units": "years"}
     ds["force_size"].attrs = {"long_name": "troops of the reassurance force", "units": "troops"}
     return ds

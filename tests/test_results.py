@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import xarray as xr
 
 from deterrence import config, results, runner
 
@@ -43,6 +44,14 @@ def test_baseline_differences_are_zero_and_consistent(default_study):
     np.testing.assert_allclose(ds.diff_mean_strikes, ds.mean_strikes - base.mean_strikes, rtol=1e-9)
 
 
+def test_day_reads_back_as_whole_days(tmp_path, default_study):
+    """Plain day numbers, not dates: the last bin means "not within the horizon"."""
+    cfg, ds = default_study
+    ds.isel(force_size=slice(0, 1)).to_netcdf(tmp_path / "d.nc", engine="h5netcdf")
+    with xr.open_dataset(tmp_path / "d.nc") as back:
+        assert back.day.dtype.kind == "i" and int(back.day[-1]) == cfg.study.horizon_days
+
+
 def test_units_and_provenance(default_study):
     cfg, ds = default_study
     assert ds.sizes["day"] == cfg.study.horizon_days + 1
@@ -52,4 +61,4 @@ def test_units_and_provenance(default_study):
     assert ds.attrs["config_sha256"] == cfg.sha256 and ds.attrs["config"] == cfg.text
     priors = json.loads(ds.attrs["priors"])
     assert priors["truce_shape"]["fit"] == "record" and priors["truce_shape"]["source"]
-    assert ds.day.attrs["units"].startswith("days since 2027-01-01")
+    assert ds.day.attrs["units"] == "days" and ds.day.attrs["reference_date"] == "2027-01-01"
