@@ -356,14 +356,17 @@ def simulate(key0, key1, run_start, run_stop, horizon, family, args, force_level
                 strikes = rng.poisson(st, (1.0 - intercept[support]) * strike_days)
             counts[o, 0] = violations
             counts[o, 1] = strikes
-            for e in range(N_EVENTS):
-                hist[e, day_bin(times[o, e], horizon), o] += 1
             add_moment(moments[o, 0], violations)
             add_moment(moments[o, 1], strikes)
             add_moment(moments[o, 2], np.int64(truce_days / TRUCE_DAYS_UNIT + 0.5))
             add_moment(moments[o, 3], np.int64(collapses))
 
         base = n_opt - 1
+        # Counted in a tight loop of their own: the scattered increments
+        # then overlap their cache misses.
+        for e in range(N_EVENTS):
+            for o in range(n_opt):
+                hist[e, day_bin(times[o, e], horizon), o] += 1
         for o in range(n_opt):
             k = 0
             for e in range(N_EVENTS):

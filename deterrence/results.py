@@ -50,7 +50,6 @@ def build(config: Config, plan: Plan, tallies: Tallies, extra_attrs: dict | None
     """The dataset of a finished study (the baseline row is the last option)."""
     grid = config.grid
     shape = tuple(len(grid[a]) for a in AXES)
-    n_opt = int(np.prod(shape))
     n = tallies.runs
     horizon = plan.horizon
     # Strings as objects: variable-length strings, which Zarr v3 specifies.
@@ -59,7 +58,7 @@ def build(config: Config, plan: Plan, tallies: Tallies, extra_attrs: dict | None
     coords["years"] = list(YEARS)
 
     def grid_array(values):
-        return values[:n_opt].reshape(shape + values.shape[1:])
+        return values[plan.grid_rows].reshape(shape + values.shape[1:])
 
     data = {}
     year_days = plan.year_days

@@ -27,9 +27,10 @@ STATE_SIZE = 11
 _POS = 10
 
 jit = njit(nogil=True, cache=True)
+inline = njit(nogil=True, cache=True, inline="always")
 
 
-@jit
+@inline
 def philox4x32(c0, c1, c2, c3, k0, k1):
     """Philox4x32-10 block: four 32-bit counter words and two key words in
     (as uint64 holding 32-bit values), four 32-bit outputs out."""
@@ -71,7 +72,7 @@ def stream(st, key0, key1, run, stream_id):
     st[_POS] = np.uint64(4)
 
 
-@jit
+@inline
 def next_uint32(st):
     if st[_POS] == np.uint64(4):
         o0, o1, o2, o3 = philox4x32(st[0], st[1], st[2], st[3], st[4], st[5])
@@ -86,10 +87,10 @@ def next_uint32(st):
     return st[6 + np.int64(pos)]
 
 
-@jit
+@inline
 def uniform(st):
     """Uniform on the open interval (0, 1): never exactly 0 or 1."""
-    return (float(next_uint32(st)) + 0.5) * TWO_M32
+    return (np.int64(next_uint32(st)) + 0.5) * TWO_M32
 
 
 @jit
@@ -100,10 +101,13 @@ def exponential(st):
 
 @jit
 def normal(st):
-    """Standard normal by Box-Muller (one of the pair)."""
-    u1 = uniform(st)
-    u2 = uniform(st)
-    return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+    """Standard normal by Marsaglia's polar method (one of the pair)."""
+    while True:
+        u = 2.0 * uniform(st) - 1.0
+        v = 2.0 * uniform(st) - 1.0
+        s = u * u + v * v
+        if s < 1.0:
+            return u * math.sqrt(-2.0 * math.log(s) / s)
 
 
 @jit
@@ -125,7 +129,10 @@ def gamma(st, shape, scale):
             continue
         v = v * v * v
         u = uniform(st)
-        if math.log(u) < 0.5 * x * x + d - d * v + d * math.log(v):
+        x2 = x * x
+        # The squeeze accepts most draws without the logarithms; it accepts
+        # only draws the exact test below would accept.
+        if u < 1.0 - 0.0331 * x2 * x2 or math.log(u) < 0.5 * x2 + d - d * v + d * math.log(v):
             return scale * d * v * boost
 
 

@@ -30,6 +30,7 @@ class Plan:
     args: np.ndarray
     force_levels: np.ndarray
     options: np.ndarray
+    grid_rows: np.ndarray
     year_days: np.ndarray
     runs: int
     block_runs: int
@@ -48,8 +49,18 @@ def year_days(years=YEARS) -> np.ndarray:
 
 
 def make_plan(config: Config, block_runs: int | None = None) -> Plan:
-    """Encode a config's options (baseline appended last) and priors."""
-    options = config.options + [config.study.baseline]
+    """Encode a config's options (baseline appended last) and priors.
+
+    The kernel sees the grid options sorted so that options sharing a
+    ceasefire time (same leverage and force) and a deployment time (same
+    deployment rule besides) are neighbours: their day-histogram counts then
+    share cache lines. ``Plan.grid_rows`` maps grid order to kernel rows."""
+    grid = config.options
+    order = sorted(range(len(grid)), key=lambda i: (LEVERAGES.index(grid[i].leverage), grid[i].force_size,
+                                                     DEPLOY_RULES.index(grid[i].deploy_rule), i))
+    options = [grid[i] for i in order] + [config.study.baseline]
+    grid_rows = np.empty(len(grid), dtype=np.int64)
+    grid_rows[order] = np.arange(len(grid))
     force_levels = sorted({o.force_size for o in options})
     rows = [_option_row(o, force_levels) for o in options]
     # The earliest option with the same history-determining levels (without
@@ -64,7 +75,7 @@ def make_plan(config: Config, block_runs: int | None = None) -> Plan:
     edges = np.array([priors.quantile_edges(config.priors[i], SENSITIVITY_BINS) for i in uncertain])
     return Plan(key=rng.seed_key(config.study.seed), horizon=config.study.horizon_days,
                 family=family, args=args, force_levels=np.array(force_levels, dtype=np.float64),
-                options=np.array(rows, dtype=np.int64), year_days=year_days(),
+                options=np.array(rows, dtype=np.int64), grid_rows=grid_rows, year_days=year_days(),
                 runs=config.study.runs, block_runs=block_runs or config.study.block_runs,
                 sensitivity_parameters=np.array(uncertain, dtype=np.int64),
                 sensitivity_edges=edges.reshape(len(uncertain), SENSITIVITY_BINS - 1))
