@@ -211,7 +211,7 @@ def main(argv=None) -> int:
     # Kernel and floor, same runs.
     pilot_s, _ = timed(runner.run_block, plan, 0, 500)
     k_runs = calibrate(500 * n_opt / pilot_s, args.seconds, n_opt, minimum=500)
-    chunk = max(100, min(2000, k_runs // 4))
+    chunk = max(100, min(20_000, k_runs // 2))
     kernel_s, floor_s, k_runs = kernel_and_floor(plan, k_runs, args.repeat, chunk)
     rows.append(("numba kernel (1 thread)", k_runs, kernel_s))
 

@@ -42,6 +42,7 @@ DOMAIN_BOUNDS = {POSITIVE: (0.0, math.inf), NONNEGATIVE: (0.0, math.inf),
                  PROBABILITY: (0.0, 1.0), AT_LEAST_ONE: (1.0, math.inf)}
 STUDY_KEYS = ("name", "runs", "seed", "horizon_days", "start_date", "block_runs", "baseline")
 MAX_SEED = 2**64 - 1
+MAX_BLOCK_RUNS = 100_000_000
 # Keys of a config's [cluster] table: dask-jobqueue settings for --scheduler
 # slurm|pbs and `deterrence submit` (see jobs/README.md).
 CLUSTER_KEYS = ("queue", "account", "walltime", "cores", "memory", "processes", "jobs", "nodes",
@@ -114,6 +115,14 @@ def _unknown_keys(table: dict, allowed, where: str, what: str) -> None:
 def _positive_int(value, name: str, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         _fail(where, f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def _block_runs(value, where: str) -> int:
+    value = _positive_int(value, "study.block_runs", where)
+    if value > MAX_BLOCK_RUNS:
+        _fail(where, f"study.block_runs must be at most {MAX_BLOCK_RUNS:,} (blocks count in 32-bit integers), "
+                     f"got {value:,}")
     return value
 
 
@@ -288,8 +297,7 @@ def parse(raw: dict, text: str = "", where: str = "", record_fit=None) -> Config
         horizon_days=_positive_int(study_table.get("horizon_days", Study.horizon_days),
                                    "study.horizon_days", where),
         start_date=start,
-        block_runs=_positive_int(study_table.get("block_runs", Study.block_runs),
-                                 "study.block_runs", where),
+        block_runs=_block_runs(study_table.get("block_runs", Study.block_runs), where),
         baseline=parse_option(study_table.get("baseline", {}), where, "study.baseline"),
     )
     grid_table = raw.get("grid", {})

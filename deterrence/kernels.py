@@ -199,6 +199,19 @@ def add_moment(tally, value):
 
 
 @jit
+def widen(counts):
+    """An int64, C-ordered copy of a block's int32 counts (int32 keeps the
+    block's working set in cache; blocks have fewer than 2**31 runs)."""
+    out = np.empty(counts.shape, dtype=np.int64)
+    flat = out.reshape(out.size)
+    k = 0
+    for index in np.ndindex(counts.shape):
+        flat[k] = counts[index]
+        k += 1
+    return out
+
+
+@jit
 def simulate(key0, key1, run_start, run_stop, horizon, family, args, force_levels, options,
              year_days, sens_parameters, sens_edges):
     """Simulate runs [run_start, run_stop) of every option.
@@ -219,16 +232,16 @@ def simulate(key0, key1, run_start, run_stop, horizon, family, args, force_level
     n_years = year_days.shape[0]
     # Options are innermost: under common random numbers many options of a
     # run fall on the same day, so their counts share cache lines.
-    hist = np.zeros((N_EVENTS, horizon + 1, n_opt), dtype=np.int64)
+    hist = np.zeros((N_EVENTS, horizon + 1, n_opt), dtype=np.int32)
     moments = np.zeros((n_opt, N_COUNTS, 3), dtype=np.int64)
     paired = np.zeros((n_opt, N_EVENTS * n_years + 2, 3), dtype=np.int64)
     n_sens = sens_parameters.shape[0]
     n_bins = sens_edges.shape[1] + 1
-    sens = np.zeros((n_sens, n_bins, n_opt, N_SENS_OUTCOMES), dtype=np.int64)
+    sens = np.zeros((n_sens, n_bins, n_opt, N_SENS_OUTCOMES), dtype=np.int32)
     sens_runs = np.zeros((n_sens, n_bins), dtype=np.int64)
     sens_year = year_days[SENS_YEAR_INDEX]
     nonzero = np.empty(n_opt * N_SENS_OUTCOMES, dtype=np.int64)
-    outcome = np.empty(n_opt * N_SENS_OUTCOMES, dtype=np.int64)
+    outcome = np.empty(n_opt * N_SENS_OUTCOMES, dtype=np.int32)
     st = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
     st_gap = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
     theta = np.empty(N_PARAMETERS)
@@ -397,4 +410,4 @@ def simulate(key0, key1, run_start, run_stop, horizon, family, args, force_level
             flat = sens[i, b].reshape(n_opt * N_SENS_OUTCOMES)
             for k in range(n_nonzero):
                 flat[nonzero[k]] += outcome[k]
-    return np.ascontiguousarray(hist.transpose((2, 0, 1))), moments, paired, sens, sens_runs
+    return widen(hist.transpose((2, 0, 1))), moments, paired, widen(sens), sens_runs

@@ -10,10 +10,29 @@ Philox counter (run low word, run high word, stream id, block counter), the
 key (two seed words), a buffer of four outputs and the buffer position.
 """
 
+import hashlib
 import math
+import os
+from pathlib import Path
 
+import numba
 import numpy as np
 from numba import njit
+
+
+def _cache_dir() -> str:
+    """Numba's on-disk cache notices changes to a function's own file only,
+    not to the jitted functions it calls in other files or to the constants
+    it imports. Keying the cache folder on the sources of every module that
+    compiled code depends on makes a stale kernel impossible."""
+    here = Path(__file__).parent
+    digest = hashlib.sha256(b"".join((here / name).read_bytes()
+                                     for name in ("model.py", "rng.py", "kernels.py"))).hexdigest()[:16]
+    base = os.environ.get("NUMBA_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return str(Path(base) / "deterrence" / f"numba-{digest}")
+
+
+numba.config.CACHE_DIR = _cache_dir()
 
 PHILOX_M0 = np.uint64(0xD2511F53)
 PHILOX_M1 = np.uint64(0xCD9E8D57)
