@@ -76,6 +76,9 @@ def build(config: Config, plan: Plan, tallies: Tallies, extra_attrs: dict | None
             "long_name": f"probability of {meaning} within the given years", "units": "1"})
         data[f"p_{word}_se"] = (AXES + ("years",), grid_array(np.sqrt(p * (1 - p) / n)), {
             "long_name": f"Monte Carlo standard error of p_{word}", "units": "1"})
+    data["runs_per_option"] = n
+    data.update(_war_or_peace(data))
+    del data["runs_per_option"]
     total, squares = moment_sums(tallies.moments)
     for c, name in enumerate(COUNTS):
         units, meaning = COUNT_WORDS[name]
@@ -124,6 +127,30 @@ def build(config: Config, plan: Plan, tallies: Tallies, extra_attrs: dict | None
     ds["years"].attrs = {"long_name": "years since the study start", "units": "years"}
     ds["force_size"].attrs = {"long_name": "troops of the reassurance force", "units": "troops"}
     return ds
+
+
+def _war_or_peace(data: dict) -> dict:
+    """Two readings that separate a force's deterrence from Moscow's veto:
+    a re-attack can only follow a ceasefire, so an option that makes a
+    ceasefire less likely also shows fewer re-attacks."""
+    dims = data["p_ceasefire"][0]
+    p_c, p_r = data["p_ceasefire"][1], data["p_reattack"][1]
+    p_war = 1.0 - p_c + p_r  # at war: no ceasefire yet, or re-attacked (disjoint events)
+    n = data["runs_per_option"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p_given = np.where(p_c > 0, p_r / p_c, np.nan)
+        se_given = np.sqrt(p_given * (1 - p_given) / (n * p_c))
+    return {
+        "p_war": (dims, p_war, {"long_name": "probability of being at war at the given years: no ceasefire "
+                                             "yet, or a re-attack", "units": "1"}),
+        "p_war_se": (dims, np.sqrt(p_war * (1 - p_war) / n), {
+            "long_name": "Monte Carlo standard error of p_war", "units": "1"}),
+        "p_reattack_given_ceasefire": (dims, p_given, {
+            "long_name": "probability of a re-attack within the given years among runs with a ceasefire "
+                         "within them", "units": "1"}),
+        "p_reattack_given_ceasefire_se": (dims, se_given, {
+            "long_name": "Monte Carlo standard error of p_reattack_given_ceasefire", "units": "1"}),
+    }
 
 
 def _paired(tallies: Tallies, n: int, grid_array, in_horizon) -> dict:

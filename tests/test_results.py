@@ -62,3 +62,19 @@ def test_units_and_provenance(default_study):
     priors = json.loads(ds.attrs["priors"])
     assert priors["truce_shape"]["fit"] == "record" and priors["truce_shape"]["source"]
     assert ds.day.attrs["units"] == "days" and ds.day.attrs["reference_date"] == "2027-01-01"
+
+
+def test_war_and_conditional_readings(default_study):
+    """p_war and p_reattack_given_ceasefire from the histograms, by hand."""
+    cfg, ds = default_study
+    option = dict(force_size=5000, posture="rear", deploy_rule="after_ceasefire", support="none",
+                  leverage="status_quo")
+    o = ds.sel(option)
+    n = int(o.runs)
+    ceasefires = int(o.first_ceasefire_day[:730].sum())
+    reattacks = int(o.reattack_day[:730].sum())
+    two = o.sel(years=2)
+    assert float(two.p_war) == pytest.approx(1 - (ceasefires - reattacks) / n)
+    assert float(two.p_reattack_given_ceasefire) == pytest.approx(reattacks / ceasefires)
+    p = reattacks / ceasefires
+    assert float(two.p_reattack_given_ceasefire_se) == pytest.approx(np.sqrt(p * (1 - p) / ceasefires))
