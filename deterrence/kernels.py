@@ -68,6 +68,7 @@ OPT_FORCE, OPT_CONTACT, OPT_IMMEDIATE, OPT_SUPPORT, OPT_LEVERAGE, OPT_SAME_HISTO
 N_EVENTS = len(EVENTS)
 N_COUNTS = len(COUNTS)
 ASSETS_AND_AID = 2
+EP_BASE, EP_BUDGET, EP_GAP = range(3)   # rows of the episodes array
 N_SENS_OUTCOMES = len(SENSITIVITY_OUTCOMES)
 SENS_YEAR_INDEX = YEARS.index(SENSITIVITY_YEAR)
 INF = np.inf
@@ -75,6 +76,7 @@ SPLIT = np.int64(32)
 LOW32 = np.int64(0xFFFFFFFF)
 
 jit = njit(nogil=True, cache=True)
+inline = njit(nogil=True, cache=True, inline="always")   # hot helpers of the option loop
 
 
 @jit
@@ -134,7 +136,7 @@ def truce_duration(start, t_deploy, base, budget, scale, inv_shape, m, full_fact
     return scale * (h_age + (budget - h_age) / m) ** inv_shape
 
 
-@jit
+@inline
 def history(horizon, t_ceasefire, t_deploy, deployed, contact, immediate, w_post,
             e_reattack, u_trip, e_hit, reattack_rate, after_deploy, e_collapse, q_rear,
             lambda_hit, scale, inv_shape, m, full_factor, ep_base, ep_budget, ep_gap):
@@ -198,6 +200,151 @@ def add_moment(tally, value):
     tally[2] += square & LOW32
 
 
+# Per-run numbers shared by every option, in a small array.
+(E_CEASEFIRE, E_REATTACK, U_TRIP, E_HIT, SCALE, INV_SHAPE, M_CONTACT, M_REAR, FACTOR_CONTACT,
+ FACTOR_REAR, N_EPISODES) = range(11)
+N_RUN_VALUES = 11
+# Per-run tables by level: rows for the leverage multiplier, the support
+# effect and the intercepted share; then one row per force level f
+# (FORCE_ROW + f) holding the veto factor (column VETO) and the re-attack
+# factor D from deployment on, by posture and support
+# (column AFTER_DEPLOY + 4 * contact + support).
+LEVERAGE_ROW, SUPPORT_ROW, INTERCEPT_ROW, FORCE_ROW = range(4)
+VETO, AFTER_DEPLOY = 0, 1
+TABLE_COLUMNS = 9
+
+
+@jit
+def prepare_run(run_values, episodes, tables, st, st_gap, key0, key1, run, horizon, theta, force_levels):
+    """Everything of a run that does not depend on the option: the four
+    run-level draws, enough truce episodes for any option (budgets, Weibull
+    lengths without a force, gaps), and the rate tables by level. Returns
+    the episodes array (grown if the run needs more episodes)."""
+    rng.stream(st, key0, key1, run, STREAM_RUN)
+    run_values[E_CEASEFIRE] = rng.exponential(st)
+    run_values[E_REATTACK] = rng.exponential(st)
+    run_values[U_TRIP] = rng.uniform(st)
+    run_values[E_HIT] = rng.exponential(st)
+    scale = theta[TRUCE_SCALE]
+    inv_shape = 1.0 / theta[TRUCE_SHAPE]
+    w_rear = theta[W_REAR]
+    m_contact = theta[M_COLLAPSE]
+    m_rear = m_contact ** w_rear
+    run_values[SCALE] = scale
+    run_values[INV_SHAPE] = inv_shape
+    run_values[M_CONTACT] = m_contact
+    run_values[M_REAR] = m_rear
+    run_values[FACTOR_CONTACT] = m_contact ** -inv_shape
+    run_values[FACTOR_REAR] = m_rear ** -inv_shape
+    shortest = min(1.0, run_values[FACTOR_CONTACT], run_values[FACTOR_REAR])
+    # Enough truce episodes for any option: every option's history starts
+    # at or after 0 and its episodes are no shorter than these.
+    rng.stream(st, key0, key1, run, STREAM_COLLAPSE)
+    rng.stream(st_gap, key0, key1, run, STREAM_RETRUCE)
+    n_ep = 0
+    span = 0.0
+    while span < horizon:
+        if n_ep == episodes.shape[1]:
+            grown = np.empty((3, 2 * n_ep))
+            grown[:, :n_ep] = episodes
+            episodes = grown
+        budget = rng.exponential(st)
+        episodes[EP_BUDGET, n_ep] = budget
+        episodes[EP_BASE, n_ep] = scale * budget ** inv_shape
+        episodes[EP_GAP, n_ep] = rng.exponential(st_gap) / theta[LAMBDA_RETRUCE]
+        span += episodes[EP_BASE, n_ep] * shortest + episodes[EP_GAP, n_ep]
+        n_ep += 1
+    run_values[N_EPISODES] = n_ep
+
+    tables[LEVERAGE_ROW, 0] = 1.0
+    tables[LEVERAGE_ROW, 1] = theta[LEV_SANCTIONS]
+    tables[LEVERAGE_ROW, 2] = theta[LEV_ASSETS]
+    tables[SUPPORT_ROW, 0] = 0.0
+    tables[SUPPORT_ROW, 1] = theta[DELTA_ISR]
+    tables[SUPPORT_ROW, 2] = theta[DELTA_AIR_DEFENSE]
+    tables[SUPPORT_ROW, 3] = theta[DELTA_AIR_SUPPORT]
+    tables[INTERCEPT_ROW, 0] = 0.0
+    tables[INTERCEPT_ROW, 1] = theta[INTERCEPT_ISR]
+    tables[INTERCEPT_ROW, 2] = theta[INTERCEPT_AIR_DEFENSE]
+    tables[INTERCEPT_ROW, 3] = theta[INTERCEPT_AIR_SUPPORT]
+    for f in range(force_levels.shape[0]):
+        troops = force_levels[f]
+        tables[FORCE_ROW + f, VETO] = (1.0 + troops / theta[F_VETO]) ** -theta[NU]
+        force_effect = theta[DELTA_FORCE] * math.log1p(troops / theta[F_SCALE])
+        for sup in range(4):
+            delta = tables[SUPPORT_ROW, sup]
+            tables[FORCE_ROW + f, AFTER_DEPLOY + sup] = math.exp(-(force_effect * w_rear + delta))
+            tables[FORCE_ROW + f, AFTER_DEPLOY + 4 + sup] = math.exp(-(force_effect + delta))
+    return episodes
+
+
+@inline
+def option_history(o, options, horizon, theta, force_levels, run_values, tables, episodes, times, days):
+    """Option o's event times (into ``times[o]``) and its days in truce,
+    days after a collapse and collapses (into ``days[o]``, and returned).
+    An option without a force copies an earlier one with the same leverage:
+    posture, deployment rule and support cannot touch its history."""
+    f = options[o, OPT_FORCE]
+    contact = options[o, OPT_CONTACT] == 1
+    immediate = options[o, OPT_IMMEDIATE] == 1
+    support = options[o, OPT_SUPPORT]
+    leverage = options[o, OPT_LEVERAGE]
+    same = options[o, OPT_SAME_HISTORY]
+    deployed = force_levels[f] > 0.0
+    if same < o and not deployed:
+        for e in range(N_EVENTS):
+            times[o, e] = times[same, e]
+        for k in range(3):
+            days[o, k] = days[same, k]
+        return days[o, 0], days[o, 1], np.int64(days[o, 2])
+    row = FORCE_ROW + f
+    t_ceasefire = run_values[E_CEASEFIRE] / (theta[LAMBDA_C0] * tables[LEVERAGE_ROW, leverage] * tables[row, VETO])
+    t_deploy = INF
+    if deployed:
+        t_deploy = theta[DEPLOY_LAG] if immediate else t_ceasefire + theta[DEPLOY_LAG]
+    w_post = 1.0 if contact else theta[W_REAR]
+    reattack_rate = theta[LAMBDA_A0]
+    if leverage == ASSETS_AND_AID:
+        reattack_rate *= math.exp(-theta[DELTA_AID])
+    after_deploy = tables[row, AFTER_DEPLOY + 4 * np.int64(contact) + support]
+    t_reattack, t_trip, truce_days, war_days, collapses = history(
+        horizon, t_ceasefire, t_deploy, deployed, contact, immediate, w_post, run_values[E_REATTACK],
+        run_values[U_TRIP], run_values[E_HIT], reattack_rate, after_deploy, theta[E_COLLAPSE], theta[Q_REAR],
+        theta[LAMBDA_HIT], run_values[SCALE], run_values[INV_SHAPE],
+        run_values[M_CONTACT] if contact else run_values[M_REAR],
+        run_values[FACTOR_CONTACT] if contact else run_values[FACTOR_REAR],
+        episodes[EP_BASE], episodes[EP_BUDGET], episodes[EP_GAP])
+    times[o, 0] = t_ceasefire if t_ceasefire < horizon else INF
+    times[o, 1] = t_deploy if t_deploy < horizon else INF
+    times[o, 2] = t_reattack
+    times[o, 3] = t_trip
+    days[o, 0] = truce_days
+    days[o, 1] = war_days
+    days[o, 2] = collapses
+    return truce_days, war_days, collapses
+
+
+@inline
+def reused_draws(o, options, days):
+    """Earlier options whose violation and strike draws option o can reuse,
+    or -1 where it draws its own: equal inputs on the same streams give
+    equal draws."""
+    same = options[o, OPT_SAME_HISTORY]
+    same_strikes = options[o, OPT_SAME_STRIKES]
+    if not (same < o and days[o, 0] == days[same, 0] and days[o, 1] == days[same, 1]):
+        same = -1
+    if not (same_strikes < o and days[o, 0] == days[same_strikes, 0]):
+        same_strikes = -1
+    return same, same_strikes
+
+
+@inline
+def strike_mean(o, options, horizon, theta, tables, truce_days):
+    """Expected strikes on cities over the horizon, after interception."""
+    strike_days = theta[SIGMA_WAR] * (horizon - truce_days) + theta[SIGMA_TRUCE] * truce_days
+    return (1.0 - tables[INTERCEPT_ROW, options[o, OPT_SUPPORT]]) * strike_days
+
+
 @jit
 def widen(counts):
     """An int64, C-ordered copy of a block's int32 counts (int32 keeps the
@@ -245,128 +392,33 @@ def simulate(key0, key1, run_start, run_stop, horizon, family, args, force_level
     st = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
     st_gap = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
     theta = np.empty(N_PARAMETERS)
-    cap = 64
-    ep_base = np.empty(cap)
-    ep_budget = np.empty(cap)
-    ep_gap = np.empty(cap)
+    run_values = np.empty(N_RUN_VALUES)
+    episodes = np.empty((3, 64))
+    tables = np.empty((FORCE_ROW + force_levels.shape[0], TABLE_COLUMNS))
     times = np.empty((n_opt, N_EVENTS))
     counts = np.empty((n_opt, 2), dtype=np.int64)
     days = np.empty((n_opt, 3))
-    n_force = force_levels.shape[0]
-    veto = np.empty(n_force)
-    after_deploy = np.empty((n_force, 2, 4))
-    lev_mult = np.empty(3)
-    delta_support = np.empty(4)
-    intercept = np.empty(4)
     for run in range(run_start, run_stop):
         draw_parameters(theta, st, key0, key1, run, family, args)
-        rng.stream(st, key0, key1, run, STREAM_RUN)
-        e_ceasefire = rng.exponential(st)
-        e_reattack = rng.exponential(st)
-        u_trip = rng.uniform(st)
-        e_hit = rng.exponential(st)
-
-        scale = theta[TRUCE_SCALE]
-        inv_shape = 1.0 / theta[TRUCE_SHAPE]
-        w_rear = theta[W_REAR]
-        m_contact = theta[M_COLLAPSE]
-        m_rear = m_contact ** w_rear
-        factor_contact = m_contact ** -inv_shape
-        factor_rear = m_rear ** -inv_shape
-        shortest = min(1.0, factor_contact, factor_rear)
-        # Enough truce episodes for any option: every option's history
-        # starts at or after 0 and its episodes are no shorter than these.
-        rng.stream(st, key0, key1, run, STREAM_COLLAPSE)
-        rng.stream(st_gap, key0, key1, run, STREAM_RETRUCE)
-        n_ep = 0
-        span = 0.0
-        while span < horizon:
-            if n_ep == cap:
-                cap *= 2
-                ep_base = np.concatenate((ep_base, np.empty(n_ep)))
-                ep_budget = np.concatenate((ep_budget, np.empty(n_ep)))
-                ep_gap = np.concatenate((ep_gap, np.empty(n_ep)))
-            budget = rng.exponential(st)
-            ep_budget[n_ep] = budget
-            ep_base[n_ep] = scale * budget ** inv_shape
-            ep_gap[n_ep] = rng.exponential(st_gap) / theta[LAMBDA_RETRUCE]
-            span += ep_base[n_ep] * shortest + ep_gap[n_ep]
-            n_ep += 1
-
-        lev_mult[0] = 1.0
-        lev_mult[1] = theta[LEV_SANCTIONS]
-        lev_mult[2] = theta[LEV_ASSETS]
-        delta_support[0] = 0.0
-        delta_support[1] = theta[DELTA_ISR]
-        delta_support[2] = theta[DELTA_AIR_DEFENSE]
-        delta_support[3] = theta[DELTA_AIR_SUPPORT]
-        intercept[0] = 0.0
-        intercept[1] = theta[INTERCEPT_ISR]
-        intercept[2] = theta[INTERCEPT_AIR_DEFENSE]
-        intercept[3] = theta[INTERCEPT_AIR_SUPPORT]
-        for f in range(n_force):
-            troops = force_levels[f]
-            veto[f] = (1.0 + troops / theta[F_VETO]) ** -theta[NU]
-            force_effect = theta[DELTA_FORCE] * math.log1p(troops / theta[F_SCALE])
-            for s in range(4):
-                after_deploy[f, 0, s] = math.exp(-(force_effect * w_rear + delta_support[s]))
-                after_deploy[f, 1, s] = math.exp(-(force_effect + delta_support[s]))
-
+        episodes = prepare_run(run_values, episodes, tables, st, st_gap, key0, key1, run, horizon, theta,
+                               force_levels)
         for o in range(n_opt):
-            f = options[o, OPT_FORCE]
-            contact = options[o, OPT_CONTACT] == 1
-            immediate = options[o, OPT_IMMEDIATE] == 1
-            support = options[o, OPT_SUPPORT]
-            leverage = options[o, OPT_LEVERAGE]
-            same = options[o, OPT_SAME_HISTORY]
-            t_ceasefire = e_ceasefire / (theta[LAMBDA_C0] * lev_mult[leverage] * veto[f])
-            deployed = force_levels[f] > 0.0
-            if same < o and not deployed:
-                # Without a force, posture, deployment rule and support do
-                # not touch the history: the same numbers give the same one.
-                for e in range(N_EVENTS):
-                    times[o, e] = times[same, e]
-                truce_days = days[same, 0]
-                war_days = days[same, 1]
-                collapses = np.int64(days[same, 2])
-            else:
-                t_deploy = INF
-                if deployed:
-                    t_deploy = theta[DEPLOY_LAG] if immediate else t_ceasefire + theta[DEPLOY_LAG]
-                w_post = 1.0 if contact else w_rear
-                reattack_rate = theta[LAMBDA_A0]
-                if leverage == ASSETS_AND_AID:
-                    reattack_rate *= math.exp(-theta[DELTA_AID])
-                t_reattack, t_trip, truce_days, war_days, collapses = history(
-                    horizon, t_ceasefire, t_deploy, deployed, contact, immediate, w_post,
-                    e_reattack, u_trip, e_hit, reattack_rate, after_deploy[f, np.int64(contact), support],
-                    theta[E_COLLAPSE], theta[Q_REAR], theta[LAMBDA_HIT], scale, inv_shape,
-                    m_contact if contact else m_rear,
-                    factor_contact if contact else factor_rear, ep_base, ep_budget, ep_gap)
-                times[o, 0] = t_ceasefire if t_ceasefire < horizon else INF
-                times[o, 1] = t_deploy if t_deploy < horizon else INF
-                times[o, 2] = t_reattack
-                times[o, 3] = t_trip
-            days[o, 0] = truce_days
-            days[o, 1] = war_days
-            days[o, 2] = collapses
-
-            # Equal inputs on the same streams give equal draws: reuse them.
-            if same < o and truce_days == days[same, 0] and war_days == days[same, 1]:
-                violations = counts[same, 0]
+            truce_days, war_days, collapses = option_history(o, options, horizon, theta, force_levels,
+                                                             run_values, tables, episodes, times, days)
+            same_violations, same_strikes = reused_draws(o, options, days)
+            if same_violations >= 0:
+                violations = counts[same_violations, 0]
             else:
                 rng.stream(st, key0, key1, run, STREAM_VIOLATIONS)
                 mean_violations = rng.gamma(st, truce_days * theta[K_TRUCE],
                                             theta[MU_TRUCE] / theta[K_TRUCE])
                 mean_violations += rng.gamma(st, war_days * theta[K_WAR], theta[MU_WAR] / theta[K_WAR])
                 violations = rng.poisson(st, mean_violations)
-            same_strikes = options[o, OPT_SAME_STRIKES]
-            if same_strikes < o and truce_days == days[same_strikes, 0]:
+            if same_strikes >= 0:
                 strikes = counts[same_strikes, 1]
             else:
                 rng.stream(st, key0, key1, run, STREAM_STRIKES)
-                strike_days = theta[SIGMA_WAR] * (horizon - truce_days) + theta[SIGMA_TRUCE] * truce_days
-                strikes = rng.poisson(st, (1.0 - intercept[support]) * strike_days)
+                strikes = rng.poisson(st, strike_mean(o, options, horizon, theta, tables, truce_days))
             counts[o, 0] = violations
             counts[o, 1] = strikes
             add_moment(moments[o, 0], violations)
