@@ -175,3 +175,14 @@ def check_strikes_without_ceasefire(simulate, seed):
         lam = (1 - share) * sigma * horizon
         assert abs(scalar(ds.mean_strikes.sel(support=level)) - lam) < 4.5 * np.sqrt(lam / n)
     assert float(ds.mean_violations.max()) == 0.0
+
+
+def same_result(a, b) -> bool:
+    """Two result files hold the same data and provenance (times aside)."""
+    import xarray as xr
+
+    with xr.open_dataset(a) as x, xr.open_dataset(b) as y:
+        keep = {"created", "history", "wall_seconds"}
+        x.attrs = {k: v for k, v in x.attrs.items() if k not in keep}
+        y.attrs = {k: v for k, v in y.attrs.items() if k not in keep}
+        return x.identical(y)

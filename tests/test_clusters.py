@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 import pytest
-import xarray as xr
+from conftest import same_result
 from distributed import Client, LocalCluster
 
 from deterrence import clusters, config, runner
@@ -50,14 +50,6 @@ def assert_same_tallies(a, b):
     assert a.runs == b.runs
     for name in ("hist", "moments", "paired"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
-
-
-def same_result(a, b):
-    with xr.open_dataset(a) as x, xr.open_dataset(b) as y:
-        keep = {"created", "history", "wall_seconds"}
-        x.attrs = {k: v for k, v in x.attrs.items() if k not in keep}
-        y.attrs = {k: v for k, v in y.attrs.items() if k not in keep}
-        return x.identical(y)
 
 
 def test_local_cluster_matches_threads_and_stays_on_loopback(tmp_path):

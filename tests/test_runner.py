@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 import pytest
-import xarray as xr
+from conftest import same_result
 
 from deterrence import UserError, config, runner
 from deterrence.cli import main
@@ -34,14 +34,6 @@ def write_config(tmp_path, runs=400_000, seed=11, block=10_000, name="study.toml
     path = tmp_path / name
     path.write_text(CONFIG.format(runs=runs, seed=seed, block=block))
     return path
-
-
-def same_result(a, b):
-    with xr.open_dataset(a) as x, xr.open_dataset(b) as y:
-        keep = {"created", "history", "wall_seconds"}
-        x.attrs = {k: v for k, v in x.attrs.items() if k not in keep}
-        y.attrs = {k: v for k, v in y.attrs.items() if k not in keep}
-        return x.identical(y)
 
 
 def test_accumulator_resumes_from_checkpoint(tmp_path):
