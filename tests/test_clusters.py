@@ -177,7 +177,7 @@ def test_mpi_run_matches_local_over_tls(tmp_path, monkeypatch):
         import dask_mpi  # noqa: F401
         import mpi4py  # noqa: F401
         launcher = shutil.which("mpirun")
-    except ImportError:
+    except Exception:  # no MPI library: mpi4py fails to load it, whatever the error type
         launcher = None
     if launcher is None:
         if os.environ.get("CI"):
