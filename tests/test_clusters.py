@@ -138,8 +138,13 @@ def test_slurm_run_matches_local_and_refuses_strangers(slurm, tmp_path, monkeypa
     cluster = clusters.jobqueue_cluster("slurm", clusters.jobqueue_settings(cfg.cluster), workers=2)
     try:
         assert cluster.scheduler_address.startswith("tls://127.0.0.1:")
-        with pytest.raises((OSError, TypeError)):
-            Client(cluster.scheduler_address, timeout=5)  # no credentials: refused
+        # A client without the credentials is refused (in its own process: a
+        # failed Client leaves dask's global scheduler setting behind).
+        stranger = subprocess.run([sys.executable, "-c", "from distributed import Client; "
+                                   f"Client({cluster.scheduler_address!r}, timeout=5)"],
+                                  capture_output=True, text=True, timeout=120)
+        assert stranger.returncode != 0
+        assert "TLS" in stranger.stderr or "ssl" in stranger.stderr.lower(), stranger.stderr[-2000:]
         with Client(cluster) as client:
             client.wait_for_workers(2, timeout=120)
             assert len(client.scheduler_info()["workers"]) == 2
