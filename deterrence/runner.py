@@ -6,6 +6,7 @@ kernel and adds the tallies it returns.
 
 import json
 import os
+import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -101,9 +102,11 @@ def default_workers() -> int:
 
 
 def progress(plan: Plan, done_runs: int = 0, disable: bool | None = None) -> tqdm:
-    """A progress bar over runs: runs done, runs per second, time left."""
-    return tqdm(total=plan.runs, initial=done_runs, unit="run", unit_scale=True,
-                dynamic_ncols=True, disable=disable, desc="runs")
+    """A progress bar over runs: runs and blocks done, runs per second, time
+    left. Into a log file (a batch job) it writes a line every 30 seconds."""
+    tty = sys.stderr.isatty()
+    return tqdm(total=plan.runs, initial=done_runs, unit="run", unit_scale=True, dynamic_ncols=True,
+                disable=bool(disable), mininterval=0.1 if tty else 30.0, desc="runs")
 
 
 class Interrupted(Exception):
@@ -170,6 +173,7 @@ class Accumulator:
             return
         self.total = tallies if self.total is None else self.total.__iadd__(tallies)
         self.done[index] = True
+        self.bar.set_postfix_str(f"blocks {int(self.done.sum())}/{self.done.size}", refresh=False)
         self.bar.update(tallies.runs)
         if self.checkpoint and time.monotonic() - self.saved >= self.every:
             self.save()
