@@ -18,13 +18,6 @@ import pytest
 from conftest import (
     BASELINE_GRID,
     assert_proportions,
-    check_ceasefire_exponential,
-    check_deterrence_and_tripwire,
-    check_leverage,
-    check_reattack_hypoexponential,
-    check_strikes_without_ceasefire,
-    check_tripwire_during_war,
-    check_veto,
     fixed,
     make_config,
     run_kernel,
@@ -212,36 +205,6 @@ def kernel_dataset(cfg, block_runs=None):
     plan = runner.make_plan(cfg, block_runs=block_runs)
     tallies = run_kernel(plan)
     return plan, tallies, results.build(cfg, plan, tallies)
-
-
-def test_ceasefire_exponential_without_force():
-    check_ceasefire_exponential(kernel_dataset, seed=101)
-
-
-def test_reattack_hypoexponential_without_force():
-    check_reattack_hypoexponential(kernel_dataset, seed=102)
-
-
-@pytest.mark.parametrize("force", [5000, 25000])
-def test_veto_factor_shifts_ceasefire(force):
-    check_veto(kernel_dataset, seed=103, force=force)
-
-
-def test_leverage_multiplies_ceasefire_hazard():
-    check_leverage(kernel_dataset, seed=104)
-
-
-@pytest.mark.parametrize("posture", ["contact_line", "rear"])
-def test_reattack_deterrence_and_tripwire(posture):
-    check_deterrence_and_tripwire(kernel_dataset, seed=105, posture=posture)
-
-
-def test_tripwire_during_war():
-    check_tripwire_during_war(kernel_dataset, seed=106)
-
-
-def test_strikes_without_ceasefire():
-    check_strikes_without_ceasefire(kernel_dataset, seed=107)
 
 
 def test_deployment_after_ceasefire_is_shifted_exponential():

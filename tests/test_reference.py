@@ -10,30 +10,13 @@ import ast
 import inspect
 
 import numpy as np
-import pytest
-from conftest import (
-    check_ceasefire_exponential,
-    check_deterrence_and_tripwire,
-    check_leverage,
-    check_reattack_hypoexponential,
-    check_strikes_without_ceasefire,
-    check_tripwire_during_war,
-    check_veto,
-    make_config,
-)
+from conftest import make_config, reference_run
 from scipy import stats
 
 from deterrence import kernels, reference, results, runner
 from deterrence.model import EVENTS
 
 ALPHA = 1e-4
-
-
-def reference_run(cfg):
-    """(plan, tallies, dataset) of the reference; its seed is the study's."""
-    plan = runner.make_plan(cfg)
-    tallies = reference.simulate(plan, cfg.study.runs, seed=cfg.study.seed)
-    return plan, tallies, results.build(cfg, plan, tallies)
 
 
 def test_independent_of_kernels_and_rng():
@@ -78,36 +61,6 @@ def test_moments_match_add_moment():
         for o in range(2):
             kernels.add_moment(expected[o], row[o])
     assert np.array_equal(reference.moments(values), expected)
-
-
-def test_ceasefire_exponential_without_force():
-    check_ceasefire_exponential(reference_run, seed=201)
-
-
-def test_reattack_hypoexponential_without_force():
-    check_reattack_hypoexponential(reference_run, seed=202)
-
-
-@pytest.mark.parametrize("force", [5000, 25000])
-def test_veto_factor_shifts_ceasefire(force):
-    check_veto(reference_run, seed=203, force=force)
-
-
-def test_leverage_multiplies_ceasefire_hazard():
-    check_leverage(reference_run, seed=204)
-
-
-@pytest.mark.parametrize("posture", ["contact_line", "rear"])
-def test_reattack_deterrence_and_tripwire(posture):
-    check_deterrence_and_tripwire(reference_run, seed=205, posture=posture)
-
-
-def test_tripwire_during_war():
-    check_tripwire_during_war(reference_run, seed=206)
-
-
-def test_strikes_without_ceasefire():
-    check_strikes_without_ceasefire(reference_run, seed=207)
 
 
 def test_truce_length_piecewise_weibull():
