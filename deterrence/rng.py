@@ -13,6 +13,7 @@ key (two seed words), a buffer of four outputs and the buffer position.
 import hashlib
 import math
 import os
+import tempfile
 from pathlib import Path
 
 import numba
@@ -28,7 +29,12 @@ def _cache_dir() -> str:
     here = Path(__file__).parent
     digest = hashlib.sha256(b"".join((here / name).read_bytes()
                                      for name in ("model.py", "rng.py", "kernels.py"))).hexdigest()[:16]
-    base = os.environ.get("NUMBA_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    base = os.environ.get("NUMBA_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = Path.home() / ".cache"
+        except RuntimeError:  # no home directory (some batch environments)
+            base = Path(tempfile.gettempdir())
     return str(Path(base) / "deterrence" / f"numba-{digest}")
 
 
