@@ -14,13 +14,9 @@ EXIT_CHECKPOINTED = 75  # EX_TEMPFAIL: stopped early with a checkpoint; rerun wi
 
 
 def _stop(signum, frame):
-    raise runner_interrupted(signal.Signals(signum).name)
-
-
-def runner_interrupted(name: str) -> Exception:
     from deterrence.runner import Interrupted
 
-    return Interrupted(name)
+    raise Interrupted(signal.Signals(signum).name)
 
 
 def _run(args) -> int:

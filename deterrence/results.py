@@ -76,9 +76,7 @@ def build(config: Config, plan: Plan, tallies: Tallies, extra_attrs: dict | None
             "long_name": f"probability of {meaning} within the given years", "units": "1"})
         data[f"p_{word}_se"] = (AXES + ("years",), grid_array(np.sqrt(p * (1 - p) / n)), {
             "long_name": f"Monte Carlo standard error of p_{word}", "units": "1"})
-    data["runs_per_option"] = n
-    data.update(_war_or_peace(data))
-    del data["runs_per_option"]
+    data.update(_war_or_peace(data, n))
     total, squares = moment_sums(tallies.moments)
     for c, name in enumerate(COUNTS):
         units, meaning = COUNT_WORDS[name]
@@ -129,14 +127,13 @@ def build(config: Config, plan: Plan, tallies: Tallies, extra_attrs: dict | None
     return ds
 
 
-def _war_or_peace(data: dict) -> dict:
+def _war_or_peace(data: dict, n: int) -> dict:
     """Two readings that separate a force's deterrence from Moscow's veto:
     a re-attack can only follow a ceasefire, so an option that makes a
     ceasefire less likely also shows fewer re-attacks."""
     dims = data["p_ceasefire"][0]
     p_c, p_r = data["p_ceasefire"][1], data["p_reattack"][1]
     p_war = 1.0 - p_c + p_r  # at war: no ceasefire yet, or re-attacked (disjoint events)
-    n = data["runs_per_option"]
     with np.errstate(invalid="ignore", divide="ignore"):
         p_given = np.where(p_c > 0, p_r / p_c, np.nan)
         se_given = np.sqrt(p_given * (1 - p_given) / (n * p_c))
