@@ -2,6 +2,7 @@
 line and exit 2; nothing is left behind under the output's name."""
 
 import argparse
+import math
 import os
 import signal
 import sys
@@ -26,9 +27,12 @@ def _run(args) -> int:
         raise UserError(f"--target-se must lie in (0, 0.5), got {args.target_se}")
     if args.max_runs is not None and args.target_se is None:
         raise UserError("--max-runs caps a --target-se run; give --target-se too, or use --runs")
+    if args.max_runs is not None and args.max_runs < 1:
+        raise UserError(f"--max-runs must be a positive integer, got {args.max_runs}")
     if args.max_runs is not None and args.runs is not None:
         raise UserError("give either --runs or --max-runs, not both")
-    cfg = config.load(args.config).with_overrides(runs=args.max_runs or args.runs, seed=args.seed)
+    cfg = config.load(args.config).with_overrides(
+        runs=args.max_runs if args.max_runs is not None else args.runs, seed=args.seed)
     out = Path(args.out or Path("results") / f"{cfg.study.name}.nc")
     results.output_format(out)
     if args.workers is not None and args.workers < 1:
@@ -115,23 +119,47 @@ def _priors(args) -> int:
     return 0
 
 
+def whole_number(text: str) -> int:
+    """An integer option, also written as the README writes run counts (1e6)."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    # Beyond 2**53 a float no longer holds every integer: write such numbers in digits.
+    if not (math.isfinite(value) and value == int(value) and abs(value) <= 2**53):
+        raise argparse.ArgumentTypeError(f"expected a whole number such as 20000 or 1e6, got {text!r}")
+    return int(value)
+
+
+class Parser(argparse.ArgumentParser):
+    """Usage mistakes print one line, like every other user mistake."""
+
+    def error(self, message: str):
+        self.exit(2, f"deterrence: error: {message} (see {self.prog} --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="deterrence", description=__doc__.split("\n")[0])
+    p = Parser(prog="deterrence", description=__doc__.split("\n")[0])
     p.add_argument("--version", action="version", version=f"deterrence {__version__}")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
     run = sub.add_parser("run", help="run a study and write its result")
     run.add_argument("config", help="study config (TOML), e.g. configs/laptop.toml")
-    run.add_argument("--runs", type=int, help="runs per option (overrides study.runs)")
-    run.add_argument("--seed", type=int, help="study seed (overrides study.seed)")
+    run.add_argument("--runs", type=whole_number, help="runs per option (overrides study.runs)")
+    run.add_argument("--seed", type=whole_number, help="study seed (overrides study.seed)")
     run.add_argument("--out", help="result path ending in .nc or .zarr (default results/NAME.nc)")
-    run.add_argument("--workers", type=int, help="local worker threads (default: all cores)")
+    run.add_argument("--workers", type=whole_number, help="local worker threads (default: all cores)")
     run.add_argument("--overwrite", action="store_true", help="replace an existing result")
     run.add_argument("--scheduler", help="local (dask processes), slurm, pbs, mpi or a scheduler "
                                          "address such as tcp://host:8786 (default: local threads)")
     run.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
     run.add_argument("--target-se", type=float, help="run blocks in order until every headline probability's "
                                                      "standard error is below this (e.g. 0.002)")
-    run.add_argument("--max-runs", type=int, help="cap on runs per option for --target-se (default study.runs)")
+    run.add_argument("--max-runs", type=whole_number,
+                     help="cap on runs per option for --target-se (default study.runs)")
     run.add_argument("--jobqueue-config", default="jobs/jobqueue.yaml",
                      help="site settings for --scheduler slurm|pbs (default jobs/jobqueue.yaml)")
     run.set_defaults(func=_run)

@@ -11,6 +11,7 @@ import difflib
 import hashlib
 import itertools
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -21,6 +22,7 @@ from deterrence.model import (
     AT_LEAST_ONE,
     AXES,
     DEFAULT_GRID,
+    EVENTS,
     LEVELS,
     NONNEGATIVE,
     PARAMETERS,
@@ -43,6 +45,17 @@ DOMAIN_BOUNDS = {POSITIVE: (0.0, math.inf), NONNEGATIVE: (0.0, math.inf),
 STUDY_KEYS = ("name", "runs", "seed", "horizon_days", "start_date", "block_runs", "baseline")
 MAX_SEED = 2**64 - 1
 MAX_BLOCK_RUNS = 100_000_000
+# Limits checked before anything is allocated. A hundred years of days; at
+# most a million blocks (the plan lists them); force sizes exact in the
+# kernel's float64 arithmetic and the result's int64 coordinate; and the
+# tallies of one block (day histograms dominate: options x events x days)
+# within a stated memory budget, since each worker holds a few at once.
+MAX_HORIZON_DAYS = 36_525
+MAX_BLOCKS = 1_000_000
+MAX_FORCE_SIZE = 2**53
+MAX_TALLY_BYTES = 2 * 1024**3
+# A study name becomes a file name (results/NAME.nc) and a batch job name.
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 # Keys of a config's [cluster] table: dask-jobqueue settings for --scheduler
 # slurm|pbs and `deterrence submit` (see jobs/README.md).
 CLUSTER_KEYS = ("queue", "account", "walltime", "cores", "memory", "processes", "jobs", "nodes",
@@ -97,7 +110,22 @@ class Config:
             study = replace(study, runs=_positive_int(runs, "--runs", self.path))
         if seed is not None:
             study = replace(study, seed=_seed(seed, "--seed", self.path))
+        _check_size(study, math.prod(len(v) for v in self.grid.values()), self.path)
         return replace(self, study=study)
+
+
+def _check_size(study: Study, n_options: int, where: str) -> None:
+    """Refuse a study whose plan or tallies could not fit in memory, before
+    anything is allocated."""
+    blocks = -(-study.runs // study.block_runs)
+    if blocks > MAX_BLOCKS:
+        _fail(where, f"{study.runs:,} runs in blocks of {study.block_runs:,} make {blocks:,} blocks, more than "
+                     f"{MAX_BLOCKS:,}; raise study.block_runs")
+    tally_bytes = (n_options + 1) * len(EVENTS) * (study.horizon_days + 1) * 8
+    if tally_bytes > MAX_TALLY_BYTES:
+        _fail(where, f"the day histograms of {n_options:,} options over {study.horizon_days:,} days take "
+                     f"{tally_bytes / 1024**3:.1f} GiB per block, above the {MAX_TALLY_BYTES // 1024**3} GiB limit; "
+                     f"shorten study.horizon_days or the [grid]")
 
 
 def _fail(where: str, message: str) -> None:
@@ -123,6 +151,13 @@ def _block_runs(value, where: str) -> int:
     if value > MAX_BLOCK_RUNS:
         _fail(where, f"study.block_runs must be at most {MAX_BLOCK_RUNS:,} (blocks count in 32-bit integers), "
                      f"got {value:,}")
+    return value
+
+
+def _horizon(value, where: str) -> int:
+    value = _positive_int(value, "study.horizon_days", where)
+    if value > MAX_HORIZON_DAYS:
+        _fail(where, f"study.horizon_days must be at most {MAX_HORIZON_DAYS:,} (a hundred years), got {value:,}")
     return value
 
 
@@ -153,12 +188,15 @@ def parse_option(table, where: str, what: str) -> Option:
 def _axis_values(axis: str, values, where: str, name: str) -> tuple:
     if not isinstance(values, list) or not values:
         _fail(where, f"{name} must be a non-empty list")
+    for value in values:
+        if isinstance(value, (list, dict)):
+            _fail(where, f"{name} must be a flat list of levels, got the nested {value!r}")
     if len(set(values)) != len(values):
         _fail(where, f"{name} lists a value twice: {values}")
     for value in values:
         if axis == "force_size":
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                _fail(where, f"{name} has {value!r}; force sizes are whole numbers of troops >= 0")
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_FORCE_SIZE:
+                _fail(where, f"{name} has {value!r}; force sizes are whole numbers of troops from 0 to 2**53")
         elif value not in LEVELS[axis]:
             close = difflib.get_close_matches(str(value), LEVELS[axis], n=1)
             hint = f"did you mean '{close[0]}'?" if close else f"expected one of: {', '.join(LEVELS[axis])}"
@@ -257,9 +295,11 @@ def load(path: str | Path, record_fit=None) -> Config:
     """Read and validate a study config."""
     where = str(path)
     try:
-        text = Path(path).read_text()
-    except (OSError, UnicodeDecodeError) as error:
+        text = Path(path).read_bytes().decode("utf-8")
+    except OSError as error:
         raise UserError(f"{where}: cannot read config ({error.strerror or error})") from None
+    except UnicodeDecodeError as error:
+        raise UserError(f"{where}: not UTF-8 text (byte {error.start}); save the config as UTF-8") from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -280,8 +320,9 @@ def parse(raw: dict, text: str = "", where: str = "", record_fit=None) -> Config
         if key not in study_table:
             _fail(where, f"study.{key} is missing")
     name = study_table["name"]
-    if not isinstance(name, str) or not name.strip():
-        _fail(where, "study.name must be non-empty text")
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name) or ".." in name:
+        _fail(where, f"study.name must be 1-100 letters, digits, '.', '_' or '-', starting with a letter "
+                     f"or digit and without '..' (it names the result file), got {name!r}")
     start = study_table.get("start_date", Study.start_date)
     if isinstance(start, str):
         try:
@@ -294,8 +335,7 @@ def parse(raw: dict, text: str = "", where: str = "", record_fit=None) -> Config
         name=name,
         runs=_positive_int(study_table["runs"], "study.runs", where),
         seed=_seed(study_table["seed"], "study.seed", where),
-        horizon_days=_positive_int(study_table.get("horizon_days", Study.horizon_days),
-                                   "study.horizon_days", where),
+        horizon_days=_horizon(study_table.get("horizon_days", Study.horizon_days), where),
         start_date=start,
         block_runs=_block_runs(study_table.get("block_runs", Study.block_runs), where),
         baseline=parse_option(study_table.get("baseline", {}), where, "study.baseline"),
@@ -306,6 +346,7 @@ def parse(raw: dict, text: str = "", where: str = "", record_fit=None) -> Config
     _unknown_keys(grid_table, AXES, where, "[grid]")
     grid = {axis: _axis_values(axis, grid_table.get(axis, list(DEFAULT_GRID[axis])), where,
                                f"grid.{axis}") for axis in AXES}
+    _check_size(study, math.prod(len(v) for v in grid.values()), where)
     priors_table = raw.get("priors", {})
     if not isinstance(priors_table, dict):
         _fail(where, "[priors] must hold one table per parameter")

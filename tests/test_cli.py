@@ -43,6 +43,19 @@ BAD = {
     "unknown per-level prior": (GOOD + '[priors.intercept.lasers]\ndist = "fixed"\nvalue = 0.5\n',
                                 "intercept.lasers"),
     "not TOML": ("[study\nname = 1", "not valid TOML"),
+    "nested axis list": (GOOD.replace('posture = ["rear"]', 'posture = [["rear"]]'), "grid.posture"),
+    "nested force sizes": (GOOD.replace("[0, 5000]", "[0, [5000]]"), "grid.force_size"),
+    "force size beyond the coordinate": (GOOD.replace("[0, 5000]", "[0, 100000000000000000000]"),
+                                         "grid.force_size"),
+    "horizon beyond memory": (GOOD.replace("horizon_days = 800", "horizon_days = 10000000000"),
+                              "study.horizon_days"),
+    "too many blocks": (GOOD.replace("runs = 2000", "runs = 1000000000000"), "study.block_runs"),
+    "histograms beyond memory": (GOOD.replace("horizon_days = 800", "horizon_days = 36000")
+                                 .replace("[0, 5000]", str(list(range(0, 500_000, 100)))), "study.horizon_days"),
+    "NUL in the name": (GOOD.replace('name = "tiny"', 'name = "ti\\u0000ny"'), "study.name"),
+    "path in the name": (GOOD.replace('name = "tiny"', 'name = "../../etc/tiny"'), "study.name"),
+    "dots in the name": (GOOD.replace('name = "tiny"', 'name = "a..b"'), "study.name"),
+    "newline in the name": (GOOD.replace('name = "tiny"', 'name = "ti\\nny"'), "study.name"),
     "unknown table": (GOOD + "[gird]\nposture = ['rear']\n", "did you mean 'grid'"),
 }
 
@@ -61,6 +74,15 @@ def test_bad_config_is_one_line_and_writes_nothing(case, tmp_path, capsys):
     assert list(tmp_path.iterdir()) == [path]
 
 
+def test_config_not_utf8(tmp_path, capsys):
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(GOOD.replace('"tiny"', '"t\u00e9"').encode("latin-1"))
+    assert main(["run", str(path), "--out", str(tmp_path / "out.nc")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "UTF-8" in err and str(path) in err
+    assert list(tmp_path.iterdir()) == [path]
+
+
 def test_unreadable_config(tmp_path, capsys):
     assert main(["run", str(tmp_path / "missing.toml")]) == 2
     assert "cannot read config" in capsys.readouterr().err
@@ -71,15 +93,26 @@ def test_unreadable_config(tmp_path, capsys):
     (["--seed", "-3"], "--seed"),
     (["--workers", "0"], "--workers"),
     (["--out", "result.csv"], ".nc"),
+    (["--target-se", "0.01", "--max-runs", "0"], "--max-runs"),
+    (["--runs", "1.5e3.2"], "--runs"),
+    (["--runs", "2.5"], "--runs"),
+    (["--runs", "1e30"], "--runs"),
+    (["--runs", "lots"], "--runs"),
+    (["--seed", "0.5"], "--seed"),
+    (["--no-such-option"], "--no-such-option"),
 ])
 def test_bad_options(args, field, tmp_path, capsys):
     path = tmp_path / "good.toml"
     path.write_text(GOOD)
     if args[0] == "--out":
         args = ["--out", str(tmp_path / args[1])]
-    assert main(["run", str(path), *args]) == 2
+    try:
+        code = main(["run", str(path), *args])
+    except SystemExit as stop:  # argparse's usage errors
+        code = stop.code
+    assert code == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and field in err
+    assert len(err.splitlines()) == 1 and field in err and err.startswith("deterrence: error:")
     assert list(tmp_path.iterdir()) == [path]
 
 
@@ -105,7 +138,7 @@ def test_zarr_output_and_report(tmp_path, capsys):
     path = tmp_path / "good.toml"
     path.write_text(GOOD)
     out = tmp_path / "tiny.zarr"
-    assert main(["run", str(path), "--out", str(out), "--runs", "1000"]) == 0
+    assert main(["run", str(path), "--out", str(out), "--runs", "1e3"]) == 0  # as the README writes counts
     capsys.readouterr()
     ds = xr.open_dataset(out, engine="zarr")
     assert int(ds.runs.max()) == 1000
