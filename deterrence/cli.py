@@ -119,6 +119,18 @@ def _priors(args) -> int:
     return 0
 
 
+DESCRIPTION = """\
+Estimate, for each policy option (a European reassurance force's size and
+posture, when it deploys, US support, pressure on Russia), the risk that a
+ceasefire in Ukraine fails and Russia attacks again."""
+EXAMPLES = """\
+examples:
+  deterrence run configs/laptop.toml             run a study, write results/laptop.nc
+  deterrence report results/laptop.nc --out rep  tables, figures and a Markdown report
+  deterrence priors                              every prior, with its source and fit
+  deterrence COMMAND --help                      the options of one command"""
+
+
 def whole_number(text: str) -> int:
     """An integer option, also written as the README writes run counts (1e6)."""
     try:
@@ -143,7 +155,8 @@ class Parser(argparse.ArgumentParser):
 
 
 def parser() -> argparse.ArgumentParser:
-    p = Parser(prog="deterrence", description=__doc__.split("\n")[0])
+    p = Parser(prog="deterrence", description=DESCRIPTION, epilog=EXAMPLES,
+               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"deterrence {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
     run = sub.add_parser("run", help="run a study and write its result")
