@@ -108,7 +108,8 @@ def _report(args) -> int:
 
 
 def _priors(args) -> int:
-    from deterrence import config, priors_report
+    from deterrence import config
+    from deterrence.report import priors as priors_report
 
     if args.config:
         cfg = config.load(args.config)

@@ -1,6 +1,9 @@
 """`deterrence priors`: every prior of a config as a table, the record's fits
 and, with an output folder, a CSV of the table and figures checking the fits
-against the record in seeds/."""
+against the record in seeds/.
+
+Not imported by `deterrence.report` itself: `deterrence.priors` loads the
+kernels' family codes, and with them numba."""
 
 import csv
 import shutil
@@ -10,6 +13,7 @@ import numpy as np
 
 from deterrence import UserError, fit, priors
 from deterrence.model import PARAMETERS
+from deterrence.report import style
 
 UNITS = {p.name: p.unit for p in PARAMETERS}
 PPC_DAYS = (7, 30, 90)
@@ -89,10 +93,9 @@ def posterior_predictive(f: fit.RecordFit, rng: np.random.Generator, draws: int 
 # ---------------------------------------------------------------- figures
 
 def _figure_survival(f: fit.RecordFit, path: Path, rng) -> None:
-    import matplotlib.pyplot as plt
-
     truces = f.record.truces
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig = style.figure()
+    ax = fig.add_subplot()
     grid = np.geomspace(1, 800, 300)
     draws = f.truce.draws(4000, rng)
     surv = np.exp(-(grid[None, :] / draws[:, 1:2]) ** draws[:, 0:1])
@@ -102,12 +105,12 @@ def _figure_survival(f: fit.RecordFit, path: Path, rng) -> None:
                     label="90% band from the fitted priors of shape and scale")
     ax.plot(grid, np.exp(-(grid / scale) ** shape), color="tab:orange", lw=2,
             label=f"Weibull fit: shape {shape:.2f}, scale {scale:.0f} days")
-    for bound, style, label in (("upper", "-", "Kaplan-Meier, interval-censored truces failing at their upper bound"),
+    for bound, line, label in (("upper", "-", "Kaplan-Meier, interval-censored truces failing at their upper bound"),
                                 ("lower", "--", "Kaplan-Meier, interval-censored truces failing at their lower bound")):
         times, events = _km_data(truces, bound)
         steps, s = kaplan_meier(np.maximum(times, 1.0), events)
         steps = np.append(np.maximum(steps, 1.0), 800)
-        ax.step(steps, np.append(s, s[-1]), where="post", color="k", ls=style, lw=1.5, label=label)
+        ax.step(steps, np.append(s, s[-1]), where="post", color="k", ls=line, lw=1.5, label=label)
     cens = [t.days for t in truces if t.censored]
     times, events = _km_data(truces, "upper")
     steps, s = kaplan_meier(times, events)
@@ -120,18 +123,15 @@ def _figure_survival(f: fit.RecordFit, path: Path, rng) -> None:
     ax.set_ylabel("share of truces still holding")
     n_exact, n_interval, n_right = f.truce_counts()
     ax.set_title(f"Donbas truces 2014-2022 (seeds/truces.csv): {n_exact} exact, "
-                 f"{n_interval} interval-censored, {n_right} right-censored", fontsize=10)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8, loc="upper right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+                 f"{n_interval} interval-censored, {n_right} right-censored", fontsize=style.TITLE_SIZE)
+    ax.grid(True, which="both", alpha=style.GRID_ALPHA)
+    ax.legend(fontsize=style.LEGEND_SIZE, loc="upper right")
+    style.save(fig, path)
 
 
 def _figure_violations(f: fit.RecordFit, path: Path, rng) -> None:
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    fig = style.figure(style.WIDE)
+    axes = fig.subplots(1, 2)
     for ax, regime in zip(axes, ("truce", "war"), strict=True):
         days, totals = f.nb_data[regime]
         nb = f.nb[regime]
@@ -157,20 +157,17 @@ def _figure_violations(f: fit.RecordFit, path: Path, rng) -> None:
         ax.set_ylim(0, 1.02)
         ax.set_xlabel("violations per day in the period (log scale; 0 shown at 0.5)")
         ax.set_ylabel("cumulative share of periods")
-        ax.set_title(f"{regime} periods", fontsize=10)
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8, loc="upper left")
+        ax.set_title(f"{regime} periods", fontsize=style.TITLE_SIZE)
+        ax.grid(True, which="both", alpha=style.GRID_ALPHA)
+        ax.legend(fontsize=style.LEGEND_SIZE, loc="upper left")
     fig.suptitle("OSCE SMM ceasefire violations (seeds/violations.csv, kind=count, both regions) "
-                 "vs the fitted negative binomial", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+                 "vs the fitted negative binomial", fontsize=style.TITLE_SIZE)
+    style.save(fig, path)
 
 
 def _figure_ppc(ppc, n: int, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig = style.figure()
+    ax = fig.add_subplot()
     x = np.arange(len(ppc))
     parts = ax.violinplot([c["sim"] for c in ppc], positions=x + 0.12, widths=0.5, showextrema=False)
     for body in parts["bodies"]:
@@ -188,12 +185,10 @@ def _figure_ppc(ppc, n: int, path: Path) -> None:
     ax.set_ylim(0, 1)
     ax.set_ylabel(f"share of the {n} truces seen failing")
     ax.set_title("Posterior predictive check: simulated records of the same truces\n"
-                 "(same right-censoring, parameters drawn from the fitted priors)", fontsize=10)
-    ax.grid(True, axis="y", alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+                 "(same right-censoring, parameters drawn from the fitted priors)", fontsize=style.TITLE_SIZE)
+    ax.grid(True, axis="y", alpha=style.GRID_ALPHA)
+    ax.legend(fontsize=style.LEGEND_SIZE, loc="upper left")
+    style.save(fig, path)
 
 
 # ---------------------------------------------------------------- report
@@ -276,9 +271,6 @@ def report(config, out_dir: Path | None) -> str:
     ppc = posterior_predictive(f, rng)
     parts = [table(config)]
     if out_dir is not None:
-        import matplotlib
-
-        matplotlib.use("Agg")
         out_dir = Path(out_dir)
         try:
             out_dir.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,6 @@
-"""`deterrence report RESULT --out DIR`: Markdown, CSV and figures from a
-small result; the sensitivity chart drawn or skipped; a collapsed grid."""
+"""`deterrence report RESULT --out DIR` (deterrence.report.document):
+Markdown, CSV and figures from a small result; the sensitivity chart drawn
+or skipped; a collapsed grid; prose whose numbers come from the result."""
 
 import csv
 import itertools
@@ -7,87 +8,30 @@ import re
 
 import numpy as np
 import pytest
-import xarray as xr
+from report_cases import COLLAPSED, SMALL, run, with_sensitivity
 
 from deterrence import report
 from deterrence.cli import main
 from deterrence.model import AXES
 
-SMALL = """
-[study]
-name = "small"
-runs = 2000
-seed = 11
-horizon_days = 1000
-block_runs = 1000
-
-[grid]
-force_size = [0, 5000]
-posture = ["rear"]
-deploy_rule = ["after_ceasefire", "immediate"]
-support = ["none", "air_defense"]
-leverage = ["status_quo", "assets_and_aid"]
-"""
-
-# One value per axis except force, and a horizon under two years.
-COLLAPSED = """
-[study]
-name = "collapsed"
-runs = 2000
-seed = 3
-horizon_days = 500
-block_runs = 1000
-
-[grid]
-force_size = [0, 25000]
-posture = ["contact_line"]
-deploy_rule = ["after_ceasefire"]
-support = ["none"]
-leverage = ["status_quo"]
-"""
-
 PNGS = {"reattack_incidence.png", "reattack_heatmap.png", "deployment_vs_leverage.png", "tradeoff.png"}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def _run(tmp_path_factory, name: str, text: str) -> xr.Dataset:
-    folder = tmp_path_factory.mktemp(name)
-    cfg = folder / f"{name}.toml"
-    cfg.write_text(text)
-    out = folder / f"{name}.nc"
-    assert main(["run", str(cfg), "--runs", "2000", "--workers", "1", "--out", str(out)]) == 0
-    with xr.open_dataset(out) as ds:
-        ds = ds.load()
-    # Whatever this version of `run` writes, start without sensitivity indices.
-    return ds.drop_vars([v for v in ("sensitivity", "sensitivity_bin_mean") if v in ds.data_vars])
-
-
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
-    return _run(tmp_path_factory, "small", SMALL)
+    return run(tmp_path_factory, "small", SMALL)
 
 
 @pytest.fixture(scope="module")
 def collapsed(tmp_path_factory):
-    return _run(tmp_path_factory, "collapsed", COLLAPSED)
+    return run(tmp_path_factory, "collapsed", COLLAPSED)
 
 
-def _with_sensitivity(ds: xr.Dataset) -> xr.Dataset:
-    outcomes = ["ceasefire_2y", "deployed_2y", "reattack_2y", "tripwire_2y", "diff_reattack_2y"]
-    parameters = [f"p{k}" for k in range(15)] + ["truce_scale", "delta_force", "intercept.air_defense"]
-    shape = tuple(ds.sizes[a] for a in AXES) + (len(outcomes), len(parameters))
-    values = np.random.default_rng(0).uniform(0, 0.05, size=shape)
-    values[..., parameters.index("delta_force")] = 0.6   # the clear leader
-    values[..., 0, 0] = np.nan                            # undefined indices are skipped
-    da = xr.DataArray(values, dims=AXES + ("outcome", "parameter"),
-                      coords={**{a: ds[a] for a in AXES}, "outcome": outcomes, "parameter": parameters})
-    return ds.assign(sensitivity=da)
-
-
-def _check_files(written, out_dir, with_sensitivity: bool):
+def _check_files(written, out_dir, sensitivity: bool):
     names = [p.name for p in written]
     assert names[0] == "report.md" and len(names) == len(set(names))
-    expected = PNGS | {"report.md", "options.csv"} | ({"sensitivity.png"} if with_sensitivity else set())
+    expected = PNGS | {"report.md", "options.csv"} | ({"sensitivity.png"} if sensitivity else set())
     assert set(names) == expected
     assert {p.name for p in out_dir.iterdir()} == expected
     for p in written:
@@ -109,7 +53,7 @@ def _read_csv(path):
 def test_report_writes_every_file(small, tmp_path):
     out = tmp_path / "report"
     written = report.write_report(small, out)
-    md = _check_files(written, out, with_sensitivity=False)
+    md = _check_files(written, out, sensitivity=False)
     # Summary, table, readings and limits.
     assert "2,000" in md and "seed: 11" in md and small.attrs["config_sha256"] in md
     assert "1000 days" in md and "baseline: no force" in md
@@ -148,17 +92,17 @@ def test_report_writes_every_file(small, tmp_path):
 
 def test_sensitivity_chart_drawn_when_present(small, tmp_path):
     out = tmp_path / "report"
-    ds = _with_sensitivity(small)
+    ds = with_sensitivity(small)
     written = report.write_report(ds, out)
-    md = _check_files(written, out, with_sensitivity=True)
+    md = _check_files(written, out, sensitivity=True)
     assert "![" in md and "(sensitivity.png)" in md and "not drawn" not in md
     assert "`delta_force` (deterrent effect of the force" in md and "; 0.60)" in md
 
 
 def test_collapsed_grid(collapsed, tmp_path):
     out = tmp_path / "report"
-    written = report.write_report(_with_sensitivity(collapsed), out)
-    md = _check_files(written, out, with_sensitivity=True)
+    written = report.write_report(with_sensitivity(collapsed), out)
+    md = _check_files(written, out, sensitivity=True)
     assert "within 1 year(s)" in md          # two years lie beyond a 500-day horizon
     rows = _read_csv(out / "options.csv")
     assert len(rows) == 2 and [r["force_size"] for r in rows] == ["0", "25000"]
@@ -174,3 +118,20 @@ def test_cli_report_out(small, tmp_path, capsys):
     assert "re-attack" in captured.out and "tripwire" in captured.out   # the table, as before
     assert "report.md" in captured.err
     assert {p.name for p in out.iterdir()} == PNGS | {"report.md", "options.csv"}
+
+
+def test_pairing_gain_is_read_from_the_result(small, tmp_path):
+    report.write_report(small, tmp_path)
+    md = (tmp_path / "report.md").read_text()
+    y = small.sel(years=2)
+    base = y.sel(force_size=0, posture="rear", deploy_rule="after_ceasefire", support="none",
+                 leverage="status_quo")
+    unpaired = np.sqrt(y.p_reattack_se ** 2 + float(base.p_reattack_se) ** 2)
+    ratio = (y.diff_p_reattack_se / unpaired).where(y.diff_p_reattack_se > 0)
+    median = float(np.nanmedian(ratio.values))
+    assert 0 < median < 1
+    assert f"their standard error is a median {100 * median:.0f}% of that" in md
+    # The prose states no model conclusion of its own: these sentences were hard-coded once.
+    for claim in ("much more precise", "does not change the re-attack risk", "this is Moscow's veto",
+                  "because the force stands"):
+        assert claim not in md

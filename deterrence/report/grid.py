@@ -1,0 +1,119 @@
+"""The option grid of a result, in words: its levels, its options in one
+order, the baseline, the year to read, and plain names for each level."""
+
+import itertools
+import json
+
+import numpy as np
+import xarray as xr
+
+from deterrence.model import AXES
+
+SHORT = {"after_ceasefire": "after", "immediate": "now", "contact_line": "contact",
+         "status_quo": "status quo", "assets_and_aid": "assets+aid", "air_defense": "air def",
+         "air_support": "air power", "isr_c2": "ISR/C2"}
+PLAIN = {"rear": "rear area", "contact_line": "contact line", "after_ceasefire": "after a ceasefire",
+         "immediate": "now (during the war)", "none": "no US support", "isr_c2": "US ISR/C2",
+         "air_defense": "US air defence", "air_support": "US air power", "status_quo": "status-quo leverage",
+         "sanctions": "tighter sanctions", "assets_and_aid": "seized assets + aid"}
+AXIS_WORDS = {"force_size": "force size", "posture": "posture", "deploy_rule": "deployment",
+              "support": "US support", "leverage": "leverage"}
+
+
+def levels(ds: xr.Dataset) -> dict:
+    return {a: [int(v) if a == "force_size" else str(v) for v in ds[a].values] for a in AXES}
+
+
+def options(ds: xr.Dataset) -> list[dict]:
+    """Every option, the last axis varying fastest (the order of `flat`)."""
+    return [dict(zip(AXES, values, strict=True)) for values in itertools.product(*levels(ds).values())]
+
+
+def flat(ds: xr.Dataset, name: str, year: int | None = None) -> np.ndarray:
+    """A variable over all options, in the order of `options`."""
+    v = ds[name] if year is None else ds[name].sel(years=year)
+    return v.transpose(*AXES).values.astype(float).ravel()
+
+
+def sel(ds: xr.Dataset, option: dict) -> xr.Dataset:
+    return ds.sel({a: option[a] for a in AXES})
+
+
+def baseline_attr(ds: xr.Dataset) -> dict:
+    """The baseline option as the result records it ({} if unreadable)."""
+    try:
+        base = json.loads(ds.attrs.get("baseline", "{}"))
+    except ValueError:
+        return {}
+    return base if isinstance(base, dict) else {}
+
+
+def baseline(ds: xr.Dataset) -> dict | None:
+    """The baseline option if it is a point of the grid (it need not be)."""
+    base = baseline_attr(ds)
+    grid = levels(ds)
+    if set(base) != set(AXES):
+        return None
+    base = {a: base[a] for a in AXES}
+    if base["force_size"] == 0:
+        # Without a force, posture and deployment rule change nothing.
+        for a in ("posture", "deploy_rule"):
+            if base[a] not in grid[a]:
+                base[a] = grid[a][0]
+    if any(base[a] not in grid[a] for a in AXES):
+        return None
+    return base
+
+
+def plain_option(option: dict, ds: xr.Dataset | None = None, all_axes: bool = False) -> str:
+    """`5,000 troops, rear area, ...`; with ``ds``, only the axes that vary."""
+    grid = levels(ds) if ds is not None else None
+    parts = []
+    for a in AXES:
+        if not all_axes and grid is not None and len(grid[a]) == 1 and a != "force_size":
+            continue
+        v = option[a]
+        if a == "force_size":
+            parts.append("no force" if v == 0 else f"{v:,} troops")
+        elif a in ("posture", "deploy_rule") and option["force_size"] == 0:
+            continue  # posture and deployment rule mean nothing without a force
+        else:
+            parts.append(PLAIN.get(v, v))
+    return ", ".join(parts)
+
+
+def first_levels(ds: xr.Dataset, keep: tuple = ()) -> str:
+    """The other axes that vary, each at its first level, in words."""
+    grid = levels(ds)
+    return ", ".join(f"{AXIS_WORDS[a]}: {PLAIN.get(grid[a][0], grid[a][0])}"
+                     for a in AXES if a not in keep and a != "force_size" and len(grid[a]) > 1) or \
+        "no other axis varies"
+
+
+def representative(ds: xr.Dataset) -> dict:
+    """5,000 troops if studied (else the smallest force above 0), first levels of the rest."""
+    grid = levels(ds)
+    forces = grid["force_size"]
+    positive = [f for f in forces if f > 0]
+    force = 5000 if 5000 in forces else (min(positive) if positive else forces[0])
+    return {"force_size": force, **{a: grid[a][0] for a in AXES[1:]}}
+
+
+def valid_years(ds: xr.Dataset) -> list[int]:
+    """Years whose probabilities are defined (within the horizon)."""
+    return [int(y) for y in ds["years"].values
+            if not np.all(np.isnan(ds["p_reattack"].sel(years=y).values))]
+
+
+def year(ds: xr.Dataset, preferred: int) -> int:
+    """``preferred`` if within the horizon, else the nearest year below (or above) it."""
+    valid = valid_years(ds) or [int(ds["years"].values[0])]
+    if preferred in valid:
+        return preferred
+    below = [y for y in valid if y < preferred]
+    return max(below) if below else min(valid)
+
+
+def pct(x: float, digits: int = 1) -> str:
+    """A probability in percent for prose; `n/a` where undefined."""
+    return "n/a" if np.isnan(x) else f"{100 * x:.{digits}f}"

@@ -1,0 +1,32 @@
+"""The one matplotlib style of every figure: sizes, resolution, grid.
+
+Figures use the object API (`matplotlib.figure.Figure` on an Agg canvas),
+never pyplot: nothing depends on a display, on a global backend or on
+figures left open in a global registry. matplotlib is imported when the
+first figure is drawn, so that the terminal table costs no matplotlib import."""
+
+from pathlib import Path
+
+FIGSIZE = (8, 5)
+WIDE = (11, 4.5)
+DPI = 110
+GRID_ALPHA = 0.3
+LEGEND_SIZE = 8
+TITLE_SIZE = 10
+
+
+def figure(size: tuple[float, float] = FIGSIZE):
+    """An empty `matplotlib.figure.Figure` of ``size`` inches, drawn on an Agg canvas."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, dpi=DPI)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def save(fig, path: Path) -> Path:
+    """Lay the figure out and write it as a PNG at `DPI`."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    return path

@@ -1,0 +1,34 @@
+"""deterrence.report.priors (`deterrence priors`): Kaplan-Meier by hand, and
+the figures drawn without pyplot (the CLI's files: tests/test_record.py)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from deterrence.report.priors import kaplan_meier, km_median
+
+ROOT = Path(__file__).parent.parent
+
+
+def test_kaplan_meier_by_hand():
+    # At risk 5, 4, 2 at the failures on days 1, 2, 3; a censored truce on day 2 and day 4.
+    steps, surv = kaplan_meier([1, 2, 2, 3, 4], [True, True, False, True, False])
+    np.testing.assert_array_equal(steps, [0, 1, 2, 3])
+    np.testing.assert_allclose(surv, [1, 4 / 5, 4 / 5 * 3 / 4, 4 / 5 * 3 / 4 * 1 / 2])
+    assert km_median([1, 2, 2, 3, 4], [True, True, False, True, False]) == 3
+    assert np.isnan(km_median([1, 5, 6], [True, False, False]))   # never down to a half
+
+
+def test_priors_figures_without_pyplot(tmp_path):
+    code = f"""
+import sys
+from deterrence.cli import main
+assert main(["priors", "--out", {str(tmp_path)!r}]) == 0
+assert "matplotlib.pyplot" not in sys.modules
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert {p.name for p in tmp_path.iterdir()} == {"priors.csv", "truce_survival.png", "violations_nb.png",
+                                                    "truce_ppc.png"}
