@@ -56,6 +56,8 @@ def _run_locked(args, cfg, plan, out: Path) -> int:
             raise UserError(f"{checkpoint.path} holds an interrupted run; pass --resume to continue "
                             f"it or --overwrite to start afresh")
         checkpoint.remove()
+    elif args.resume:
+        checkpoint.load(plan.blocks)  # a damaged or foreign checkpoint stops the run before it starts
     n_opt = len(cfg.options)
     print(f"{cfg.study.name}: {n_opt} options x {cfg.study.runs:,} runs, {len(plan.blocks)} blocks, "
           f"seed {cfg.study.seed}, scheduler {args.scheduler or 'threads'}", file=sys.stderr)

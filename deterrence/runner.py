@@ -10,6 +10,7 @@ import os
 import sys
 import tempfile
 import time
+import zipfile
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from itertools import islice
@@ -138,7 +139,7 @@ class Checkpoint:
             tallies = Tallies.from_arrays(int(saved["runs"]), saved)
             done = saved["done"]
             problem = self._damage(saved, tallies, done, blocks)
-        except (OSError, ValueError, KeyError, TypeError, EOFError) as error:
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as error:
             problem = f"unreadable: {error}"
         if problem:
             raise UserError(f"{self.path}: damaged checkpoint ({problem}); delete it, or run with "
