@@ -229,21 +229,37 @@ def write(ds: xr.Dataset, path: str | Path, overwrite: bool = False,
         # The data are in memory: write here, whatever dask client the process has.
         with dask.config.set(scheduler="synchronous"):
             _write(ds, tmp, kind)
+        # mkstemp and mkdtemp create private (0600, 0700) entries: give the
+        # result the permissions an ordinary new file would have.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, (0o777 if kind == "zarr" else 0o666) & ~umask)
         if on_commit:
             on_commit()
         check_replaceable(path, overwrite)
         if kind == "zarr" and os.path.lexists(path):
-            # A directory cannot be renamed over a non-empty one: move the old
-            # result aside (onto an empty directory of ours), then delete it.
-            old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".old"))
-            os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old)
+            _replace_directory(tmp, path)
         else:
             os.replace(tmp, path)  # replaces a file (or link) itself, never what it points to
     finally:
         _remove_ours(tmp)
     return path
+
+
+def _replace_directory(tmp: Path, path: Path) -> None:
+    """A directory cannot be renamed over a non-empty one: move the old
+    result aside (onto an empty directory of ours), put the new one in its
+    place, then delete the old; on failure the old one goes back."""
+    old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".old"))
+    try:
+        os.replace(path, old)
+        try:
+            os.replace(tmp, path)
+        except BaseException:
+            os.replace(old, path)
+            raise
+    finally:
+        _remove_ours(old)
 
 
 def _write(ds: xr.Dataset, tmp: Path, kind: str) -> None:

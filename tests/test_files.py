@@ -5,6 +5,7 @@ checkpoints and incomplete results."""
 import os
 import shutil
 import signal
+import stat
 
 import h5py
 import numpy as np
@@ -14,6 +15,10 @@ from conftest import make_config, same_result
 
 from deterrence import UserError, results, runner
 from deterrence.cli import main
+
+# Copies of a result written to Zarr here carry fixed-width strings, which
+# Zarr v3 warns about; the tool's own writes do not.
+pytestmark = pytest.mark.filterwarnings("ignore:.*Zarr")
 
 GOOD = """
 [study]
@@ -77,6 +82,18 @@ def test_output_parent_folders_are_created(study, tmp_path, capsys):
     assert names(out.parent) == ["r.zarr"]
 
 
+@pytest.mark.parametrize("suffix, mode", [(".nc", 0o666), (".zarr", 0o777)])
+def test_result_has_the_permissions_of_an_ordinary_new_file(study, tmp_path, capsys, suffix, mode):
+    """Not those of the private temporary it was written as."""
+    umask = os.umask(0o022)
+    try:
+        out = tmp_path / f"r{suffix}"
+        assert main(["run", str(study), "--out", str(out), "--runs", "1000"]) == 0
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == mode & ~0o022
+
+
 def test_output_folder_that_is_a_file(study, tmp_path, capsys):
     (tmp_path / "a").write_text("not a folder")
     assert main(["run", str(study), "--out", str(tmp_path / "a" / "r.nc")]) == 2
@@ -135,6 +152,26 @@ def test_overwrite_replaces_a_previous_result(study, tmp_path, capsys, suffix):
     with xr.open_dataset(out, engine="zarr" if suffix == ".zarr" else "h5netcdf") as ds:
         assert int(ds.attrs["runs"]) == 1500
     assert names(tmp_path) == sorted([out.name, study.name])  # no temporary, old copy or lock left
+
+
+def test_a_failed_zarr_replacement_keeps_the_previous_result(result, tmp_path, monkeypatch):
+    with xr.open_dataset(result) as ds:
+        ds = ds.load()
+    out = results.write(ds, tmp_path / "r.zarr")
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    replace = os.replace
+
+    def fail_for_the_new_one(src, dst):
+        if str(src).endswith(".tmp"):
+            raise OSError("disk full")
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", fail_for_the_new_one)
+    with pytest.raises(OSError, match="disk full"):
+        results.write(ds, out, overwrite=True)
+    monkeypatch.undo()
+    assert names(tmp_path) == ["r.zarr"] and results.is_result(out)
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
 
 
 # ------------------------------------------------------------ temporaries and links
