@@ -21,7 +21,7 @@ def _stop(signum, frame):
 
 
 def _run(args) -> int:
-    from deterrence import __version__, clusters, config, report, results, runner
+    from deterrence import config, results, runner
 
     if args.target_se is not None and not 0 < args.target_se < 0.5:
         raise UserError(f"--target-se must lie in (0, 0.5), got {args.target_se}")
@@ -37,22 +37,46 @@ def _run(args) -> int:
     results.output_format(out)
     if args.workers is not None and args.workers < 1:
         raise UserError(f"--workers must be at least 1, got {args.workers}")
-    if out.exists() and not args.overwrite:
-        raise UserError(f"--out {out} exists; pass --overwrite to replace it")
+    results.check_replaceable(out, args.overwrite)
     plan = runner.make_plan(cfg)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"--out {out}: cannot create its folder ({error.strerror})") from None
+    with results.output_lock(out):
+        return _run_locked(args, cfg, plan, out)
+
+
+def _run_locked(args, cfg, plan, out: Path) -> int:
+    """The run itself, while this process alone may write ``out``."""
+    from deterrence import __version__, clusters, report, results, runner
+
+    results.check_replaceable(out, args.overwrite)  # a run before ours may have just finished
     checkpoint = runner.Checkpoint(Path(f"{out}.checkpoint.npz"), {
         "config_sha256": cfg.sha256, "seed": cfg.study.seed, "runs": cfg.study.runs,
         "block_runs": plan.block_runs, "version": __version__, "target_se": args.target_se})
-    if checkpoint.path.exists() and not args.resume:
+    if os.path.lexists(checkpoint.path) and not args.resume:
         if not args.overwrite:
             raise UserError(f"{checkpoint.path} holds an interrupted run; pass --resume to continue "
                             f"it or --overwrite to start afresh")
         checkpoint.remove()
+    elif args.resume:
+        checkpoint.load(plan.blocks)  # a damaged or foreign checkpoint stops the run before it starts
     n_opt = len(cfg.options)
     print(f"{cfg.study.name}: {n_opt} options x {cfg.study.runs:,} runs, {len(plan.blocks)} blocks, "
           f"seed {cfg.study.seed}, scheduler {args.scheduler or 'threads'}", file=sys.stderr)
-    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    stops = (signal.SIGTERM, signal.SIGINT)
+    previous = {sig: signal.signal(sig, _stop) for sig in stops}
+
+    def too_late_to_stop():
+        # The result is complete and about to be renamed into place: a
+        # signal now would only leave a finished run to be computed again.
+        for sig in stops:
+            signal.signal(sig, signal.SIG_IGN)
+
     start = time.perf_counter()
+    # The handlers stay installed through the final write: a SIGTERM there
+    # still ends with the checkpoint kept, no temporary left and exit 75.
     try:
         acc = runner.accumulator(plan, checkpoint, target_se=args.target_se)
         if args.scheduler is None:
@@ -61,6 +85,13 @@ def _run(args) -> int:
             settings = clusters.jobqueue_settings(cfg.cluster, args.jobqueue_config)
             with clusters.client_for(args.scheduler, args.workers, settings) as client:
                 tallies = runner.run_dask(plan, client, acc=acc)
+        seconds = time.perf_counter() - start
+        extra = {"wall_seconds": round(seconds, 3)}
+        if args.target_se is not None:
+            extra.update(target_se=args.target_se, stop_reason=acc.reason)
+            print(f"stopped: {acc.reason}", file=sys.stderr)
+        ds = results.build(cfg, plan, tallies, extra)
+        results.write(ds, out, overwrite=args.overwrite, on_commit=too_late_to_stop)
     except runner.Interrupted as why:
         print(f"deterrence: stopped by {why}; finished blocks saved in {checkpoint.path}; "
               f"run again with --resume to continue", file=sys.stderr)
@@ -68,13 +99,6 @@ def _run(args) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    seconds = time.perf_counter() - start
-    extra = {"wall_seconds": round(seconds, 3)}
-    if args.target_se is not None:
-        extra.update(target_se=args.target_se, stop_reason=acc.reason)
-        print(f"stopped: {acc.reason}", file=sys.stderr)
-    ds = results.build(cfg, plan, tallies, extra)
-    results.write(ds, out, overwrite=args.overwrite)
     checkpoint.remove()
     print(report.table(ds))
     print(f"\nwrote {out} in {seconds:.1f} s "
@@ -98,10 +122,14 @@ def _submit(args) -> int:
 def _report(args) -> int:
     from deterrence import report, results
 
+    folder = Path(args.out) if args.out else None
+    if folder and os.path.lexists(folder) and (folder.is_symlink() or not folder.is_dir()):
+        raise UserError(f"report --out {folder} exists and is not a folder (a file or a link); "
+                        f"choose a folder for the report")
     ds = results.open_result(args.result)
     print(report.table(ds, year=args.year))
-    if args.out:
-        written = report.write_report(ds, Path(args.out))
+    if folder:
+        written = report.write_report(ds, folder)
         print(f"wrote {len(written)} files in {args.out}: " + ", ".join(p.name for p in written),
               file=sys.stderr)
     return 0

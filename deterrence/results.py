@@ -1,18 +1,23 @@
 """Tallies to an xarray.Dataset with estimates, standard errors and
 provenance; written atomically as NetCDF or Zarr."""
 
+import contextlib
 import datetime
+import fcntl
 import json
 import os
 import shutil
+import stat
+import tempfile
 import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import dask
 import numpy as np
 import xarray as xr
 
-from deterrence import UserError, __version__
+from deterrence import UserError, __version__, runner
 from deterrence.config import Config
 from deterrence.model import AXES, COUNTS, EVENTS, SENSITIVITY_OUTCOMES, SENSITIVITY_YEAR, TRUCE_DAYS_UNIT, YEARS
 from deterrence.runner import Plan
@@ -202,46 +207,224 @@ def _sensitivity(config: Config, plan: Plan, tallies: Tallies, grid_array) -> di
     }
 
 
-def write(ds: xr.Dataset, path: str | Path, overwrite: bool = False) -> Path:
-    """Write under a temporary name beside ``path`` and rename when complete."""
+def write(ds: xr.Dataset, path: str | Path, overwrite: bool = False,
+          on_commit: Callable[[], None] | None = None) -> Path:
+    """Write under a unique temporary name beside ``path`` and rename when
+    complete; a previous result is only replaced with ``overwrite``.
+    ``on_commit`` is called just before the rename: from there on the result
+    is as good as written (the CLI stops honouring SIGTERM)."""
     path = Path(path)
     kind = output_format(path)
-    if path.exists() and not overwrite:
-        raise UserError(f"--out {path} exists; pass --overwrite to replace it")
+    check_replaceable(path, overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    # The data are in memory: write here, whatever dask client the process has.
-    with dask.config.set(scheduler="synchronous"):
-        _write(ds, path, tmp, kind)
+    # Created exclusively under an unpredictable name: no pre-planted symlink
+    # is followed, and two processes never share a temporary.
+    if kind == "netcdf":
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+    else:
+        name = tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(name)
+    try:
+        # The data are in memory: write here, whatever dask client the process has.
+        with dask.config.set(scheduler="synchronous"):
+            _write(ds, tmp, kind)
+        # mkstemp and mkdtemp create private (0600, 0700) entries: give the
+        # result the permissions an ordinary new file would have.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, (0o777 if kind == "zarr" else 0o666) & ~umask)
+        if on_commit:
+            on_commit()
+        check_replaceable(path, overwrite)
+        if kind == "zarr" and os.path.lexists(path):
+            _replace_directory(tmp, path)
+        else:
+            os.replace(tmp, path)  # replaces a file (or link) itself, never what it points to
+    finally:
+        _remove_ours(tmp)
     return path
 
 
-def _write(ds: xr.Dataset, path: Path, tmp: Path, kind: str) -> None:
+def _replace_directory(tmp: Path, path: Path) -> None:
+    """A directory cannot be renamed over a non-empty one: move the old
+    result aside (onto an empty directory of ours), put the new one in its
+    place, then delete the old; on failure the old one goes back."""
+    old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".old"))
     try:
-        if kind == "netcdf":
-            ds.to_netcdf(tmp, engine="h5netcdf")
-        else:
-            with warnings.catch_warnings():
-                # Consolidated metadata is not yet in the Zarr v3 spec, but it
-                # is what lets xarray open the store without a warning.
-                warnings.filterwarnings("ignore", message="Consolidated metadata")
-                ds.to_zarr(tmp, mode="w", consolidated=True)
-        if path.is_dir():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
+        os.replace(path, old)
+        try:
+            os.replace(tmp, path)
+        except BaseException:
+            os.replace(old, path)
+            raise
     finally:
-        if tmp.is_dir():
-            shutil.rmtree(tmp)
-        elif tmp.exists():
-            tmp.unlink()
+        _remove_ours(old)
+
+
+def _write(ds: xr.Dataset, tmp: Path, kind: str) -> None:
+    if kind == "netcdf":
+        ds.to_netcdf(tmp, engine="h5netcdf")
+    else:
+        with warnings.catch_warnings():
+            # Consolidated metadata is not yet in the Zarr v3 spec, but it
+            # is what lets xarray open the store without a warning.
+            warnings.filterwarnings("ignore", message="Consolidated metadata")
+            ds.to_zarr(tmp, mode="w", consolidated=True)
+
+
+def _remove_ours(path: Path) -> None:
+    """Remove a temporary this process created (file or directory), if still there."""
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path)
+
+
+def is_result(path: str | Path) -> bool:
+    """Whether ``path`` holds a result of this tool, judged by its content:
+    a NetCDF (HDF5) file or a Zarr directory whose ``source`` attribute
+    names deterrence. A symbolic link never is one."""
+    path = Path(path)
+    try:
+        mode = os.lstat(path).st_mode
+        if stat.S_ISREG(mode) and path.suffix == ".nc":
+            import h5py
+
+            with h5py.File(path, "r") as f:
+                source = f.attrs.get("source", "")
+        elif stat.S_ISDIR(mode) and path.suffix == ".zarr":
+            # The group's attributes: Zarr v3 keeps them in zarr.json, v2 in .zattrs.
+            v3, v2 = path / "zarr.json", path / ".zattrs"
+            if not v3.is_symlink() and v3.is_file():
+                attrs = json.loads(v3.read_text()).get("attributes", {})
+            elif not v2.is_symlink() and v2.is_file():
+                attrs = json.loads(v2.read_text())
+            else:
+                return False
+            source = attrs.get("source", "")
+        else:
+            return False
+    except (OSError, ValueError, AttributeError):
+        return False
+    source = source.decode() if isinstance(source, bytes) else str(source)
+    return source.startswith("deterrence")
+
+
+def check_replaceable(path: Path, overwrite: bool) -> None:
+    """Refuse to replace anything but a previous result, and that only with ``overwrite``."""
+    if not os.path.lexists(path):
+        return
+    if not overwrite:
+        raise UserError(f"--out {path} exists; pass --overwrite to replace it")
+    if not is_result(path):
+        what = "a symbolic link" if path.is_symlink() else "not a deterrence result"
+        raise UserError(f"--out {path} is {what}; --overwrite only replaces a previous result: "
+                        f"move it away yourself or choose another --out")
+
+
+@contextlib.contextmanager
+def output_lock(path: Path) -> Iterator[None]:
+    """Hold ``.NAME.lock`` beside the output for a run: a second run on the
+    same output stops at once instead of replacing the first one's result.
+    The lock is the kernel's (flock), so a killed run leaves no stale lock."""
+    lock = path.with_name(f".{path.name}.lock")
+    while True:
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        except OSError as error:
+            raise UserError(f"cannot create the lock file {lock} ({error.strerror}); remove it if it is "
+                            f"a link or not a file, or choose another --out") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise UserError(f"another deterrence run is writing {path}; wait for it or choose "
+                            f"another --out") from None
+        # The run before may have removed the file between our open and flock.
+        if _same_file(fd, lock):
+            break
+        os.close(fd)
+    try:
+        yield
+    finally:
+        if _same_file(fd, lock):
+            lock.unlink()
+        os.close(fd)
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        mine, there = os.fstat(fd), os.lstat(path)
+    except FileNotFoundError:
+        return False
+    return (mine.st_dev, mine.st_ino) == (there.st_dev, there.st_ino)
 
 
 def open_result(path: str | Path) -> xr.Dataset:
+    """Open a result and check that it is complete (see ``check``)."""
     path = Path(path)
     if not path.exists():
         raise UserError(f"{path}: no such result")
     kind = output_format(path)
     try:
-        return xr.open_dataset(path, engine="zarr" if kind == "zarr" else None)
-    except Exception as error:
-        raise UserError(f"{path}: cannot open as a deterrence result ({error})") from None
+        ds = xr.open_dataset(path, engine="zarr" if kind == "zarr" else "h5netcdf")
+    except Exception as error:  # whatever the file holds, the user gets one line
+        raise UserError(f"{path}: cannot open as a deterrence result ({_one_line(error)})") from None
+    try:
+        check(ds)
+    except UserError as error:
+        ds.close()
+        raise UserError(f"{path}: {error}; it is not a complete deterrence result") from None
+    except Exception as error:  # damaged data read lazily
+        ds.close()
+        raise UserError(f"{path}: damaged result ({_one_line(error)})") from None
+    return ds
+
+
+def _one_line(error: Exception) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+REQUIRED_ATTRS = ("title", "source", "config", "config_sha256", "seed", "runs", "horizon_days",
+                  "start_date", "baseline")
+
+
+def required_variables() -> list[str]:
+    """The variables every result holds (the sensitivity ones are optional)."""
+    names = ["runs"]
+    for event in EVENTS:
+        word = EVENT_WORDS[event][0]
+        names += [event, f"p_{word}", f"p_{word}_se", f"diff_p_{word}", f"diff_p_{word}_se"]
+    names += ["p_war", "p_war_se", "p_reattack_given_ceasefire", "p_reattack_given_ceasefire_se"]
+    for count in COUNTS:
+        names += [f"{count}_sum", f"{count}_sumsq", f"mean_{count}", f"mean_{count}_se"]
+    for count in ("violations", "strikes"):
+        names += [f"diff_mean_{count}", f"diff_mean_{count}_se"]
+    return names
+
+
+def check(ds: xr.Dataset) -> None:
+    """Raise UserError naming what a complete result lacks or what is
+    damaged: missing variables or attributes, histograms that do not sum
+    to the runs, probabilities or means that are not finite where defined."""
+    missing = ([f"attribute {a}" for a in REQUIRED_ATTRS if a not in ds.attrs]
+               + [v for v in (*AXES, "day", "years", *required_variables()) if v not in ds.variables])
+    if missing:
+        raise UserError(f"missing {', '.join(missing)}")
+    runs = int(ds.attrs["runs"])
+    horizon = int(ds.attrs["horizon_days"])
+    if ds.sizes["day"] != horizon + 1 or not (ds["runs"] == runs).all():
+        raise UserError(f"damaged runs or day axis (expected {runs} runs over {horizon} days)")
+    bad = [e for e in EVENTS if not (ds[e].sum("day") == runs).all()]
+    # Within-years values are NaN by design beyond the horizon, and the
+    # conditional reading where no run had a ceasefire.
+    defined = xr.DataArray(runner.year_days(ds["years"].values) <= horizon, dims="years")
+    for name in required_variables():
+        if name.startswith("p_reattack_given_ceasefire"):
+            continue
+        finite = np.isfinite(ds[name])
+        if not bool((finite | ~defined if "years" in ds[name].dims else finite).all()):
+            bad.append(name)
+    if bad:
+        raise UserError(f"damaged {', '.join(bad)} (histograms must sum to the runs, values be finite)")

@@ -4,10 +4,13 @@ The runner knows nothing of the model's equations: it hands arrays to the
 kernel and adds the tallies it returns.
 """
 
+import hashlib
 import json
 import os
 import sys
+import tempfile
 import time
+import zipfile
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from itertools import islice
@@ -116,37 +119,90 @@ class Interrupted(Exception):
 @dataclass(frozen=True)
 class Checkpoint:
     """The running total and the set of finished blocks, saved atomically
-    beside the output so an interrupted study can resume bit for bit."""
+    beside the output so an interrupted study can resume bit for bit. A
+    SHA-256 of its content, and the agreement of its parts, are checked on
+    load: a damaged checkpoint is refused, never resumed from."""
     path: Path
     meta: dict
 
-    def load(self) -> tuple[Tallies | None, np.ndarray | None]:
-        if not self.path.exists():
+    def load(self, blocks: list[tuple[int, int]]) -> tuple[Tallies | None, np.ndarray | None]:
+        """The saved total and done-flags for the plan's ``blocks``, or (None, None)."""
+        if not os.path.lexists(self.path):
             return None, None
+        if not self.path.is_file() or self.path.is_symlink():
+            raise UserError(f"{self.path} is not a checkpoint file this tool wrote (a link or a folder); "
+                            f"move it away, then run again")
         try:
             with np.load(self.path) as f:
-                meta = json.loads(str(f["meta"]))
-                tallies = Tallies.from_arrays(int(f["runs"]), f)
-                done = f["done"]
-        except (OSError, ValueError, KeyError) as error:
-            raise UserError(f"{self.path}: unreadable checkpoint ({error}); delete it to start afresh")\
-                from None
+                saved = {name: f[name] for name in f.files}
+            meta = json.loads(str(saved["meta"]))
+            tallies = Tallies.from_arrays(int(saved["runs"]), saved)
+            done = saved["done"]
+            problem = self._damage(saved, tallies, done, blocks)
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as error:
+            problem = f"unreadable: {error}"
+        if problem:
+            raise UserError(f"{self.path}: damaged checkpoint ({problem}); delete it, or run with "
+                            f"--overwrite and without --resume to start afresh")
         changed = [k for k in self.meta if meta.get(k) != self.meta[k]]
         if changed:
             raise UserError(f"{self.path}: cannot resume, the checkpoint was made with a different "
                             f"{', '.join(changed)}; run with --overwrite to start afresh")
         return tallies, done
 
+    @staticmethod
+    def _damage(saved: dict, tallies: Tallies, done: np.ndarray, blocks: list[tuple[int, int]]) -> str:
+        """What is wrong with a checkpoint's content ('' if nothing)."""
+        if str(saved.get("sha256", "")) != _digest(saved):
+            return "its checksum does not match its content"
+        if done.dtype != bool or done.shape != (len(blocks),):
+            return f"{done.size} block flags for {len(blocks)} planned blocks"
+        runs = sum(stop - start for (start, stop), d in zip(blocks, done, strict=True) if d)
+        if runs != tallies.runs:
+            return f"its finished blocks hold {runs} runs, its tallies {tallies.runs}"
+        # Every (option, event) day histogram counts each run once.
+        if tallies.hist.ndim != 3 or not (tallies.hist.sum(axis=2) == runs).all():
+            return f"its day histograms do not sum to its {runs} runs"
+        if tallies.sensitivity_runs is not None and not (tallies.sensitivity_runs.sum(axis=1) == runs).all():
+            return f"its sensitivity bins do not sum to its {runs} runs"
+        return ""
+
     def save(self, total: Tallies, done: np.ndarray) -> None:
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "wb") as f:
-            np.savez(f, meta=json.dumps(self.meta), runs=total.runs, done=done, **total.arrays())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
+        content = {"meta": np.array(json.dumps(self.meta)), "runs": np.array(total.runs), "done": done,
+                   **total.arrays()}
+        # A unique temporary created exclusively: a pre-planted link is never
+        # followed; the rename replaces the final name itself.
+        fd, name = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, sha256=_digest(content), **content)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(name, self.path)
+        finally:
+            if os.path.lexists(name):
+                os.unlink(name)
 
     def remove(self) -> None:
-        self.path.unlink(missing_ok=True)
+        """Delete the checkpoint; refuse anything at its name that this tool did not write."""
+        if not os.path.lexists(self.path):
+            return
+        if not self.path.is_file() or self.path.is_symlink():
+            raise UserError(f"{self.path} is not a checkpoint file this tool wrote (a link or a folder); "
+                            f"move it away, then run again")
+        self.path.unlink()
+
+
+def _digest(content: dict) -> str:
+    """SHA-256 over a checkpoint's arrays: names, dtypes, shapes and bytes."""
+    digest = hashlib.sha256()
+    for name in sorted(content):
+        if name == "sha256":
+            continue
+        value = np.ascontiguousarray(content[name])
+        digest.update(f"{name}:{value.dtype.str}:{value.shape}:".encode())
+        digest.update(value.tobytes())
+    return digest.hexdigest()
 
 
 class Accumulator:
@@ -158,7 +214,7 @@ class Accumulator:
         self.plan = plan
         self.checkpoint = checkpoint
         self.every = float(os.environ.get("DETERRENCE_CHECKPOINT_SECONDS", 5.0)) if every is None else every
-        self.total, done = checkpoint.load() if checkpoint else (None, None)
+        self.total, done = checkpoint.load(plan.blocks) if checkpoint else (None, None)
         self.done = done if done is not None else np.zeros(len(plan.blocks), dtype=bool)
         self.saved = time.monotonic()
         self.bar = progress(plan, done_runs=self.total.runs if self.total else 0,

@@ -58,7 +58,7 @@ def test_resume_refused_for_another_seed(tmp_path):
     runner.Checkpoint(path, {"seed": 11}).save(runner.run_block(plan, 0, 1000),
                                                np.array([True, False, False, False]))
     with pytest.raises(UserError, match="different seed"):
-        runner.Checkpoint(path, {"seed": 12}).load()
+        runner.Checkpoint(path, {"seed": 12}).load(plan.blocks)
 
 
 def start_run(config_path, out, *extra):
