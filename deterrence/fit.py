@@ -517,7 +517,7 @@ class RecordFit:
     record: record.Record
     truce: TwoParameterFit
     truce_data: TruceData
-    cure: CureFit
+    cure: CureFit | None   # None where the MLE of p_durable is 0 (no long censored truce)
     nb: dict            # regime -> TwoParameterFit
     nb_data: dict       # regime -> (days, totals)
     retruce: GammaRate  # the default rows of each rate
@@ -539,7 +539,13 @@ def fit_loaded(rec: record.Record) -> RecordFit:
             raise UserError(f"{rec.folder / 'violations.csv'}: fewer than 3 usable {regime} rows "
                             f"for the negative-binomial fit")
         nb[regime] = fit_nbinom(*nb_data[regime])
-    return RecordFit(rec, fit_weibull(data), data, fit_cure(data), nb, nb_data,
+    try:
+        cure = fit_cure(data)
+    except UserError:
+        # Without a truce that outlasts its observation, the likelihood peaks at
+        # p_durable = 0, on the boundary: the cure model is then the plain Weibull.
+        cure = None
+    return RecordFit(rec, fit_weibull(data), data, cure, nb, nb_data,
                      choice_rate(rec.exposures, "lambda_retruce"),
                      choice_rate(rec.exposures, "lambda_a0"),
                      choice_rate(rec.exposures, "lambda_c0"))
@@ -660,6 +666,9 @@ def cure_prior(name: str, folder: str | Path | None = None) -> Prior:
         raise UserError(f"priors.{name}: the durable-truce model fits only {', '.join(CURE_FITTED)}")
     f = fit_record(None if folder is None else str(folder))
     c, plain = f.cure, f.truce
+    if c is None and name != "p_durable_first":
+        raise UserError(f"{f.record.folder / 'truces.csv'}: the durable-truce share has its maximum "
+                        f"likelihood at 0 (no truce outlasts its observation); use the plain Weibull")
     if name == "p_durable_first":
         rows = [r for r in f.record.literature if r.parameter == name and r.central is not None]
         if len(rows) != 1 or rows[0].low is None or rows[0].high is None:
