@@ -148,6 +148,17 @@ def _priors(args) -> int:
     return 0
 
 
+def _validate(args) -> int:
+    from deterrence import validate
+
+    checks = validate.validate()
+    print(validate.table(checks))
+    if args.out:
+        written = validate.write(checks, Path(args.out))
+        print("Wrote:\n" + "\n".join(f"  {path}" for path in written))
+    return 0
+
+
 DESCRIPTION = """\
 Estimate, for each policy option (a European reassurance force's size and
 posture, when it deploys, US support, pressure on Russia), the risk that a
@@ -222,6 +233,9 @@ def parser() -> argparse.ArgumentParser:
     pri.add_argument("config", nargs="?", help="study config (default: the shipped default priors)")
     pri.add_argument("--out", help="folder for the figures (PNG) and the table (CSV)")
     pri.set_defaults(func=_priors)
+    val = sub.add_parser("validate", help="out-of-sample check: fit the record to 2018, predict 2019-2022")
+    val.add_argument("--out", help="folder for the table (validation.csv) and the figure (validation.png)")
+    val.set_defaults(func=_validate)
     return p
 
 

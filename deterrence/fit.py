@@ -16,6 +16,16 @@
 - Event rates (exposures.csv): events E over exposure T days give the gamma
   posterior Gamma(E + 1/2, rate T) under the Jeffreys prior for a Poisson rate.
 
+- Which record rows feed each fitted rate is a named choice in
+  ``RECORD_ROWS`` (a default and alternatives, each with its reason);
+  ``record_prior(name, rows=CHOICE)`` fits under one of them.
+- Durable truces: a cure-fraction Weibull, S(t) = p + (1 - p) exp(-(t/scale)^shape),
+  by maximum likelihood on the same rows (``fit_cure``), compared with the
+  plain Weibull by log-likelihood and AIC.
+- Joint re-attack calibration: ``reattack_exposure`` splits the exposure of
+  the re-attack rows into truce days and fighting-gap days, so that
+  lambda_a0 | e_collapse ~ Gamma(E + 1/2, rate = truce_days + e_collapse * gap_days).
+
 This module does not import ``deterrence.config``: the config calls
 ``record_prior(name)`` for tables with ``fit = "record"``.
 """
@@ -31,12 +41,64 @@ from scipy import optimize, special
 from deterrence import UserError, record
 from deterrence.model import Prior
 
-# Exposure rows used (column `phase` of exposures.csv; seeds/README.md says "use one").
-CEASEFIRE_PHASES = ("war_before_first_ceasefire_2014", "full_scale_war_2022_to_cutoff")
-CEASEFIRE_ALTERNATIVE = ("war_before_first_ceasefire_2014", "full_scale_war_2022_verified_span")
-REATTACK_PHASES = ("ceasefire_era_2014_2022",)
-REATTACK_ALTERNATIVE = ("post_minsk2_era",)
 JEFFREYS_SHAPE = 0.5
+
+
+@dataclass(frozen=True)
+class RowChoice:
+    """One named selection of exposures.csv rows (column ``phase``) behind a rate."""
+    phases: tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
+class RateRows:
+    """The choices of record rows for one fitted rate, and the default one."""
+    default: str
+    choices: dict[str, RowChoice]
+
+
+# One table of record choices per fitted rate (seeds/README.md, "Record rows").
+# A config picks one with [priors.NAME] fit = "record", rows = "CHOICE".
+RECORD_ROWS: dict[str, RateRows] = {
+    "lambda_c0": RateRows("all_ceasefires", {
+        "all_ceasefires": RowChoice(
+            ("war_before_first_ceasefire_2014", "full_scale_war_2022_to_cutoff"),
+            "every general ceasefire along the whole line counts, as in truces.csv: the first is "
+            "Kyiv's unilateral ceasefire of 20 Jun 2014 (1 event in 69 days), then no ceasefire "
+            "in the full-scale war to the cut-off"),
+        "bilateral_only": RowChoice(
+            ("war_before_bilateral_ceasefire_2014", "full_scale_war_2022_to_cutoff"),
+            "only ceasefires both sides signed count (Moscow's veto is about a ceasefire it "
+            "agrees to): the first is the Minsk Protocol of 5 Sep 2014 (1 event in 146 days)"),
+        "full_scale_war_only": RowChoice(
+            ("full_scale_war_2022_to_cutoff",),
+            "only the full-scale war informs its own first ceasefire: the 2014 proxy war is a "
+            "different war, so its early ceasefire is left out (0 events)"),
+        "verified_span": RowChoice(
+            ("war_before_first_ceasefire_2014", "full_scale_war_2022_verified_span"),
+            "as all_ceasefires, the 2022 row ending at the last date actually checked (4 Feb 2026)"),
+    }),
+    "lambda_a0": RateRows("ceasefire_era", {
+        "ceasefire_era": RowChoice(
+            ("ceasefire_era_2014_2022",),
+            "from the first general ceasefire (20 Jun 2014) to the invasion: 3 major offensives, "
+            "the model's re-attack clock starting at the first ceasefire as lambda_c0's default does"),
+        "bilateral_era": RowChoice(
+            ("bilateral_ceasefire_era_2014_2022",),
+            "from the Minsk Protocol (5 Sep 2014), the first bilateral ceasefire: 2 offensives; "
+            "pairs with lambda_c0 rows = bilateral_only"),
+        "post_minsk2": RowChoice(
+            ("post_minsk2_era",),
+            "after Debaltseve (20 Feb 2015): 1 offensive; treats the 2014-2015 offensives as the "
+            "war's opening phase rather than re-attacks on a settled ceasefire"),
+    }),
+    "lambda_retruce": RateRows("all_gaps", {
+        "all_gaps": RowChoice(
+            (), "every war gap between two truces, one new truce each (the rows of quantity "
+                "retruce; gaps after osce_upper_bound truces are lower bounds)"),
+    }),
+}
 
 
 @dataclass(frozen=True)
@@ -119,7 +181,8 @@ def hessian(f, x: np.ndarray, step: float = 1e-4) -> np.ndarray:
     return h
 
 
-def _maximise(negloglik, start, names, n) -> TwoParameterFit:
+def _optimum(negloglik, start, names) -> tuple[np.ndarray, np.ndarray, float]:
+    """Minimiser, inverse observed information and maximised log-likelihood."""
     best = None
     for method in ("BFGS", "Nelder-Mead"):
         res = optimize.minimize(negloglik, start if best is None else best.x, method=method,
@@ -131,12 +194,16 @@ def _maximise(negloglik, start, names, n) -> TwoParameterFit:
     try:
         cov = np.linalg.inv(info)
     except np.linalg.LinAlgError:
-        cov = np.full((2, 2), np.nan)
+        cov = np.full(info.shape, np.nan)
     if not (np.all(np.isfinite(cov)) and np.all(np.diag(cov) > 0)):
         raise UserError(f"fit of {names} did not converge to a proper maximum; check the record")
-    values = tuple(float(v) for v in np.exp(best.x))
-    return TwoParameterFit(names, values, tuple(tuple(float(c) for c in row) for row in cov),
-                           float(-best.fun), n)
+    return best.x, cov, float(-best.fun)
+
+
+def _maximise(negloglik, start, names, n) -> TwoParameterFit:
+    x, cov, loglik = _optimum(negloglik, start, names)
+    values = tuple(float(v) for v in np.exp(x))
+    return TwoParameterFit(names, values, tuple(tuple(float(c) for c in row) for row in cov), loglik, n)
 
 
 # ---------------------------------------------------------------- Weibull
@@ -162,6 +229,89 @@ def fit_weibull(data: TruceData) -> TwoParameterFit:
     all_times = np.concatenate([data.exact, data.right, data.upper])
     start = np.array([0.0, math.log(max(np.mean(all_times), 1.0))])
     return _maximise(lambda x: weibull_negloglik(x, data), start, ("shape", "scale"), data.n)
+
+
+def aic(loglik: float, parameters: int) -> float:
+    """Akaike information criterion, 2 k - 2 log L (lower is better)."""
+    return 2.0 * parameters - 2.0 * loglik
+
+
+# ---------------------------------------------------------------- cure-fraction Weibull
+
+@dataclass(frozen=True)
+class CureFit:
+    """Cure-fraction Weibull MLE: a share ``p_durable`` of truces never
+    collapses, the rest collapse after Weibull(shape, scale) days.
+    ``cov`` is the inverse observed information of (log shape, log scale, logit p)."""
+    shape: float
+    scale: float
+    p_durable: float
+    cov: tuple[tuple[float, ...], ...]
+    loglik: float
+    n: int
+
+    @property
+    def aic(self) -> float:
+        return aic(self.loglik, 3)
+
+    def se(self, name: str) -> float:
+        """SE of log shape, log scale or logit p_durable."""
+        i = ("shape", "scale", "p_durable").index(name)
+        return math.sqrt(self.cov[i][i])
+
+    @property
+    def se_p(self) -> float:
+        """SE of p_durable itself (delta method from the logit)."""
+        return self.p_durable * (1.0 - self.p_durable) * self.se("p_durable")
+
+    def draws(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """(n, 3) draws of (shape, scale, p_durable) from the normal
+        approximation of the likelihood in (log, log, logit), correlations kept."""
+        mean = [math.log(self.shape), math.log(self.scale), special.logit(self.p_durable)]
+        z = rng.multivariate_normal(mean, np.array(self.cov), size=n)
+        return np.column_stack([np.exp(z[:, 0]), np.exp(z[:, 1]), special.expit(z[:, 2])])
+
+
+def cure_survival(t, shape: float, scale: float, p_durable: float):
+    """S(t) = p + (1 - p) exp(-(t / scale) ** shape)."""
+    return p_durable + (1.0 - p_durable) * np.exp(-(np.asarray(t, float) / scale) ** shape)
+
+
+def cure_negloglik(params, data: TruceData) -> float:
+    """Negative log-likelihood of the cure-fraction Weibull in (log shape,
+    log scale, logit p): exact rows (1-p) f(t), right-censored rows S(t),
+    interval rows (1-p) (S_w(lower) - S_w(upper))."""
+    shape, scale = np.exp(params[:2])
+    log_p, log_q = -np.logaddexp(0.0, -params[2]), -np.logaddexp(0.0, params[2])
+    ll = 0.0
+    if len(data.exact):
+        z = data.exact / scale
+        ll += np.sum(log_q + np.log(shape / scale) + (shape - 1.0) * np.log(z) - z ** shape)
+    if len(data.right):
+        ll += np.sum(np.logaddexp(log_p, log_q - (data.right / scale) ** shape))
+    if len(data.lower):
+        h_lo = (data.lower / scale) ** shape
+        h_hi = (data.upper / scale) ** shape
+        ll += np.sum(log_q - h_lo + np.log(-np.expm1(-(h_hi - h_lo))))
+    return float(-ll) if np.isfinite(ll) else 1e300
+
+
+def fit_cure(data: TruceData) -> CureFit:
+    """Cure-fraction Weibull by maximum likelihood, started at the plain fit."""
+    plain = fit_weibull(data)
+    start = np.array([*np.log(plain.values), special.logit(0.05)])
+    x, cov, loglik = _optimum(lambda v: cure_negloglik(v, data), start,
+                              ("shape", "scale", "p_durable"))
+    return CureFit(float(np.exp(x[0])), float(np.exp(x[1])), float(special.expit(x[2])),
+                   tuple(tuple(float(c) for c in row) for row in cov), loglik, data.n)
+
+
+def beta_matching(mean: float, sd: float) -> tuple[float, float]:
+    """Beta(a, b) with the given mean and standard deviation (method of moments)."""
+    if not (0.0 < mean < 1.0 and 0.0 < sd * sd < mean * (1.0 - mean)):
+        raise UserError(f"no beta distribution has mean {mean:.3g} and SD {sd:.3g}")
+    total = mean * (1.0 - mean) / (sd * sd) - 1.0
+    return mean * total, (1.0 - mean) * total
 
 
 def truce_data(truces, interval: str = "interval") -> TruceData:
@@ -226,18 +376,138 @@ def violation_periods(violations, regime: str) -> tuple[np.ndarray, np.ndarray]:
 
 # ---------------------------------------------------------------- event rates
 
-def gamma_rate(exposures, phases) -> GammaRate:
-    rows = [e for e in exposures if e.phase in phases]
-    missing = set(phases) - {e.phase for e in rows}
+def row_choice(parameter: str, rows: str | None = None) -> tuple[str, RowChoice]:
+    """The named choice of record rows for a fitted rate (None: its default)."""
+    table = RECORD_ROWS[parameter]
+    name = table.default if rows is None else rows
+    if name not in table.choices:
+        raise UserError(f"priors.{parameter}.rows: unknown choice {name!r}; "
+                        f"choose one of {', '.join(table.choices)}")
+    return name, table.choices[name]
+
+
+def _exposure_rows(exposures, parameter: str, rows: str | None):
+    name, choice = row_choice(parameter, rows)
+    if not choice.phases:
+        return name, [e for e in exposures if e.quantity == "retruce"]
+    used = [e for e in exposures if e.phase in choice.phases]
+    missing = set(choice.phases) - {e.phase for e in used}
     if missing:
         raise UserError(f"exposures.csv: no row with phase {sorted(missing)[0]!r}; "
-                        f"deterrence.fit needs it (see seeds/README.md)")
-    return GammaRate(sum(e.events for e in rows), sum(e.days for e in rows), tuple(phases))
+                        f"rows = {name!r} of {parameter} needs it (see seeds/README.md)")
+    return name, used
 
 
-def retruce_rate(exposures) -> GammaRate:
-    rows = [e for e in exposures if e.quantity == "retruce"]
-    return GammaRate(sum(e.events for e in rows), sum(e.days for e in rows), ("retruce",))
+def choice_rate(exposures, parameter: str, rows: str | None = None) -> GammaRate:
+    """Gamma posterior of ``parameter``'s rate over the chosen exposure rows."""
+    name, used = _exposure_rows(exposures, parameter, rows)
+    return GammaRate(sum(e.events for e in used), sum(e.days for e in used),
+                     tuple(e.phase for e in used) if RECORD_ROWS[parameter].choices[name].phases
+                     else ("retruce",))
+
+
+@dataclass(frozen=True)
+class ReattackExposure:
+    """The re-attack rows split into the days at risk in truces and in fighting
+    gaps, so that a hazard lambda_a0 in truces and e_collapse * lambda_a0 in
+    gaps has the likelihood lambda^E exp(-lambda (truce_days + e gap_days))
+    and, with the Jeffreys prior, the conditional posterior
+    lambda_a0 | e_collapse ~ Gamma(E + 1/2, rate = truce_days + e_collapse * gap_days).
+    Days inside a major offensive are not at risk of a new one and count in neither."""
+    events: int
+    truce_days: int
+    gap_days: int
+    rows: str
+
+    @property
+    def shape(self) -> float:
+        return self.events + JEFFREYS_SHAPE
+
+    def rate(self, e_collapse):
+        """Gamma rate (days) of lambda_a0 given e_collapse."""
+        return self.truce_days + np.asarray(e_collapse, float) * self.gap_days
+
+
+def truce_mask(truces, start, days: int) -> np.ndarray:
+    """Days (from ``start``) inside a truce. An interval-censored truce is
+    taken to end at the midpoint of (end_lower_date or start, end_date]: the
+    upper bound alone would count weeks of fighting as truce."""
+    mask = np.zeros(days, dtype=bool)
+    for t in truces:
+        end = (t.lower_days + t.days) // 2 if t.interval_censored else t.days
+        first = (t.start_date - start).days
+        mask[max(first, 0):max(min(first + end, days), 0)] = True
+    return mask
+
+
+def reattack_exposure(rec: record.Record, rows: str | None = None) -> ReattackExposure:
+    """Truce days and gap days at risk of a re-attack over the chosen rows."""
+    name, used = _exposure_rows(rec.exposures, "lambda_a0", rows)
+    truce_days = gap_days = 0
+    for e in used:
+        in_truce = truce_mask(rec.truces, e.start_date, e.days)
+        at_risk = np.ones(e.days, dtype=bool)
+        for o in rec.offensives:
+            first = (o.start_date - e.start_date).days
+            last = e.days if o.end_date is None else (o.end_date - e.start_date).days
+            # The offensive's first day is the event itself and stays at risk.
+            at_risk[max(first + 1, 0):max(min(last, e.days), 0)] = False
+        truce_days += int(np.sum(in_truce & at_risk))
+        gap_days += int(np.sum(~in_truce & at_risk))
+    return ReattackExposure(sum(e.events for e in used), truce_days, gap_days, name)
+
+
+def reattack_hindcast(years, draws: dict, exposure: ReattackExposure,
+                      rng: np.random.Generator, paths: int = 64) -> list[dict]:
+    """Posterior predictive P(a re-attack within ``years``) of a ceasefire at
+    day 0 with no force, under the joint calibration.
+
+    ``draws`` holds equal-length arrays of truce_shape, truce_scale,
+    lambda_retruce, e_collapse and optionally p_durable (share of truces that
+    never collapse; 0 without it) and p_durable_first (the same for the first
+    truce; p_durable without it). For each draw, ``paths`` truce/gap alternations give the
+    truce days D_t and gap days D_g before the horizon; integrating lambda_a0
+    over its conditional Gamma(a, R(e)) posterior gives
+        P(none by y | draw, path) = (R(e) / (R(e) + D_t + e D_g)) ** a,
+    so the predictive is 1 - the mean of that over draws and paths. Returns,
+    per horizon: the predictive ``mean`` and its Monte Carlo ``se`` (SD of the
+    per-draw means / sqrt(draws)), and ``p05``/``p95``, the 90% interval over
+    draws of P(re-attack within y | all parameters, lambda_a0 drawn too).
+    "Within y years" means before round(365.25 y) days, as the tallies count."""
+    shape, scale = draws["truce_shape"][:, None], draws["truce_scale"][:, None]
+    retruce, e = draws["lambda_retruce"][:, None], draws["e_collapse"][:, None]
+    p_durable = draws.get("p_durable", np.zeros(len(e)))[:, None]
+    p_first = draws.get("p_durable_first", p_durable[:, 0])[:, None]
+    n = len(e)
+    horizons = [round(365.25 * y) for y in years]
+    limit = max(horizons)
+    in_truce = np.zeros((n, paths, len(horizons)))
+    in_gap = np.zeros_like(in_truce)
+    clock = np.zeros((n, paths))
+    share = p_first
+    while np.any(clock < limit):
+        # A durable truce never collapses, which ends the cycle of that path.
+        cured = rng.random((n, paths)) < share
+        share = p_durable
+        length = np.where(cured, np.inf, scale * rng.weibull(shape, size=(n, paths)))
+        gap = rng.exponential(1.0, size=(n, paths)) / retruce
+        for j, h in enumerate(horizons):
+            truce_end = np.minimum(clock + length, h)
+            in_truce[:, :, j] += np.maximum(truce_end - np.minimum(clock, h), 0.0)
+            in_gap[:, :, j] += np.maximum(np.minimum(clock + length + gap, h) - truce_end, 0.0)
+        clock = clock + length + gap
+    rate = exposure.rate(e)[:, :, None]
+    x = in_truce + e[:, :, None] * in_gap
+    none = np.mean((rate / (rate + x)) ** exposure.shape, axis=1)        # (n, horizons)
+    lam = rng.gamma(exposure.shape, 1.0, size=(n, 1, 1)) / rate
+    cond = 1.0 - np.mean(np.exp(-lam * x), axis=1)
+    out = []
+    for j, y in enumerate(years):
+        low, high = np.quantile(cond[:, j], [0.05, 0.95])
+        out.append({"years": y, "days": horizons[j], "mean": float(1.0 - none[:, j].mean()),
+                    "se": float(none[:, j].std(ddof=1) / math.sqrt(n)),
+                    "p05": float(low), "p95": float(high)})
+    return out
 
 
 # ---------------------------------------------------------------- the record's fits
@@ -247,23 +517,20 @@ class RecordFit:
     record: record.Record
     truce: TwoParameterFit
     truce_data: TruceData
+    cure: CureFit | None   # None where the MLE of p_durable is 0 (no long censored truce)
     nb: dict            # regime -> TwoParameterFit
     nb_data: dict       # regime -> (days, totals)
-    retruce: GammaRate
+    retruce: GammaRate  # the default rows of each rate
     reattack: GammaRate
-    reattack_alternative: GammaRate
     ceasefire: GammaRate
-    ceasefire_alternative: GammaRate
 
     def truce_counts(self) -> tuple[int, int, int]:
         d = self.truce_data
         return len(d.exact), len(d.lower), len(d.right)
 
 
-@functools.cache
-def fit_record(folder: str | None = None) -> RecordFit:
-    """Every fit of the record in ``folder`` (default: the shipped seeds/), once."""
-    rec = record.load(folder)
+def fit_loaded(rec: record.Record) -> RecordFit:
+    """Every fit of a loaded record (the default rows of each rate)."""
     data = truce_data(rec.truces)
     nb, nb_data = {}, {}
     for regime in record.REGIMES:
@@ -272,11 +539,22 @@ def fit_record(folder: str | None = None) -> RecordFit:
             raise UserError(f"{rec.folder / 'violations.csv'}: fewer than 3 usable {regime} rows "
                             f"for the negative-binomial fit")
         nb[regime] = fit_nbinom(*nb_data[regime])
-    return RecordFit(rec, fit_weibull(data), data, nb, nb_data, retruce_rate(rec.exposures),
-                     gamma_rate(rec.exposures, REATTACK_PHASES),
-                     gamma_rate(rec.exposures, REATTACK_ALTERNATIVE),
-                     gamma_rate(rec.exposures, CEASEFIRE_PHASES),
-                     gamma_rate(rec.exposures, CEASEFIRE_ALTERNATIVE))
+    try:
+        cure = fit_cure(data)
+    except UserError:
+        # Without a truce that outlasts its observation, the likelihood peaks at
+        # p_durable = 0, on the boundary: the cure model is then the plain Weibull.
+        cure = None
+    return RecordFit(rec, fit_weibull(data), data, cure, nb, nb_data,
+                     choice_rate(rec.exposures, "lambda_retruce"),
+                     choice_rate(rec.exposures, "lambda_a0"),
+                     choice_rate(rec.exposures, "lambda_c0"))
+
+
+@functools.cache
+def fit_record(folder: str | None = None) -> RecordFit:
+    """Every fit of the record in ``folder`` (default: the shipped seeds/), once."""
+    return fit_loaded(record.load(folder))
 
 
 def _lognormal(name: str, fit: TwoParameterFit, key: str, source: str) -> Prior:
@@ -307,25 +585,42 @@ def _nb_source(f: RecordFit, regime: str, key: str) -> str:
             f"sigma = SE of log {key} {fit.se(key):.3g}); mu-k correlation {fit.corr:+.2f} ignored")
 
 
-def _rate_source(what: str, rate: GammaRate, alt: GammaRate | None) -> str:
-    text = (f"Gamma posterior (Jeffreys prior) of {what} from seeds/exposures.csv "
+def _rate_source(what: str, exposures, parameter: str, rows: str | None) -> str:
+    """The fit under the chosen rows, its reason, and every alternative's mean."""
+    name, choice = row_choice(parameter, rows)
+    rate = choice_rate(exposures, parameter, name)
+    text = (f"Gamma posterior (Jeffreys prior) of {what} from seeds/exposures.csv, rows = {name!r} "
             f"(phase {' + '.join(rate.phases)}): {rate.events} event(s) in {rate.exposure_days} days "
-            f"-> Gamma(shape {rate.shape:g}, rate {rate.exposure_days}), mean {rate.mean:.3g}/day")
-    if alt is not None:
-        text += (f"; alternative rows {' + '.join(alt.phases)} give {alt.events} in "
-                 f"{alt.exposure_days} days, mean {alt.mean:.3g}/day")
+            f"-> Gamma(shape {rate.shape:g}, rate {rate.exposure_days}), mean {rate.mean:.3g}/day. "
+            f"Reason: {choice.reason}")
+    others = [f"{other} {choice_rate(exposures, parameter, other).mean:.3g}/day"
+              for other in RECORD_ROWS[parameter].choices if other != name]
+    if others:
+        text += f". Other rows choices (posterior mean): {', '.join(others)}"
     return text
 
 
 FITTED = ("lambda_c0", "truce_shape", "truce_scale", "lambda_retruce", "lambda_a0",
           "mu_truce", "k_truce", "mu_war", "k_war")
+RATE_WHAT = {
+    "lambda_c0": "the rate of a first general ceasefire in war without one (record cut-off 2026-11-01)",
+    "lambda_a0": "the rate of a major offensive after the first ceasefire",
+    "lambda_retruce": "the rate of a new truce after a collapse (war gaps between truces; gaps after "
+                      "osce_upper_bound truces are lower bounds, so the rate is if anything high)",
+}
 
 
-def record_prior(name: str, folder: str | Path | None = None) -> Prior:
-    """The prior of one parameter fitted from the record (see the module docstring)."""
+def record_prior(name: str, folder: str | Path | None = None, rows: str | None = None) -> Prior:
+    """The prior of one parameter fitted from the record (see the module docstring).
+
+    ``rows`` names a choice of record rows in ``RECORD_ROWS[name]`` (None: its
+    default); only the rates in ``RECORD_ROWS`` take one."""
     if name not in FITTED:
         raise UserError(f"priors.{name}: no fit from the record exists for this parameter; "
                         f"give dist and its hyperparameters")
+    if rows is not None and name not in RECORD_ROWS:
+        raise UserError(f"priors.{name}.rows: the record rows of {name} are not selectable; "
+                        f"rows applies to {', '.join(RECORD_ROWS)}")
     f = fit_record(None if folder is None else str(folder))
     if name == "truce_shape":
         return _lognormal(name, f.truce, "shape", _truce_source(f, "shape"))
@@ -334,13 +629,66 @@ def record_prior(name: str, folder: str | Path | None = None) -> Prior:
     if name in ("mu_truce", "k_truce", "mu_war", "k_war"):
         key, regime = name.split("_")
         return _lognormal(name, f.nb[regime], key, _nb_source(f, regime, key))
-    if name == "lambda_retruce":
-        return _gamma(name, f.retruce, _rate_source(
-            "the rate of a new truce after a collapse (war gaps between truces; gaps after "
-            "osce_upper_bound truces are lower bounds, so the rate is if anything high)", f.retruce, None))
-    if name == "lambda_a0":
-        return _gamma(name, f.reattack, _rate_source(
-            "the rate of a major offensive after the first ceasefire", f.reattack, f.reattack_alternative))
-    return _gamma(name, f.ceasefire, _rate_source(
-        "the rate of a general ceasefire in war without one (record cut-off 2026-11-01)",
-        f.ceasefire, f.ceasefire_alternative))
+    exposures = f.record.exposures
+    return _gamma(name, choice_rate(exposures, name, rows),
+                  _rate_source(RATE_WHAT[name], exposures, name, rows))
+
+
+def joint_reattack_prior(folder: str | Path | None = None, rows: str | None = None) -> Prior:
+    """lambda_a0 calibrated jointly with e_collapse: family ``gamma_exposure``
+    with hyperparameters shape, truce_days and gap_days. A draw is
+    G ~ Gamma(shape, 1), then lambda_a0 = G / (truce_days + e_collapse * gap_days)
+    with the run's own e_collapse, so the time-weighted hazard over truces and
+    gaps reproduces the record the rate was fitted to."""
+    f = fit_record(None if folder is None else str(folder))
+    x = reattack_exposure(f.record, rows)
+    _, choice = row_choice("lambda_a0", x.rows)
+    source = (f"Joint calibration with e_collapse from seeds/exposures.csv rows = {x.rows!r} and the "
+              f"truces in seeds/truces.csv: {x.events} major offensive(s) over {x.truce_days} truce days "
+              f"and {x.gap_days} fighting-gap days (interval-censored truces end at the midpoint of "
+              f"their bounds; days inside an offensive not at risk) -> lambda_a0 | e_collapse ~ "
+              f"Gamma({x.shape:g}, rate = {x.truce_days} + e_collapse * {x.gap_days}). "
+              f"Reason for the rows: {choice.reason}")
+    return Prior("lambda_a0", "gamma_exposure", (("shape", x.shape), ("truce_days", float(x.truce_days)),
+                                                 ("gap_days", float(x.gap_days))), source, "record")
+
+
+CURE_FITTED = ("truce_shape", "truce_scale", "p_durable", "p_durable_first")
+
+
+def cure_prior(name: str, folder: str | Path | None = None) -> Prior:
+    """Priors of the durable-truce model: truce_shape and truce_scale
+    (lognormal, median = MLE, sigma = SE of the log) and p_durable (beta with
+    the MLE's mean and delta-method SD) from the cure-fraction fit of the Donbas
+    truces; p_durable_first (the first general ceasefire of this war) from
+    the literature row of that name in seeds/literature.csv."""
+    if name not in CURE_FITTED:
+        raise UserError(f"priors.{name}: the durable-truce model fits only {', '.join(CURE_FITTED)}")
+    f = fit_record(None if folder is None else str(folder))
+    c, plain = f.cure, f.truce
+    if c is None and name != "p_durable_first":
+        raise UserError(f"{f.record.folder / 'truces.csv'}: the durable-truce share has its maximum "
+                        f"likelihood at 0 (no truce outlasts its observation); use the plain Weibull")
+    if name == "p_durable_first":
+        rows = [r for r in f.record.literature if r.parameter == name and r.central is not None]
+        if len(rows) != 1 or rows[0].low is None or rows[0].high is None:
+            raise UserError(f"literature.csv: need exactly one {name} row with low, central and high")
+        row = rows[0]
+        # The low-high range read as a 90% interval of a normal: SD = range / (2 * 1.645).
+        a, b = beta_matching(row.central, (row.high - row.low) / 3.29)
+        return Prior(name, "beta", (("a", a), ("b", b)),
+                     f"seeds/literature.csv: {row.citation}; {row.quantity}: central {row.central:g}, "
+                     f"range {row.low:g}-{row.high:g} ({row.unit}) -> beta with that mean and SD "
+                     f"(range / 3.29)", "record")
+    source = (f"Cure-fraction Weibull MLE from seeds/truces.csv ({c.n} truces, same censoring as the "
+              f"plain fit; the Jul 2020 truce right-censored at 513 days): p_durable {c.p_durable:.3g} "
+              f"(SE {c.se_p:.3g}), shape {c.shape:.3g}, scale {c.scale:.3g} days; log-likelihood "
+              f"{c.loglik:.2f}, AIC {c.aic:.1f} vs plain Weibull {plain.loglik:.2f}, AIC "
+              f"{aic(plain.loglik, 2):.1f}")
+    if name == "p_durable":
+        a, b = beta_matching(c.p_durable, c.se_p)
+        return Prior(name, "beta", (("a", a), ("b", b)), source + "; beta(mean = MLE, SD = SE)", "record")
+    key = name.split("_")[1]
+    return Prior(name, "lognormal", (("median", getattr(c, key)), ("sigma", c.se(key))),
+                 source + f"; lognormal(median = MLE, sigma = SE of log {key} {c.se(key):.3g}); "
+                          f"correlations ignored", "record")

@@ -21,6 +21,11 @@ REGIMES = ("truce", "war")
 VIOLATION_KINDS = ("count", "aggregate", "mixed")
 QUANTITIES = ("ceasefire", "reattack", "retruce")
 BOTH_REGIONS = "Donetsk and Luhansk"
+# What a literature row's effect measures (seeds/README.md): an effect is used
+# for the parameter that models that quantity, e.g. war recurrence for the
+# re-attack hazard, not for the collapse of short truces.
+MEASURES = ("truce_collapse", "war_recurrence", "violence_intensity", "reattack_deterrence",
+            "interception", "engagement", "settlement", "strike_exposure")
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,7 @@ class Literature:
     central: float | None
     high: float | None
     unit: str
+    measures: str
     citation: str
     source_url: str
     notes: str
@@ -267,12 +273,12 @@ def _exposures(folder: Path) -> tuple[Exposure, ...]:
 
 def _literature(folder: Path) -> tuple[Literature, ...]:
     rows = _Rows(folder / "literature.csv", ("parameter", "quantity", "low", "central", "high", "unit",
-                                             "citation", "source_url", "notes"))
+                                             "measures", "citation", "source_url", "notes"))
     out = []
     for r in rows:
         row = Literature(r.text("parameter"), r.text("quantity"), r.number("low"), r.number("central"),
-                         r.number("high"), r.text("unit", False), r.text("citation", False),
-                         r.text("source_url", False), r.text("notes", False))
+                         r.number("high"), r.text("unit", False), r.choice("measures", MEASURES),
+                         r.text("citation", False), r.text("source_url", False), r.text("notes", False))
         values = [x for x in (row.low, row.central, row.high) if x is not None]
         if values != sorted(values):
             r.fail(r.row, "high", "low, central and high must be in increasing order")

@@ -17,7 +17,7 @@ SEEDS = Path(shipped("seeds"))
 def test_shipped_record_loads():
     rec = record.load()
     assert (len(rec.truces), len(rec.violations), len(rec.offensives), len(rec.exposures),
-            len(rec.literature)) == (24, 105, 3, 26, 14)
+            len(rec.literature)) == (24, 105, 3, 28, 15)
     assert sum(t.censored for t in rec.truces) == 2
     assert sum(t.interval_censored for t in rec.truces) == 11
     assert all(0 <= t.lower_days <= t.days for t in rec.truces)
@@ -59,6 +59,7 @@ CASES = {
     "censored not 0/1": ("truces.csv", 10, "censored", "2", False),
     "unknown end_rule": ("truces.csv", 5, "end_rule", "vibes", False),
     "not a number": ("literature.csv", 2, "low", "a quarter", False),
+    "unknown measure": ("literature.csv", 3, "measures", "vibes", False),
 }
 
 
@@ -101,3 +102,14 @@ def test_priors_cli_without_out_writes_nothing(tmp_path, capsys, monkeypatch):
     assert main(["priors"]) == 0
     assert "truce_shape" in capsys.readouterr().out
     assert list(tmp_path.iterdir()) == []
+
+
+def test_war_recurrence_effects_are_not_truce_collapse_effects():
+    """Literature rows say what they measure; a war-recurrence effect never
+    feeds the collapse of short truces (m_collapse)."""
+    rec = record.load()
+    assert {row.measures for row in rec.literature} <= set(record.MEASURES)
+    measured = {(row.parameter, row.measures) for row in rec.literature}
+    assert ("m_collapse", "war_recurrence") not in measured
+    assert ("delta_force", "war_recurrence") in measured
+    assert all(row.measures == "truce_collapse" for row in rec.literature if row.parameter == "m_collapse")
