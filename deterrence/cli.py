@@ -22,6 +22,7 @@ def _stop(signum, frame):
 def _run(args) -> int:
     from deterrence import __version__, clusters, config, report, results, runner
 
+    clusters.check_scheduler(args.scheduler)
     if args.target_se is not None and not 0 < args.target_se < 0.5:
         raise UserError(f"--target-se must lie in (0, 0.5), got {args.target_se}")
     if args.max_runs is not None and args.target_se is None:
