@@ -10,6 +10,7 @@ otherwise, and keep the dashboard on loopback.
 import atexit
 import contextlib
 import functools
+import importlib.util
 import ipaddress
 import os
 import re
@@ -25,6 +26,9 @@ LOOPBACK = "127.0.0.1"
 # Each batch system: the command that must exist here to use it.
 SYSTEMS = {"slurm": ("Slurm", "sbatch"), "pbs": ("PBS", "qsub")}
 MPI_MIN_RANKS = 3  # rank 0 the scheduler, rank 1 this client, ranks 2+ the workers
+# Set by MPI launchers: Open MPI, MPICH/Hydra and Intel MPI, Slurm's PMI2 and
+# PMIx, Cray ALPS.
+MPI_LAUNCHER_VARS = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMI_RANK", "PMIX_RANK", "ALPS_APP_PE")
 CONNECT_SECONDS = 20  # how long to try a scheduler address before giving up
 HOST_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*")
 TLS_CLIENT_KEYS = ("distributed.comm.tls.ca-file", "distributed.comm.tls.client.cert")
@@ -80,14 +84,20 @@ def _check_address(address: str) -> None:
 
 
 def _check_mpi() -> None:
+    if importlib.util.find_spec("mpi4py") is None or importlib.util.find_spec("dask_mpi") is None:
+        raise UserError("--scheduler mpi needs mpi4py and dask-mpi: pip install 'deterrence[mpi]'")
+    # Outside a launcher MPI would start a lone rank (or abort, with pages of
+    # output); ask the environment first.
+    if not any(name in os.environ for name in MPI_LAUNCHER_VARS):
+        raise UserError(f"--scheduler mpi runs under an MPI launcher with at least {MPI_MIN_RANKS} ranks, "
+                        f"e.g. mpirun -n 4 deterrence run ... (or srun in a batch job)")
     try:
         from mpi4py import MPI
 
         ranks = MPI.COMM_WORLD.Get_size()
-        import dask_mpi  # noqa: F401
-    except Exception:  # no MPI library: mpi4py fails to load it, whatever the error type
-        raise UserError("--scheduler mpi needs an MPI library, mpi4py and dask-mpi "
-                        "(pip install 'deterrence[mpi]'), run under mpirun or srun") from None
+    except Exception as error:  # mpi4py fails to load an MPI library with various error types
+        why = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise UserError(f"--scheduler mpi: cannot start MPI ({why})") from None
     if ranks < MPI_MIN_RANKS:
         raise UserError(f"--scheduler mpi needs at least {MPI_MIN_RANKS} MPI ranks (scheduler, client, "
                         f"workers), got {ranks}; launch with e.g. mpirun -n 4 deterrence run ...")

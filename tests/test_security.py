@@ -273,7 +273,7 @@ def test_a_scheduler_that_does_not_answer_is_one_line(tmp_path, capsys, monkeypa
 
 @pytest.mark.parametrize("system, words", [("slurm", "no Slurm here (sbatch not found)"),
                                            ("pbs", "no PBS here (qsub not found)"),
-                                           ("mpi", "--scheduler mpi needs")])
+                                           ("mpi", "--scheduler mpi runs under an MPI launcher")])
 def test_an_unavailable_system_fails_in_seconds(tmp_path, system, words):
     path = write_config(tmp_path)
     # Nothing on PATH: no sbatch, qsub or MPI launcher; run as a plain
