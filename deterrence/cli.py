@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from deterrence import UserError, __version__
+from deterrence import UserError, __version__, shipped
 
 EXIT_CHECKPOINTED = 75  # EX_TEMPFAIL: stopped early with a checkpoint; rerun with --resume
 
@@ -21,8 +21,9 @@ def _stop(signum, frame):
 
 
 def _run(args) -> int:
-    from deterrence import config, results, runner
+    from deterrence import clusters, config, results, runner
 
+    clusters.check_scheduler(args.scheduler)
     if args.target_se is not None and not 0 < args.target_se < 0.5:
         raise UserError(f"--target-se must lie in (0, 0.5), got {args.target_se}")
     if args.max_runs is not None and args.target_se is None:
@@ -43,11 +44,14 @@ def _run(args) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise UserError(f"--out {out}: cannot create its folder ({error.strerror})") from None
+    settings = clusters.jobqueue_settings(cfg.cluster, args.jobqueue_config or shipped("jobs") / "jobqueue.yaml")
+    if args.scheduler == "mpi":
+        clusters.start_mpi(settings)  # only the client rank returns, to take the lock and write
     with results.output_lock(out):
-        return _run_locked(args, cfg, plan, out)
+        return _run_locked(args, cfg, plan, out, settings)
 
 
-def _run_locked(args, cfg, plan, out: Path) -> int:
+def _run_locked(args, cfg, plan, out: Path, settings: dict) -> int:
     """The run itself, while this process alone may write ``out``."""
     from deterrence import __version__, clusters, report, results, runner
 
@@ -82,7 +86,6 @@ def _run_locked(args, cfg, plan, out: Path) -> int:
         if args.scheduler is None:
             tallies = runner.run_local(plan, workers=args.workers, acc=acc)
         else:
-            settings = clusters.jobqueue_settings(cfg.cluster, args.jobqueue_config)
             with clusters.client_for(args.scheduler, args.workers, settings) as client:
                 tallies = runner.run_dask(plan, client, acc=acc)
         seconds = time.perf_counter() - start
@@ -213,8 +216,9 @@ def parser() -> argparse.ArgumentParser:
                                                      "standard error is below this (e.g. 0.002)")
     run.add_argument("--max-runs", type=whole_number,
                      help="cap on runs per option for --target-se (default study.runs)")
-    run.add_argument("--jobqueue-config", default="jobs/jobqueue.yaml",
-                     help="site settings for --scheduler slurm|pbs (default jobs/jobqueue.yaml)")
+    run.add_argument("--jobqueue-config",
+                     help="site settings for --scheduler slurm|pbs (default: the jobs/jobqueue.yaml shipped "
+                          "with deterrence)")
     run.set_defaults(func=_run)
     sub_ = sub.add_parser("submit", help="render a batch script for Slurm or PBS and submit it")
     sub_.add_argument("config", help="study config (TOML); its [cluster] table sets queue, cores, ...")

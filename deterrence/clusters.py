@@ -1,22 +1,106 @@
 """Dask clusters to run blocks on: local processes, a running scheduler,
 or batch jobs through dask-jobqueue (Slurm, PBS) and dask-mpi.
 
-Schedulers started here listen on loopback unless the config says
-otherwise, keep the dashboard on loopback, and batch-system schedulers use
-TLS with temporary credentials, so no one else on a shared cluster can send
-them work.
+No scheduler started here listens without authentication: every one uses
+TLS with temporary credentials, so no one else on a shared machine or
+cluster can send it work. They listen on loopback unless the config says
+otherwise, and keep the dashboard on loopback.
 """
 
+import atexit
 import contextlib
+import functools
+import importlib.util
+import ipaddress
 import os
+import re
+import shutil
+import stat
 import tempfile
 from pathlib import Path
 
 from deterrence import UserError
-from deterrence.config import CLUSTER_KEYS
+from deterrence.config import check_cluster
 
 LOOPBACK = "127.0.0.1"
-SYSTEMS = ("slurm", "pbs")
+# Each batch system: the command that must exist here to use it.
+SYSTEMS = {"slurm": ("Slurm", "sbatch"), "pbs": ("PBS", "qsub")}
+MPI_MIN_RANKS = 3  # rank 0 the scheduler, rank 1 this client, ranks 2+ the workers
+# Set by MPI launchers: Open MPI, MPICH/Hydra and Intel MPI, Slurm's PMI2 and
+# PMIx, Cray ALPS.
+MPI_LAUNCHER_VARS = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMI_RANK", "PMIX_RANK", "ALPS_APP_PE")
+CONNECT_SECONDS = 20  # how long to try a scheduler address before giving up
+HOST_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*")
+TLS_CLIENT_KEYS = ("distributed.comm.tls.ca-file", "distributed.comm.tls.client.cert")
+EXPECTED = "expected local, slurm, pbs, mpi or an address tcp://HOST:PORT or tls://HOST:PORT"
+
+
+def check_scheduler(scheduler: str | None) -> None:
+    """Refuse, in one line, a ``--scheduler`` that cannot work here: a
+    malformed address, or a batch system or MPI launch that is not
+    available. Runs before any computation and before any file is written."""
+    if scheduler is None or scheduler == "local":
+        return
+    if scheduler in SYSTEMS:
+        name, command = SYSTEMS[scheduler]
+        if shutil.which(command) is None:
+            raise UserError(f"--scheduler {scheduler}: no {name} here ({command} not found); "
+                            f"run on a login node or use --scheduler local")
+    elif scheduler == "mpi":
+        _check_mpi()
+    elif "://" in scheduler:
+        _check_address(scheduler)
+    else:
+        raise UserError(f"--scheduler {scheduler!r}: {EXPECTED}")
+
+
+def _check_address(address: str) -> None:
+    from distributed.comm import parse_host_port
+
+    scheme, _, location = address.partition("://")
+    if scheme not in ("tcp", "tls"):
+        raise UserError(f"--scheduler {address}: {EXPECTED}")
+    try:
+        host, port = parse_host_port(location)
+    except ValueError:
+        host, port = "", 0
+    try:
+        ipaddress.ip_address(host)
+        valid_host = True
+    except ValueError:
+        valid_host = HOST_NAME.fullmatch(host) is not None
+    if not valid_host or not 1 <= port <= 65535:
+        raise UserError(f"--scheduler {address}: expected {scheme}://HOST:PORT with a host name or "
+                        f"IP address and a port from 1 to 65535")
+    if scheme == "tls":
+        import dask
+
+        # Without them the client fails deep in distributed, then hangs
+        # while it closes.
+        missing = [key for key in TLS_CLIENT_KEYS if not dask.config.get(key, None)]
+        if missing:
+            raise UserError(f"--scheduler {address}: a tls:// scheduler needs this user's credentials "
+                            f"in the dask config; set {', '.join(missing)}")
+
+
+def _check_mpi() -> None:
+    if importlib.util.find_spec("mpi4py") is None or importlib.util.find_spec("dask_mpi") is None:
+        raise UserError("--scheduler mpi needs mpi4py and dask-mpi: pip install 'deterrence[mpi]'")
+    # Outside a launcher MPI would start a lone rank (or abort, with pages of
+    # output); ask the environment first.
+    if not any(name in os.environ for name in MPI_LAUNCHER_VARS):
+        raise UserError(f"--scheduler mpi runs under an MPI launcher with at least {MPI_MIN_RANKS} ranks, "
+                        f"e.g. mpirun -n 4 deterrence run ... (or srun in a batch job)")
+    try:
+        from mpi4py import MPI
+
+        ranks = MPI.COMM_WORLD.Get_size()
+    except Exception as error:  # mpi4py fails to load an MPI library with various error types
+        why = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise UserError(f"--scheduler mpi: cannot start MPI ({why})") from None
+    if ranks < MPI_MIN_RANKS:
+        raise UserError(f"--scheduler mpi needs at least {MPI_MIN_RANKS} MPI ranks (scheduler, client, "
+                        f"workers), got {ranks}; launch with e.g. mpirun -n 4 deterrence run ...")
 
 
 def jobqueue_settings(settings: dict, jobqueue_yaml: str | Path | None = None) -> dict:
@@ -26,46 +110,88 @@ def jobqueue_settings(settings: dict, jobqueue_yaml: str | Path | None = None) -
     if jobqueue_yaml and Path(jobqueue_yaml).exists():
         import yaml
 
-        merged.update(yaml.safe_load(Path(jobqueue_yaml).read_text()) or {})
-        unknown = sorted(set(merged) - set(CLUSTER_KEYS))
-        if unknown:
-            raise UserError(f"{jobqueue_yaml}: unknown keys {', '.join(unknown)}; "
-                            f"expected some of: {', '.join(CLUSTER_KEYS)}")
+        try:
+            site = yaml.safe_load(Path(jobqueue_yaml).read_text()) or {}
+        except yaml.YAMLError as error:
+            raise UserError(f"{jobqueue_yaml}: not valid YAML ({str(error).splitlines()[0]})") from None
+        if not isinstance(site, dict):
+            raise UserError(f"{jobqueue_yaml}: expected keys as in a config's [cluster] table")
+        merged.update(check_cluster(site, str(jobqueue_yaml)))
     merged.update(settings)
     return merged
 
 
+@contextlib.contextmanager
+def credentials_folder(base: str | Path):
+    """A fresh folder only this user can open, under ``base`` (which the
+    batch jobs must see too), removed when the block ends or, failing that,
+    when Python exits. ``base`` must be a real folder, not a link, owned by
+    this user and writable by no one else: others could otherwise swap or
+    read what is put in it."""
+    base = Path(os.path.expandvars(os.path.expanduser(str(base)))).absolute()
+    try:
+        info = os.lstat(base)
+    except OSError as error:
+        raise UserError(f"cannot use {base} for TLS credentials ({error.strerror})") from None
+    fix = "run from a folder only you can write, or set cluster.shared_temp_directory to one"
+    if not stat.S_ISDIR(info.st_mode):
+        raise UserError(f"{base} is not a folder (a link is not followed) for TLS credentials; {fix}")
+    if info.st_uid != os.getuid() or info.st_mode & 0o022:
+        raise UserError(f"{base} is writable by others or not yours; refusing to put TLS credentials "
+                        f"there; {fix}")
+    folder = tempfile.mkdtemp(prefix=".deterrence-tls-", dir=base)  # mode 0700
+    remove = functools.partial(shutil.rmtree, folder, ignore_errors=True)
+    atexit.register(remove)
+    try:
+        yield Path(folder)
+    finally:
+        remove()
+        atexit.unregister(remove)
+
+
+@contextlib.contextmanager
 def jobqueue_cluster(system: str, settings: dict, workers: int | None):
-    """A dask-jobqueue cluster with TLS by default, scaled to ``jobs`` jobs."""
+    """A dask-jobqueue cluster with TLS by default, scaled to ``jobs`` jobs;
+    closed, and its credential files removed, when the block ends."""
     import dask_jobqueue
     from distributed.security import Security
 
-    settings = dict(settings)
-    jobs = workers or settings.pop("jobs", 1)
+    settings = dict(check_cluster(settings, ""))
+    jobs = workers or settings.pop("jobs", None) or 1
     settings.pop("jobs", None)
     settings.pop("nodes", None)
     tls = settings.pop("tls", True)
     host = settings.pop("host", None)
     interface = settings.pop("interface", None)
+    base = settings.pop("shared_temp_directory", None) or Path.cwd()
     scheduler_options = {"dashboard_address": f"{LOOPBACK}:0"}
     if interface:
         scheduler_options["interface"] = interface
     else:
         scheduler_options["host"] = host or LOOPBACK
     kwargs = {"cores": 1, "processes": 1, "memory": "2GB", "walltime": "01:00:00",
-              **settings, "scheduler_options": scheduler_options}
-    if tls:
-        kwargs["security"] = Security.temporary()
-        kwargs["protocol"] = "tls://"
-        # Workers read the temporary credentials from a directory they share
-        # with the scheduler; only this user can read it.
-        shared = Path(settings.get("local_directory") or Path.cwd()) / ".deterrence-tls"
-        shared.mkdir(mode=0o700, exist_ok=True)
-        kwargs["shared_temp_directory"] = str(shared)
+              **{k: v for k, v in settings.items() if v is not None}, "scheduler_options": scheduler_options}
     cls = dask_jobqueue.SLURMCluster if system == "slurm" else dask_jobqueue.PBSCluster
-    cluster = cls(**kwargs)
-    cluster.scale(jobs=jobs)
-    return cluster
+    with credentials_folder(base) if tls else contextlib.nullcontext() as shared:
+        if tls:
+            kwargs["security"] = Security.temporary()
+            kwargs["protocol"] = "tls://"
+            # Worker jobs read the temporary credentials from files in a
+            # folder they share with this process.
+            kwargs["shared_temp_directory"] = str(shared)
+        cluster = cls(**kwargs)
+        try:
+            cluster.scale(jobs=jobs)
+            yield cluster
+        finally:
+            try:
+                cluster.close()
+            finally:
+                # dask-jobqueue holds the credential files open as temporary
+                # files; closing them deletes them before the folder goes.
+                for key in ("ca_file", "cert", "key"):
+                    with contextlib.suppress(AttributeError, OSError):
+                        getattr(cluster, f"_job_{key}").close()
 
 
 def _share_temporary_credentials() -> None:
@@ -86,47 +212,63 @@ def _share_temporary_credentials() -> None:
     dask.config.set(config)
 
 
+_mpi_started = False
+
+
+def start_mpi(settings: dict) -> None:
+    """Start dask-mpi: rank 0 becomes the scheduler and ranks 2+ workers,
+    and neither returns from here; only rank 1, the client, goes on. Call it
+    before anything a single process should do alone (the output's lock)."""
+    global _mpi_started
+    if _mpi_started:
+        return
+    import dask_mpi
+
+    tls = settings.get("tls", True)
+    if tls:
+        _share_temporary_credentials()
+    dask_mpi.initialize(dashboard=False, interface=settings.get("interface"),
+                        protocol="tls" if tls else None)
+    _mpi_started = True
+
+
 @contextlib.contextmanager
 def client_for(scheduler: str, workers: int | None, settings: dict | None = None):
     """A dask.distributed Client for ``--scheduler``: ``local``, an address
-    (``tcp://HOST:PORT``, ``tls://...``), ``slurm``, ``pbs`` or ``mpi``."""
+    (``tcp://HOST:PORT``, ``tls://...``; a tls address needs credentials in
+    the user's dask config, ``distributed.comm.tls.*``), ``slurm``, ``pbs``
+    or ``mpi``."""
     from distributed import Client, LocalCluster
+    from distributed.security import Security
 
+    check_scheduler(scheduler)
     settings = settings or {}
     if scheduler == "local":
+        # Temporary credentials live in memory and reach the worker
+        # processes through their nannies, never through a file.
         with LocalCluster(n_workers=workers or os.cpu_count(), threads_per_worker=1,
                           processes=True, host=LOOPBACK, dashboard_address=f"{LOOPBACK}:0",
+                          protocol="tls://", security=Security.temporary(),
                           local_directory=tempfile.gettempdir()) as cluster, Client(cluster) as client:
             yield client
     elif scheduler in SYSTEMS:
-        cluster = jobqueue_cluster(scheduler, settings, workers)
-        try:
-            with Client(cluster) as client:
-                client.wait_for_workers(1)
-                yield client
-        finally:
-            cluster.close()
+        with jobqueue_cluster(scheduler, settings, workers) as cluster, Client(cluster) as client:
+            client.wait_for_workers(1)
+            yield client
     elif scheduler == "mpi":
-        try:
-            import dask_mpi
-        except ImportError:
-            raise UserError("--scheduler mpi needs dask-mpi and mpi4py: "
-                            "pip install 'deterrence[mpi]'") from None
-        tls = settings.get("tls", True)
-        if tls:
-            _share_temporary_credentials()
-        # Rank 0 runs the scheduler, ranks 2+ the workers; this code runs on rank 1.
-        dask_mpi.initialize(dashboard=False, interface=settings.get("interface"),
-                            protocol="tls" if tls else None)
+        start_mpi(settings)
         with Client() as client:
             yield client
-    elif "://" in scheduler:
+    else:
+        import dask
+
+        before = dask.config.get("scheduler", None)
         try:
-            client = Client(scheduler, timeout=30)
+            client = Client(scheduler, timeout=CONNECT_SECONDS)
         except OSError as error:
+            # A Client that fails to connect has already made itself dask's
+            # scheduler; put back what was there.
+            dask.config.set(scheduler=before)
             raise UserError(f"--scheduler {scheduler}: cannot connect ({error})") from None
         with client:
             yield client
-    else:
-        raise UserError(f"--scheduler {scheduler!r}: expected local, slurm, pbs, mpi "
-                        f"or an address such as tcp://host:8786")

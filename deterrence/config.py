@@ -56,11 +56,65 @@ MAX_FORCE_SIZE = 2**53
 MAX_TALLY_BYTES = 2 * 1024**3
 # A study name becomes a file name (results/NAME.nc) and a batch job name.
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
-# Keys of a config's [cluster] table: dask-jobqueue settings for --scheduler
-# slurm|pbs and `deterrence submit` (see jobs/README.md).
-CLUSTER_KEYS = ("queue", "account", "walltime", "cores", "memory", "processes", "jobs", "nodes",
-                "job_extra_directives", "job_script_prologue", "python", "host", "interface",
-                "local_directory", "log_directory", "tls")
+NAME_RULE = "1-100 letters, digits, '.', '_' or '-', starting with a letter or digit, without '..'"
+
+
+def valid_name(name) -> bool:
+    return isinstance(name, str) and NAME_PATTERN.fullmatch(name) is not None and ".." not in name
+# A config's [cluster] table: dask-jobqueue settings for --scheduler
+# slurm|pbs and `deterrence submit`, each with the form its value must have.
+# Every value ends up in a batch script or a worker's command line, mostly
+# unquoted (dask-jobqueue quotes nothing), so each form excludes whatever
+# could end a line or start another shell command. A form is a regular
+# expression for text, int (positive), bool, or [regex] for a list of text.
+_NAME = r"[A-Za-z0-9._@+-]+"
+_PATH = r"[A-Za-z0-9._/+@~$-]+"  # $ for a variable such as $TMPDIR; no ( ` ; | & or spaces
+CLUSTER_FORMS = {
+    "queue": (_NAME, "a name of letters, digits and . _ @ + -"),
+    "account": (_NAME, "a name of letters, digits and . _ @ + -"),
+    "walltime": (r"([0-9]+-)?[0-9]+(:[0-9][0-9]){0,2}", "a time such as 04:00:00 or 1-12:00:00"),
+    "cores": (int, "a positive integer"),
+    "memory": (r"[0-9]+(\.[0-9]+)? ?[KMGTPkmgtp]i?[Bb]", "a size such as 2GB or 500MiB"),
+    "processes": (int, "a positive integer"),
+    "jobs": (int, "a positive integer"),
+    "nodes": (int, "a positive integer"),
+    # Directives are comment lines to the shell: only a line break could
+    # make one a command; the other characters refused have no use there.
+    "job_extra_directives": ([r"-[^\x00-\x1f\x7f`$;\\<>]*"],
+                             'a list of one-line options such as "--constraint=gpu"'),
+    # Shell commands by design (e.g. "module load python"), one per line.
+    "job_script_prologue": ([r"[^\x00-\x1f\x7f]+"], "a list of one-line shell commands"),
+    "python": (_PATH, "a path of letters, digits and . _ / + @ ~ $ -"),
+    "host": (r"[A-Za-z0-9.:-]+", "a host name or IP address"),
+    "interface": (r"[A-Za-z0-9._:-]+", "a network interface name such as ib0"),
+    "local_directory": (_PATH, "a path of letters, digits and . _ / + @ ~ $ -"),
+    "log_directory": (_PATH, "a path of letters, digits and . _ / + @ ~ $ -"),
+    "shared_temp_directory": (_PATH, "a path of letters, digits and . _ / + @ ~ $ -"),
+    "tls": (bool, "true or false"),
+}
+CLUSTER_KEYS = tuple(CLUSTER_FORMS)
+
+
+def check_cluster(table: dict, where: str) -> dict:
+    """Refuse a [cluster] value that is not of its key's form (None, from
+    YAML's null, means the site default)."""
+    _unknown_keys(table, CLUSTER_KEYS, where, "[cluster]")
+    for key, value in table.items():
+        form, allowed = CLUSTER_FORMS[key]
+        if value is None:
+            continue
+        if form is bool:
+            ok = isinstance(value, bool)
+        elif form is int:
+            ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
+        elif isinstance(form, list):
+            ok = isinstance(value, list) and all(isinstance(v, str) and re.fullmatch(form[0], v)
+                                                 for v in value)
+        else:
+            ok = isinstance(value, str) and re.fullmatch(form, value) is not None
+        if not ok:
+            _fail(where, f"cluster.{key} must be {allowed}, got {value!r}")
+    return table
 
 
 @dataclass(frozen=True)
@@ -320,9 +374,8 @@ def parse(raw: dict, text: str = "", where: str = "", record_fit=None) -> Config
         if key not in study_table:
             _fail(where, f"study.{key} is missing")
     name = study_table["name"]
-    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name) or ".." in name:
-        _fail(where, f"study.name must be 1-100 letters, digits, '.', '_' or '-', starting with a letter "
-                     f"or digit and without '..' (it names the result file), got {name!r}")
+    if not valid_name(name):
+        _fail(where, f"study.name must be {NAME_RULE} (it names the result file and the batch job), got {name!r}")
     start = study_table.get("start_date", Study.start_date)
     if isinstance(start, str):
         try:
@@ -360,5 +413,5 @@ def parse(raw: dict, text: str = "", where: str = "", record_fit=None) -> Config
     cluster = raw.get("cluster", {})
     if not isinstance(cluster, dict):
         _fail(where, "[cluster] must be a table of batch-system settings")
-    _unknown_keys(cluster, CLUSTER_KEYS, where, "[cluster]")
+    check_cluster(cluster, where)
     return Config(study, grid, priors, cluster, text, where)

@@ -8,7 +8,7 @@ from pathlib import Path
 from string import Template
 
 from deterrence import UserError, shipped
-from deterrence.config import Config
+from deterrence.config import NAME_RULE, Config, check_cluster, valid_name
 
 SUBMIT_COMMANDS = {"slurm": "sbatch", "pbs": "qsub"}
 DIRECTIVE = {"slurm": "#SBATCH", "pbs": "#PBS"}
@@ -16,8 +16,18 @@ DIRECTIVE = {"slurm": "#SBATCH", "pbs": "#PBS"}
 
 def render(config: Config, system: str, mode: str, out: Path) -> str:
     """The batch script: ``local`` runs all cores of one node as threads;
-    ``mpi`` runs dask-mpi over ``nodes`` x ``cores`` ranks."""
-    settings = config.cluster
+    ``mpi`` runs dask-mpi over ``nodes`` x ``cores`` ranks. Every value is
+    checked against its form (config.CLUSTER_FORMS) first, and what goes on
+    a command line is quoted."""
+    settings = check_cluster(config.cluster, config.path)
+    if not valid_name(config.study.name):
+        raise UserError(f"{config.path}: study.name names the batch job and must be {NAME_RULE}, "
+                        f"got {config.study.name!r}")
+    for what, path in (("the config path", config.path), ("--out", out)):
+        # Paths are quoted, but a line break would still end a directive or
+        # the comment that names the config.
+        if any(ord(c) < 32 or ord(c) == 127 for c in str(path)):
+            raise UserError(f"{what} {str(path)!r} holds a control character; rename it")
     cores = int(settings.get("cores", 16))
     nodes = int(settings.get("nodes", 1)) if mode == "mpi" else 1
     python = settings.get("python", sys.executable)
@@ -40,7 +50,7 @@ def render(config: Config, system: str, mode: str, out: Path) -> str:
         job_name=config.study.name, nodes=nodes, cores=cores, tasks_per_node=tasks_per_node,
         cpus_per_task=cpus_per_task, walltime=settings.get("walltime", "24:00:00"),
         log=shlex.quote(f"{out}.%j.log" if system == "slurm" else f"{out}.log"),
-        directives="\n".join(lines), config=config.path, mode=mode,
+        directives="\n".join(lines), config=shlex.quote(config.path), mode=mode,
         workdir=shlex.quote(str(Path.cwd())), command=command)
 
 

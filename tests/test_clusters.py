@@ -55,7 +55,7 @@ def assert_same_tallies(a, b):
 def test_local_cluster_matches_threads_and_stays_on_loopback(tmp_path):
     plan = runner.make_plan(config.load(write_config(tmp_path)))
     with clusters.client_for("local", 2) as client:
-        assert client.scheduler.address.startswith("tcp://127.0.0.1:")
+        assert client.scheduler.address.startswith("tls://127.0.0.1:")
         assert "127.0.0.1" in client.dashboard_link
         on_dask = runner.run_dask(plan, client, show_progress=False)
     assert_same_tallies(on_dask, runner.run_local(plan, workers=1, show_progress=False))
@@ -135,8 +135,7 @@ def test_slurm_run_matches_local_and_refuses_strangers(slurm, tmp_path, monkeypa
     monkeypatch.chdir(tmp_path)
     path = write_config(tmp_path, name="slurm")
     cfg = config.load(path)
-    cluster = clusters.jobqueue_cluster("slurm", clusters.jobqueue_settings(cfg.cluster), workers=2)
-    try:
+    with clusters.jobqueue_cluster("slurm", clusters.jobqueue_settings(cfg.cluster), workers=2) as cluster:
         assert cluster.scheduler_address.startswith("tls://127.0.0.1:")
         # A client without the credentials is refused (in its own process: a
         # failed Client leaves dask's global scheduler setting behind).
@@ -148,13 +147,14 @@ def test_slurm_run_matches_local_and_refuses_strangers(slurm, tmp_path, monkeypa
         with Client(cluster) as client:
             client.wait_for_workers(2, timeout=120)
             assert len(client.scheduler_info()["workers"]) == 2
-    finally:
-        cluster.close()
+        assert len(list(tmp_path.glob(".deterrence-tls-*/*"))) == 3, "the workers' credential files"
+    assert not list(tmp_path.glob(".deterrence-tls-*")), "credentials outlived the cluster"
     env = dict(os.environ)
     for out, extra in (("slurm.nc", ["--scheduler", "slurm", "--workers", "2"]), ("local.nc", [])):
         done = subprocess.run([sys.executable, "-m", "deterrence", "run", str(path), "--out", out, *extra],
                               capture_output=True, text=True, env=env, timeout=600)
         assert done.returncode == 0, done.stderr
+    assert not list(tmp_path.glob(".deterrence-tls-*")), "credentials outlived the run"
     assert same_result(tmp_path / "slurm.nc", tmp_path / "local.nc")
 
 
