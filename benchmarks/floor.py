@@ -72,7 +72,7 @@ def record(key0, key1, run_start, run_stop, horizon, family, args, force_levels,
     for run in range(run_start, run_stop):
         i = run - run_start
         kernels.draw_parameters(theta, st, key0, key1, run, family, args)
-        episodes = kernels.prepare_run(run_values, episodes, tables, st, st_gap, key0, key1, run, horizon,
+        episodes, _ = kernels.prepare_run(run_values, episodes, tables, st, st_gap, key0, key1, run, horizon,
                                        theta, force_levels)
         n_episodes[i] = np.int64(run_values[kernels.N_EPISODES])
         for o in range(n_opt):

@@ -18,11 +18,10 @@ from pathlib import Path
 
 from deterrence import UserError
 from deterrence.model import (
-    AT_LEAST_ONE,
     AXES,
     DEFAULT_GRID,
+    DOMAIN_BOUNDS,
     LEVELS,
-    NONNEGATIVE,
     PARAMETERS,
     POSITIVE,
     PROBABILITY,
@@ -38,8 +37,6 @@ FAMILIES = {
     "uniform": (("low", "high"), ()),
 }
 POSITIVE_HYPERPARAMETERS = {"shape", "scale", "median", "sigma", "a", "b"}
-DOMAIN_BOUNDS = {POSITIVE: (0.0, math.inf), NONNEGATIVE: (0.0, math.inf),
-                 PROBABILITY: (0.0, 1.0), AT_LEAST_ONE: (1.0, math.inf)}
 STUDY_KEYS = ("name", "runs", "seed", "horizon_days", "start_date", "block_runs", "baseline")
 MAX_SEED = 2**64 - 1
 MAX_BLOCK_RUNS = 100_000_000
