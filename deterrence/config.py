@@ -22,6 +22,7 @@ from deterrence.model import (
     DEFAULT_GRID,
     DOMAIN_BOUNDS,
     LEVELS,
+    MAX_RUNS,
     PARAMETERS,
     POSITIVE,
     PROBABILITY,
@@ -91,7 +92,7 @@ class Config:
     def with_overrides(self, runs: int | None = None, seed: int | None = None) -> "Config":
         study = self.study
         if runs is not None:
-            study = replace(study, runs=_positive_int(runs, "--runs", self.path))
+            study = replace(study, runs=_runs(runs, "--runs", self.path))
         if seed is not None:
             study = replace(study, seed=_seed(seed, "--seed", self.path))
         return replace(self, study=study)
@@ -112,6 +113,13 @@ def _unknown_keys(table: dict, allowed, where: str, what: str) -> None:
 def _positive_int(value, name: str, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         _fail(where, f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def _runs(value, name: str, where: str) -> int:
+    value = _positive_int(value, name, where)
+    if value > MAX_RUNS:
+        _fail(where, f"{name} must be at most {MAX_RUNS:,} (the tallies stay exact up to there), got {value:,}")
     return value
 
 
@@ -216,6 +224,8 @@ def check_domain(prior: Prior, domain: str, where: str = "") -> None:
     what = f"priors.{prior.name}"
     if prior.dist == "uniform" and prior.get("low") >= prior.get("high"):
         _fail(where, f"{what}: low must be below high")
+    if prior.dist == "uniform" and not math.isfinite(prior.get("high") - prior.get("low")):
+        _fail(where, f"{what}: high - low must be a finite number")
     low, high = support(prior)
     lo, hi = DOMAIN_BOUNDS[domain]
     strict_low = domain == POSITIVE and prior.dist == "fixed"
@@ -289,7 +299,7 @@ def parse(raw: dict, text: str = "", where: str = "", record_fit=None) -> Config
         _fail(where, f"study.start_date must be a date like 2027-01-01, got {start!r}")
     study = Study(
         name=name,
-        runs=_positive_int(study_table["runs"], "study.runs", where),
+        runs=_runs(study_table["runs"], "study.runs", where),
         seed=_seed(study_table["seed"], "study.seed", where),
         horizon_days=_positive_int(study_table.get("horizon_days", Study.horizon_days),
                                    "study.horizon_days", where),

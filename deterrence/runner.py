@@ -121,13 +121,13 @@ def fault_message(plan: Plan, kind: int, run: int, detail: int) -> str:
     elif kind == kernels.FAULT_COUNT:
         what = f"has {COUNTS[detail]} {what}"
         names = kernels.COUNT_FAULT_PRIORS[COUNTS[detail]]
-    if kind == kernels.FAULT_COUNT and not names:
-        fix = "shorten study.horizon_days"
-    else:
-        # Only priors can be narrowed; fixed values are the user's to change.
-        uncertain = [n for n in names if plan.family[PARAMETER_NAMES.index(n)] != kernels.FIXED]
-        fix = "narrow " + ", ".join(f"priors.{n}" for n in uncertain or names)
-    drawn = ", ".join(f"{n} = {theta[PARAMETER_NAMES.index(n)]:.3g}" for n in names)
+    uncertain = [n for n in names if plan.family[PARAMETER_NAMES.index(n)] != kernels.FIXED]
+    fixed = [n for n in names if n not in uncertain]
+    drawn = ", ".join(f"{n} = {theta[PARAMETER_NAMES.index(n)]:.3g}" for n in uncertain)
+    fixes = ([f"narrow {', '.join(f'priors.{n}' for n in uncertain)}"] if uncertain else []) + (
+        [f"change the fixed {', '.join(f'priors.{n} = {theta[PARAMETER_NAMES.index(n)]:.3g}' for n in fixed)}"]
+        if fixed else [])
+    fix = " or ".join(fixes) or "shorten study.horizon_days"
     return f"run {run} {what}" + (f" (it drew {drawn})" if drawn else "") + f": {fix}"
 
 
