@@ -112,8 +112,10 @@ COUNT_FAULT_PRIORS = {"violations": ("mu_truce", "k_truce", "mu_war", "k_war"),
                       "strikes": ("sigma_truce", "sigma_war"),
                       "truce_days": (), "collapses": ()}
 
-jit = njit(nogil=True, cache=True)
-inline = njit(nogil=True, cache=True, inline="always")   # hot helpers of the option loop
+# IEEE arithmetic (x / 0 = inf), not ZeroDivisionError: a non-finite value is a
+# fault the kernel reports, never an exception inside compiled code.
+jit = njit(nogil=True, cache=True, error_model="numpy")
+inline = njit(nogil=True, cache=True, error_model="numpy", inline="always")   # hot helpers of the option loop
 
 
 @jit

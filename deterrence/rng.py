@@ -60,8 +60,8 @@ MAX_POISSON_MEAN = 2.0**53
 # Below this a Beta's gamma draws lose precision (subnormal) or underflow.
 BETA_SAFE = 1e-290
 
-jit = njit(nogil=True, cache=True)
-inline = njit(nogil=True, cache=True, inline="always")
+jit = njit(nogil=True, cache=True, error_model="numpy")
+inline = njit(nogil=True, cache=True, error_model="numpy", inline="always")
 
 
 @inline
