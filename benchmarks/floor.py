@@ -26,6 +26,8 @@ kernel.
 """
 
 
+from pathlib import Path
+
 import numpy as np
 from numba import njit
 
@@ -43,6 +45,9 @@ from deterrence.model import (
     STREAM_VIOLATIONS,
 )
 
+# Cached beside the kernels, in the folder keyed on their sources: this
+# file's own timestamp does not change when the kernels it calls do.
+rng.CACHED_FOLDERS.add(Path(__file__).resolve().parent)
 jit = njit(nogil=True, cache=True)
 INF = np.inf
 

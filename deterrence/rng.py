@@ -19,6 +19,7 @@ from pathlib import Path
 import numba
 import numpy as np
 from numba import njit
+from numba.core.caching import CacheImpl, UserProvidedCacheLocator
 
 
 def _cache_dir() -> str:
@@ -40,7 +41,32 @@ def _cache_dir() -> str:
     return str(Path(base) / "deterrence" / f"numba-{digest}")
 
 
-numba.config.CACHE_DIR = _cache_dir()
+CACHE_DIR = _cache_dir()
+# Folders whose jitted functions cache under CACHE_DIR (a benchmark that
+# calls the kernels adds its own).
+CACHED_FOLDERS = {Path(__file__).resolve().parent}
+
+
+class _CacheLocator(UserProvidedCacheLocator):
+    """Numba's locator for a user-provided cache folder, claiming only the
+    functions defined in CACHED_FOLDERS: the digest-keyed folder applies to
+    this package without changing ``numba.config.CACHE_DIR`` for the whole
+    process."""
+
+    def __init__(self, py_func, py_file):
+        self._py_file = py_file
+        self._lineno = py_func.__code__.co_firstlineno
+        self._cache_path = os.path.join(CACHE_DIR, self.get_suitable_cache_subpath(py_file))
+
+    @classmethod
+    def from_function(cls, py_func, py_file):
+        if Path(py_file).resolve().parent not in CACHED_FOLDERS:
+            return None
+        return super(UserProvidedCacheLocator, cls).from_function(py_func, py_file)
+
+
+if _CacheLocator not in CacheImpl._locator_classes:
+    CacheImpl._locator_classes.insert(0, _CacheLocator)
 
 PHILOX_M0 = np.uint64(0xD2511F53)
 PHILOX_M1 = np.uint64(0xCD9E8D57)

@@ -531,3 +531,16 @@ def test_edge_priors_end_cleanly(case, tmp_path):
         assert not out.exists()
     else:
         assert out.exists()
+
+
+def test_import_leaves_numba_cache_dir_alone():
+    """The digest-keyed cache folder applies to this package's functions
+    only: importing it does not change numba's folder for the process."""
+    code = ("import numba; before = numba.config.CACHE_DIR; import deterrence.kernels, deterrence.rng as r; "
+            "assert numba.config.CACHE_DIR == before, numba.config.CACHE_DIR; "
+            "loc = r._CacheLocator.from_function(deterrence.kernels.simulate.py_func, deterrence.kernels.__file__); "
+            "assert loc.get_cache_path().startswith(r.CACHE_DIR); "
+            "assert r._CacheLocator.from_function(r.seed_key, numba.__file__) is None")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    env.pop("NUMBA_CACHE_DIR", None)
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)
