@@ -26,6 +26,8 @@ kernel.
 """
 
 
+from pathlib import Path
+
 import numpy as np
 from numba import njit
 
@@ -43,6 +45,9 @@ from deterrence.model import (
     STREAM_VIOLATIONS,
 )
 
+# Cached beside the kernels, in the folder keyed on their sources: this
+# file's own timestamp does not change when the kernels it calls do.
+rng.CACHED_FOLDERS.add(Path(__file__).resolve().parent)
 jit = njit(nogil=True, cache=True)
 INF = np.inf
 
@@ -72,7 +77,7 @@ def record(key0, key1, run_start, run_stop, horizon, family, args, force_levels,
     for run in range(run_start, run_stop):
         i = run - run_start
         kernels.draw_parameters(theta, st, key0, key1, run, family, args)
-        episodes = kernels.prepare_run(run_values, episodes, tables, st, st_gap, key0, key1, run, horizon,
+        episodes, _ = kernels.prepare_run(run_values, episodes, tables, st, st_gap, key0, key1, run, horizon,
                                        theta, force_levels)
         n_episodes[i] = np.int64(run_values[kernels.N_EPISODES])
         for o in range(n_opt):

@@ -78,15 +78,17 @@ def _run_locked(args, cfg, plan, out: Path, settings: dict) -> int:
         for sig in stops:
             signal.signal(sig, signal.SIG_IGN)
 
+    resuming = os.path.lexists(checkpoint.path)
     start = time.perf_counter()
     # The handlers stay installed through the final write: a SIGTERM there
     # still ends with the checkpoint kept, no temporary left and exit 75.
     try:
-        acc = runner.accumulator(plan, checkpoint, target_se=args.target_se)
         if args.scheduler is None:
+            acc = runner.accumulator(plan, checkpoint, target_se=args.target_se)
             tallies = runner.run_local(plan, workers=args.workers, acc=acc)
         else:
             with clusters.client_for(args.scheduler, args.workers, settings) as client:
+                acc = runner.accumulator(plan, checkpoint, target_se=args.target_se)
                 tallies = runner.run_dask(plan, client, acc=acc)
         seconds = time.perf_counter() - start
         extra = {"wall_seconds": round(seconds, 3)}
@@ -99,6 +101,12 @@ def _run_locked(args, cfg, plan, out: Path, settings: dict) -> int:
         print(f"deterrence: stopped by {why}; finished blocks saved in {checkpoint.path}; "
               f"run again with --resume to continue", file=sys.stderr)
         return EXIT_CHECKPOINTED
+    except UserError:
+        # A run the priors cannot compute (a kernel fault) has nothing to
+        # resume: leave no checkpoint of its own behind.
+        if not resuming:
+            checkpoint.remove()
+        raise
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -19,12 +19,12 @@ from pathlib import Path
 
 from deterrence import UserError
 from deterrence.model import (
-    AT_LEAST_ONE,
     AXES,
     DEFAULT_GRID,
+    DOMAIN_BOUNDS,
     EVENTS,
     LEVELS,
-    NONNEGATIVE,
+    MAX_RUNS,
     PARAMETERS,
     POSITIVE,
     PROBABILITY,
@@ -40,8 +40,6 @@ FAMILIES = {
     "uniform": (("low", "high"), ()),
 }
 POSITIVE_HYPERPARAMETERS = {"shape", "scale", "median", "sigma", "a", "b"}
-DOMAIN_BOUNDS = {POSITIVE: (0.0, math.inf), NONNEGATIVE: (0.0, math.inf),
-                 PROBABILITY: (0.0, 1.0), AT_LEAST_ONE: (1.0, math.inf)}
 STUDY_KEYS = ("name", "runs", "seed", "horizon_days", "start_date", "block_runs", "baseline")
 MAX_SEED = 2**64 - 1
 MAX_BLOCK_RUNS = 100_000_000
@@ -161,7 +159,7 @@ class Config:
     def with_overrides(self, runs: int | None = None, seed: int | None = None) -> "Config":
         study = self.study
         if runs is not None:
-            study = replace(study, runs=_positive_int(runs, "--runs", self.path))
+            study = replace(study, runs=_runs(runs, "--runs", self.path))
         if seed is not None:
             study = replace(study, seed=_seed(seed, "--seed", self.path))
         _check_size(study, math.prod(len(v) for v in self.grid.values()), self.path)
@@ -197,6 +195,13 @@ def _unknown_keys(table: dict, allowed, where: str, what: str) -> None:
 def _positive_int(value, name: str, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         _fail(where, f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def _runs(value, name: str, where: str) -> int:
+    value = _positive_int(value, name, where)
+    if value > MAX_RUNS:
+        _fail(where, f"{name} must be at most {MAX_RUNS:,} (the tallies stay exact up to there), got {value:,}")
     return value
 
 
@@ -311,6 +316,8 @@ def check_domain(prior: Prior, domain: str, where: str = "") -> None:
     what = f"priors.{prior.name}"
     if prior.dist == "uniform" and prior.get("low") >= prior.get("high"):
         _fail(where, f"{what}: low must be below high")
+    if prior.dist == "uniform" and not math.isfinite(prior.get("high") - prior.get("low")):
+        _fail(where, f"{what}: high - low must be a finite number")
     low, high = support(prior)
     lo, hi = DOMAIN_BOUNDS[domain]
     strict_low = domain == POSITIVE and prior.dist == "fixed"
@@ -386,7 +393,7 @@ def parse(raw: dict, text: str = "", where: str = "", record_fit=None) -> Config
         _fail(where, f"study.start_date must be a date like 2027-01-01, got {start!r}")
     study = Study(
         name=name,
-        runs=_positive_int(study_table["runs"], "study.runs", where),
+        runs=_runs(study_table["runs"], "study.runs", where),
         seed=_seed(study_table["seed"], "study.seed", where),
         horizon_days=_horizon(study_table.get("horizon_days", Study.horizon_days), where),
         start_date=start,

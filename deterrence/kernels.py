@@ -6,6 +6,12 @@ tripwire and hit Exp(1)/uniform draws, and the truce episodes), then walks
 each option's history with exact event times (inverse cumulative hazard) and
 draws its violation and strike totals from option-independent streams.
 Tallies are integers, so blocks add exactly in any order.
+
+Every loop is bounded whatever the parameters. A run the kernel cannot
+compute exactly (a parameter draw outside its domain or not finite, a
+non-finite time, more than MAX_EPISODES truce episodes, a count above
+MAX_COUNT, a sampler's rejection cap) is a *fault*: the block stops there and
+reports the fault's kind, run and detail (see FAULTS) instead of a number.
 """
 
 import math
@@ -22,6 +28,7 @@ from deterrence.model import (
     DELTA_FORCE,
     DELTA_ISR,
     DEPLOY_LAG,
+    DOMAIN_BOUNDS,
     E_COLLAPSE,
     EVENTS,
     F_SCALE,
@@ -38,10 +45,14 @@ from deterrence.model import (
     LEV_ASSETS,
     LEV_SANCTIONS,
     M_COLLAPSE,
+    MAX_COUNT,
+    MAX_EPISODES,
     MU_TRUCE,
     MU_WAR,
     N_PARAMETERS,
     NU,
+    PARAMETERS,
+    POSITIVE,
     Q_REAR,
     SENSITIVITY_OUTCOMES,
     SENSITIVITY_YEAR,
@@ -74,9 +85,37 @@ SENS_YEAR_INDEX = YEARS.index(SENSITIVITY_YEAR)
 INF = np.inf
 SPLIT = np.int64(32)
 LOW32 = np.int64(0xFFFFFFFF)
+# Each parameter's domain, for the check of every draw: [low, high], finite,
+# and above 0 where the domain is positive.
+DOMAIN_LOW = np.array([DOMAIN_BOUNDS[p.domain][0] for p in PARAMETERS])
+DOMAIN_HIGH = np.array([DOMAIN_BOUNDS[p.domain][1] for p in PARAMETERS])
+DOMAIN_OPEN = np.array([p.domain == POSITIVE for p in PARAMETERS])
 
-jit = njit(nogil=True, cache=True)
-inline = njit(nogil=True, cache=True, inline="always")   # hot helpers of the option loop
+# Fault kinds (the first of the returned fault array; then the run and a
+# detail), with what went wrong and the priors that steer it. The detail of
+# FAULT_PARAMETER is the parameter's index, of FAULT_COUNT the count's (COUNTS).
+NO_FAULT, FAULT_PARAMETER, FAULT_EPISODES, FAULT_NONFINITE, FAULT_COUNT = range(5)
+FAULT_SIZE = 3
+FAULTS = {
+    FAULT_PARAMETER: ("drew a value outside the parameter's domain or not finite (an overflow or "
+                      "underflow of its prior, or a sampler's rejection cap)", ()),
+    FAULT_EPISODES: (f"needs more than {MAX_EPISODES:,} truce episodes within the horizon",
+                     ("truce_shape", "truce_scale", "lambda_retruce", "m_collapse", "w_rear")),
+    FAULT_NONFINITE: ("meets a non-finite time or length (an overflow, or 0 * inf) in its ceasefire, "
+                      "truce and re-attack walk",
+                      ("truce_shape", "truce_scale", "m_collapse", "w_rear", "lambda_c0", "nu",
+                       "leverage_mult.sanctions", "leverage_mult.assets_and_aid", "lambda_a0",
+                       "e_collapse", "lambda_hit")),
+    FAULT_COUNT: (f"above {MAX_COUNT:,} (or with a non-finite mean), which cannot be tallied exactly", ()),
+}
+COUNT_FAULT_PRIORS = {"violations": ("mu_truce", "k_truce", "mu_war", "k_war"),
+                      "strikes": ("sigma_truce", "sigma_war"),
+                      "truce_days": (), "collapses": ()}
+
+# IEEE arithmetic (x / 0 = inf), not ZeroDivisionError: a non-finite value is a
+# fault the kernel reports, never an exception inside compiled code.
+jit = njit(nogil=True, cache=True, error_model="numpy")
+inline = njit(nogil=True, cache=True, error_model="numpy", inline="always")   # hot helpers of the option loop
 
 
 @jit
@@ -89,19 +128,26 @@ def sample_prior(st, family, a0, a1, a2):
     if family == LOGNORMAL:
         return a2 + a0 * math.exp(a1 * rng.normal(st))
     if family == BETA:
-        x = rng.gamma(st, a0, 1.0)
-        return x / (x + rng.gamma(st, a1, 1.0))
+        return rng.beta(st, a0, a1)
     return a0 + (a1 - a0) * rng.uniform(st)
 
 
 @jit
 def draw_parameters(theta, st, key0, key1, run, family, args):
+    """A run's parameters into ``theta``; returns the first parameter whose
+    draw is outside its domain or not finite, or -1."""
+    bad = -1
     for p in range(N_PARAMETERS):
         if family[p] == FIXED:
             theta[p] = args[p, 0]
         else:
             rng.stream(st, key0, key1, run, p)
             theta[p] = sample_prior(st, family[p], args[p, 0], args[p, 1], args[p, 2])
+        x = theta[p]
+        if bad < 0 and not (DOMAIN_LOW[p] <= x <= DOMAIN_HIGH[p] and x < INF
+                            and (x > 0.0 or not DOMAIN_OPEN[p])):
+            bad = p
+    return bad
 
 
 @jit
@@ -139,12 +185,14 @@ def truce_duration(start, t_deploy, base, budget, scale, inv_shape, m, full_fact
 @inline
 def history(horizon, t_ceasefire, t_deploy, deployed, contact, immediate, w_post,
             e_reattack, u_trip, e_hit, reattack_rate, after_deploy, e_collapse, q_rear,
-            lambda_hit, scale, inv_shape, m, full_factor, ep_base, ep_budget, ep_gap):
+            lambda_hit, scale, inv_shape, m, full_factor, ep_base, ep_budget, ep_gap, n_episodes):
     """One option's history after the option-specific rates are known.
 
     Returns the re-attack and tripwire times (inf when not within the
     horizon), days in truce and after a collapse (before any re-attack),
-    and the number of collapses."""
+    and the number of collapses; collapses is -1 where the ``n_episodes``
+    episodes run out, and the truce days NaN where a length or the hazard
+    budget is not a number (both faults)."""
     t_trip = INF
     hit_rate = lambda_hit * w_post
     if deployed and immediate and t_deploy < t_ceasefire and hit_rate > 0.0:
@@ -161,9 +209,15 @@ def history(horizon, t_ceasefire, t_deploy, deployed, contact, immediate, w_post
         war_rate = reattack_rate * e_collapse
         j = 0
         while True:
+            if j == n_episodes:
+                collapses = -1
+                break
             length = ep_base[j]
             if deployed:
                 length = truce_duration(t, t_deploy, length, ep_budget[j], scale, inv_shape, m, full_factor)
+            if not length >= 0.0:
+                truce_days = math.nan
+                break
             end = min(t + length, horizon)
             t_reattack, remaining = hazard_walk(remaining, t, end, reattack_rate, t_deploy, after_deploy)
             if t_reattack < INF or end == horizon:
@@ -180,6 +234,8 @@ def history(horizon, t_ceasefire, t_deploy, deployed, contact, immediate, w_post
             war_days += ep_gap[j]
             t = end
             j += 1
+        if remaining != remaining:
+            truce_days = math.nan
         if t_reattack < INF and deployed and t_deploy <= t_reattack:
             if contact or u_trip < q_rear:
                 t_trip = min(t_trip, t_reattack)
@@ -188,12 +244,13 @@ def history(horizon, t_ceasefire, t_deploy, deployed, contact, immediate, w_post
 
 @jit
 def day_bin(t, horizon):
-    return np.int64(t) if t < horizon else horizon
+    return np.int64(t) if 0.0 <= t < horizon else horizon
 
 
 @jit
 def add_moment(tally, value):
-    """Add value and value**2 exactly: the square is split into 32-bit halves."""
+    """Add value and value**2 exactly: the square is split into 32-bit
+    halves (|value| <= MAX_COUNT, so the square fits int64)."""
     tally[0] += value
     square = value * value
     tally[1] += square >> SPLIT
@@ -219,7 +276,8 @@ def prepare_run(run_values, episodes, tables, st, st_gap, key0, key1, run, horiz
     """Everything of a run that does not depend on the option: the four
     run-level draws, enough truce episodes for any option (budgets, Weibull
     lengths without a force, gaps), and the rate tables by level. Returns
-    the episodes array (grown if the run needs more episodes)."""
+    the episodes array (grown if the run needs more episodes) and a fault
+    kind (NO_FAULT, FAULT_EPISODES or FAULT_NONFINITE)."""
     rng.stream(st, key0, key1, run, STREAM_RUN)
     run_values[E_CEASEFIRE] = rng.exponential(st)
     run_values[E_REATTACK] = rng.exponential(st)
@@ -241,18 +299,33 @@ def prepare_run(run_values, episodes, tables, st, st_gap, key0, key1, run, horiz
     # at or after 0 and its episodes are no shorter than these.
     rng.stream(st, key0, key1, run, STREAM_COLLAPSE)
     rng.stream(st_gap, key0, key1, run, STREAM_RETRUCE)
+    # One episode beyond the span: the options' sums of lengths round
+    # differently from the span's.
     n_ep = 0
     span = 0.0
-    while span < horizon:
+    fault = NO_FAULT
+    spare = 1
+    while True:
+        if span >= horizon:
+            if spare == 0:
+                break
+            spare -= 1
+        if n_ep == MAX_EPISODES:
+            fault = FAULT_EPISODES
+            break
         if n_ep == episodes.shape[1]:
-            grown = np.empty((3, 2 * n_ep))
+            grown = np.empty((3, min(2 * n_ep, MAX_EPISODES)))
             grown[:, :n_ep] = episodes
             episodes = grown
         budget = rng.exponential(st)
         episodes[EP_BUDGET, n_ep] = budget
         episodes[EP_BASE, n_ep] = scale * budget ** inv_shape
         episodes[EP_GAP, n_ep] = rng.exponential(st_gap) / theta[LAMBDA_RETRUCE]
-        span += episodes[EP_BASE, n_ep] * shortest + episodes[EP_GAP, n_ep]
+        shortest_span = episodes[EP_BASE, n_ep] * shortest + episodes[EP_GAP, n_ep]
+        if not shortest_span >= 0.0:
+            fault = FAULT_NONFINITE
+            break
+        span += shortest_span
         n_ep += 1
     run_values[N_EPISODES] = n_ep
 
@@ -275,7 +348,7 @@ def prepare_run(run_values, episodes, tables, st, st_gap, key0, key1, run, horiz
             delta = tables[SUPPORT_ROW, sup]
             tables[FORCE_ROW + f, AFTER_DEPLOY + sup] = math.exp(-(force_effect * w_rear + delta))
             tables[FORCE_ROW + f, AFTER_DEPLOY + 4 + sup] = math.exp(-(force_effect + delta))
-    return episodes
+    return episodes, fault
 
 
 @inline
@@ -313,7 +386,7 @@ def option_history(o, options, horizon, theta, force_levels, run_values, tables,
         theta[LAMBDA_HIT], run_values[SCALE], run_values[INV_SHAPE],
         run_values[M_CONTACT] if contact else run_values[M_REAR],
         run_values[FACTOR_CONTACT] if contact else run_values[FACTOR_REAR],
-        episodes[EP_BASE], episodes[EP_BUDGET], episodes[EP_GAP])
+        episodes[EP_BASE], episodes[EP_BUDGET], episodes[EP_GAP], np.int64(run_values[N_EPISODES]))
     times[o, 0] = t_ceasefire if t_ceasefire < horizon else INF
     times[o, 1] = t_deploy if t_deploy < horizon else INF
     times[o, 2] = t_reattack
@@ -345,6 +418,39 @@ def strike_mean(o, options, horizon, theta, tables, truce_days):
     return (1.0 - tables[INTERCEPT_ROW, options[o, OPT_SUPPORT]]) * strike_days
 
 
+@inline
+def walk_fault(o, times, truce_days, war_days, collapses):
+    """The fault kind of option o's history (NO_FAULT if none)."""
+    if collapses < 0:
+        return FAULT_EPISODES
+    if not (truce_days >= 0.0 and war_days >= 0.0):
+        return FAULT_NONFINITE
+    for e in range(N_EVENTS):
+        if times[o, e] != times[o, e]:
+            return FAULT_NONFINITE
+    return NO_FAULT
+
+
+@inline
+def count_fault(violations, strikes, truce_units):
+    """The index in COUNTS of a count that cannot be tallied exactly (a
+    sampler's fault is -1), or -1. Collapses stay below MAX_EPISODES."""
+    if not 0 <= violations <= MAX_COUNT:
+        return 0
+    if not 0 <= strikes <= MAX_COUNT:
+        return 1
+    if not truce_units <= MAX_COUNT:
+        return 2
+    return -1
+
+
+@jit
+def set_fault(fault, kind, run, detail):
+    fault[0] = kind
+    fault[1] = run
+    fault[2] = detail
+
+
 @jit
 def widen(counts):
     """An int64, C-ordered copy of a block's int32 counts (int32 keeps the
@@ -373,7 +479,9 @@ def simulate(key0, key1, run_start, run_stop, horizon, family, args, force_level
     and for first-order sensitivity the sums of the headline outcomes by bin
     of each uncertain parameter ``sens_parameters`` (bins between
     ``sens_edges``): (parameters, bins, n_options, outcomes), with the runs
-    per bin (parameters, bins).
+    per bin (parameters, bins), and the fault array (kind, run, detail) of
+    the first run that faulted (kind NO_FAULT if none; the block then stops
+    there and its tallies are incomplete).
     """
     n_opt = options.shape[0]
     n_years = year_days.shape[0]
@@ -398,13 +506,24 @@ def simulate(key0, key1, run_start, run_stop, horizon, family, args, force_level
     times = np.empty((n_opt, N_EVENTS))
     counts = np.empty((n_opt, 2), dtype=np.int64)
     days = np.empty((n_opt, 3))
+    fault = np.zeros(FAULT_SIZE, dtype=np.int64)
     for run in range(run_start, run_stop):
-        draw_parameters(theta, st, key0, key1, run, family, args)
-        episodes = prepare_run(run_values, episodes, tables, st, st_gap, key0, key1, run, horizon, theta,
-                               force_levels)
+        bad = draw_parameters(theta, st, key0, key1, run, family, args)
+        if bad >= 0:
+            set_fault(fault, FAULT_PARAMETER, run, bad)
+            break
+        episodes, kind = prepare_run(run_values, episodes, tables, st, st_gap, key0, key1, run, horizon,
+                                     theta, force_levels)
+        if kind != NO_FAULT:
+            set_fault(fault, kind, run, 0)
+            break
         for o in range(n_opt):
             truce_days, war_days, collapses = option_history(o, options, horizon, theta, force_levels,
                                                              run_values, tables, episodes, times, days)
+            kind = walk_fault(o, times, truce_days, war_days, collapses)
+            if kind != NO_FAULT:
+                set_fault(fault, kind, run, 0)
+                break
             same_violations, same_strikes = reused_draws(o, options, days)
             if same_violations >= 0:
                 violations = counts[same_violations, 0]
@@ -419,12 +538,19 @@ def simulate(key0, key1, run_start, run_stop, horizon, family, args, force_level
             else:
                 rng.stream(st, key0, key1, run, STREAM_STRIKES)
                 strikes = rng.poisson(st, strike_mean(o, options, horizon, theta, tables, truce_days))
+            truce_units = truce_days / TRUCE_DAYS_UNIT + 0.5
+            count = count_fault(violations, strikes, truce_units)
+            if count >= 0:
+                set_fault(fault, FAULT_COUNT, run, count)
+                break
             counts[o, 0] = violations
             counts[o, 1] = strikes
             add_moment(moments[o, 0], violations)
             add_moment(moments[o, 1], strikes)
-            add_moment(moments[o, 2], np.int64(truce_days / TRUCE_DAYS_UNIT + 0.5))
+            add_moment(moments[o, 2], np.int64(truce_units))
             add_moment(moments[o, 3], np.int64(collapses))
+        if fault[0] != NO_FAULT:
+            break
 
         base = n_opt - 1
         # Counted in a tight loop of their own: the scattered increments
@@ -462,4 +588,4 @@ def simulate(key0, key1, run_start, run_stop, horizon, family, args, force_level
             flat = sens[i, b].reshape(n_opt * N_SENS_OUTCOMES)
             for k in range(n_nonzero):
                 flat[nonzero[k]] += outcome[k]
-    return widen(hist.transpose((2, 0, 1))), moments, paired, widen(sens), sens_runs
+    return widen(hist.transpose((2, 0, 1))), moments, paired, widen(sens), sens_runs, fault

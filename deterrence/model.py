@@ -27,6 +27,8 @@ POSITIVE = "positive"          # (0, inf)
 NONNEGATIVE = "nonnegative"    # [0, inf)
 PROBABILITY = "probability"    # [0, 1]
 AT_LEAST_ONE = "at least 1"    # [1, inf)
+DOMAIN_BOUNDS = {POSITIVE: (0.0, float("inf")), NONNEGATIVE: (0.0, float("inf")),
+                 PROBABILITY: (0.0, 1.0), AT_LEAST_ONE: (1.0, float("inf"))}
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,15 @@ EVENTS = ("first_ceasefire_day", "deployment_day", "reattack_day", "tripwire_day
 # Per-run counts with sums and sums of squares, in tally order.
 COUNTS = ("violations", "strikes", "truce_days", "collapses")
 TRUCE_DAYS_UNIT = 1.0 / 1024.0   # truce days are tallied as integers in this unit
+# Exactness of the tallies: a run's count (violations, strikes, truce days in
+# TRUCE_DAYS_UNIT, collapses) above MAX_COUNT is a fault, so its square fits
+# int64 and, over at most MAX_RUNS runs, every sum of counts and every 32-bit
+# limb of the sums of squares fits int64: (2**32 - 1) * (2**31 - 1) < 2**63.
+MAX_COUNT = 2**31 - 1
+MAX_RUNS = 2**32 - 1
+# A run needing more truce episodes than this within the horizon is a fault
+# (it bounds the kernel's memory and time per run).
+MAX_EPISODES = 2**20
 YEARS = (1, 2, 5)
 # First-order sensitivity: headline outcomes (within two years; the last is
 # the paired change in re-attack against the baseline), binned by prior

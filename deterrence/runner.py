@@ -21,7 +21,17 @@ from tqdm import tqdm
 
 from deterrence import UserError, kernels, priors, rng
 from deterrence.config import Config, Option
-from deterrence.model import DEPLOY_RULES, LEVERAGES, POSTURES, SENSITIVITY_BINS, SUPPORTS, YEARS
+from deterrence.model import (
+    COUNTS,
+    DEPLOY_RULES,
+    LEVERAGES,
+    N_PARAMETERS,
+    PARAMETER_NAMES,
+    POSTURES,
+    SENSITIVITY_BINS,
+    SUPPORTS,
+    YEARS,
+)
 from deterrence.tallies import Tallies
 
 
@@ -92,12 +102,36 @@ def _option_row(option: Option, force_levels: list[int]) -> list[int]:
 
 
 def run_block(plan: Plan, start: int, stop: int) -> Tallies:
-    """Tallies of runs [start, stop)."""
-    arrays = kernels.simulate(
+    """Tallies of runs [start, stop); a run the kernel cannot compute
+    exactly raises UserError (see :func:`fault_message`)."""
+    *arrays, fault = kernels.simulate(
         plan.key[0], plan.key[1], start, stop, plan.horizon, plan.family, plan.args,
         plan.force_levels, plan.options, plan.year_days, plan.sensitivity_parameters,
         plan.sensitivity_edges)
+    if fault[0] != kernels.NO_FAULT:
+        raise UserError(fault_message(plan, *(int(x) for x in fault)))
     return Tallies(stop - start, *arrays)
+
+
+def fault_message(plan: Plan, kind: int, run: int, detail: int) -> str:
+    """One line: the run, what it could not compute, the parameters it drew
+    that steer it, and which priors to narrow."""
+    theta = np.empty(N_PARAMETERS)
+    kernels.draw_parameters(theta, rng.new_state(), plan.key[0], plan.key[1], run, plan.family, plan.args)
+    what, names = kernels.FAULTS[kind]
+    if kind == kernels.FAULT_PARAMETER:
+        names = (PARAMETER_NAMES[detail],)
+    elif kind == kernels.FAULT_COUNT:
+        what = f"has {COUNTS[detail]} {what}"
+        names = kernels.COUNT_FAULT_PRIORS[COUNTS[detail]]
+    uncertain = [n for n in names if plan.family[PARAMETER_NAMES.index(n)] != kernels.FIXED]
+    fixed = [n for n in names if n not in uncertain]
+    drawn = ", ".join(f"{n} = {theta[PARAMETER_NAMES.index(n)]:.3g}" for n in uncertain)
+    fixes = ([f"narrow {', '.join(f'priors.{n}' for n in uncertain)}"] if uncertain else []) + (
+        [f"change the fixed {', '.join(f'priors.{n} = {theta[PARAMETER_NAMES.index(n)]:.3g}' for n in fixed)}"]
+        if fixed else [])
+    fix = " or ".join(fixes) or "shorten study.horizon_days"
+    return f"run {run} {what}" + (f" (it drew {drawn})" if drawn else "") + f": {fix}"
 
 
 def default_workers() -> int:

@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from deterrence.model import MAX_RUNS
+
 ARRAYS = ("hist", "moments", "paired", "sensitivity", "sensitivity_runs")
 
 
@@ -12,7 +14,11 @@ class Tallies:
     """Day histograms, moments (sum and 32-bit halves of the sum of squares),
     paired differences against the baseline, and sums of the headline
     outcomes by prior-quantile bin of each uncertain parameter (with the runs
-    per bin), for ``runs`` runs. The NumPy reference leaves the last two out."""
+    per bin), for ``runs`` runs. The NumPy reference leaves the last two out.
+
+    The moments' limbs are kept carried (low limb below 2**32), so every
+    total is one exact int64 for up to MAX_RUNS runs of counts up to
+    MAX_COUNT, whatever the blocks."""
     runs: int
     hist: np.ndarray
     moments: np.ndarray
@@ -20,12 +26,20 @@ class Tallies:
     sensitivity: np.ndarray | None = None
     sensitivity_runs: np.ndarray | None = None
 
+    def __post_init__(self):
+        carry(self.moments)
+        carry(self.paired)
+
     def __iadd__(self, other: "Tallies") -> "Tallies":
+        if self.runs + other.runs > MAX_RUNS:
+            raise OverflowError(f"more than {MAX_RUNS:,} runs cannot be tallied exactly")
         self.runs += other.runs
         for name in ARRAYS:
             mine = getattr(self, name)
             if mine is not None:
                 mine += getattr(other, name)
+        carry(self.moments)
+        carry(self.paired)
         return self
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -44,3 +58,11 @@ def moment_sums(moments: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
                                                         moments[..., 2].ravel(), strict=True)]
     squares = np.array([float(x) for x in exact], dtype=np.float64).reshape(total.shape)
     return total, squares
+
+
+def carry(moments: np.ndarray) -> None:
+    """Move the low limb's bits above 32 into the high limb, in place: the
+    limbs of a block's sum of squares are below 2**59 each (blocks have at
+    most 1e8 runs), and carried ones stay below 2**63 up to MAX_RUNS runs."""
+    moments[..., 1] += moments[..., 2] >> 32
+    moments[..., 2] &= 0xFFFFFFFF

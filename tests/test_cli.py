@@ -49,7 +49,8 @@ BAD = {
                                          "grid.force_size"),
     "horizon beyond memory": (GOOD.replace("horizon_days = 800", "horizon_days = 10000000000"),
                               "study.horizon_days"),
-    "too many blocks": (GOOD.replace("runs = 2000", "runs = 1000000000000"), "study.block_runs"),
+    "too many blocks": (GOOD.replace("runs = 2000", "runs = 4000000000"), "study.block_runs"),
+    "runs beyond exact tallies": (GOOD.replace("runs = 2000", "runs = 1000000000000"), "study.runs"),
     "histograms beyond memory": (GOOD.replace("horizon_days = 800", "horizon_days = 36000")
                                  .replace("[0, 5000]", str(list(range(0, 500_000, 100)))), "study.horizon_days"),
     "NUL in the name": (GOOD.replace('name = "tiny"', 'name = "ti\\u0000ny"'), "study.name"),
@@ -151,3 +152,15 @@ def test_python_dash_m_works(tmp_path):
     done = subprocess.run([sys.executable, "-m", "deterrence", "--version"], capture_output=True,
                           text=True, cwd=Path(__file__).parent)
     assert done.returncode == 0 and done.stdout.startswith("deterrence ")
+
+
+def test_a_run_the_priors_cannot_compute_leaves_nothing(tmp_path, capsys):
+    """A kernel fault (counts beyond the exact tallies) ends in one line and
+    exit 2, with no result, checkpoint, lock or temporary left behind."""
+    path = tmp_path / "huge.toml"
+    path.write_text(GOOD.replace("horizon_days = 800", "horizon_days = 3000")
+                    + '[priors.sigma_war]\ndist = "fixed"\nvalue = 1e9\n')
+    assert main(["run", str(path), "--out", str(tmp_path / "out.nc"), "--workers", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("deterrence: error:") and "strikes" in err[-1]
+    assert list(tmp_path.iterdir()) == [path]

@@ -12,6 +12,10 @@ All seeds are fixed, so every test is deterministic. Tolerances:
 """
 
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,8 +30,9 @@ from conftest import (
 from numba import njit
 from scipy import stats
 
-from deterrence import kernels, reference, results, rng, runner
-from deterrence.model import EVENTS
+from deterrence import UserError, kernels, reference, results, rng, runner
+from deterrence.model import EVENTS, MAX_COUNT, MAX_RUNS
+from deterrence.tallies import Tallies, moment_sums
 
 ALPHA = 1e-4
 Z_REFERENCE = 5.0
@@ -352,3 +357,190 @@ def test_rear_weight_zero_means_never_hit():
     plan = runner.make_plan(cfg)
     assert reference.simulate(plan, 200, seed=1).hist[0, 3, -1] == 200
     assert run_kernel(plan).hist[0, 3, -1] == 200
+
+
+# ---------------------------------------------------------------------------
+# Faults: what the kernel cannot compute exactly ends in one clean error
+
+
+NO_CEASEFIRE = {"lambda_c0": 1e-12}   # every run at war over the horizon
+
+
+def test_counts_above_max_count_are_an_error_not_a_wrong_se():
+    """Strikes ~ Poisson(3.5e9) per run: their squares would overflow int64,
+    so the block stops with a UserError naming the run and the priors."""
+    horizon = 1000
+    cfg = make_config(BASELINE_GRID, fixed(**NO_CEASEFIRE, sigma_war=3.5e9 / horizon), runs=50,
+                      horizon=horizon, block_runs=7)
+    with pytest.raises(UserError) as error:
+        run_kernel(runner.make_plan(cfg))
+    message = str(error.value)
+    assert "\n" not in message
+    assert message.startswith("run 0 has strikes above 2,147,483,647") and "priors.sigma_war" in message
+
+
+def test_counts_just_below_max_count_give_the_poisson_se():
+    """Strikes ~ Poisson(2e9), just below MAX_COUNT: the same tallies in any
+    blocking, and the standard error of the mean is sqrt(lam / n) (the
+    estimated SE's relative error is sqrt(1 / (2 n)); 4.5 of those)."""
+    horizon, lam, n = 1000, 2.0e9, 2000
+    cfg = make_config(BASELINE_GRID, fixed(**NO_CEASEFIRE, sigma_war=lam / horizon), runs=n,
+                      horizon=horizon)
+    one = run_kernel(runner.make_plan(cfg))
+    blocked = run_kernel(runner.make_plan(cfg, block_runs=7))
+    assert_tallies_equal(one, blocked)
+    ds = results.build(cfg, runner.make_plan(cfg), blocked)
+    se = float(ds.mean_strikes_se.values.reshape(-1)[0])
+    assert abs(se / math.sqrt(lam / n) - 1.0) < 4.5 * math.sqrt(1.0 / (2 * n))
+    assert abs(float(ds.mean_strikes.values.reshape(-1)[0]) - lam) < 4.5 * math.sqrt(lam / n)
+
+
+def test_moment_sums_exact_up_to_max_runs():
+    """Blocks of 1e8 runs (the largest), every count MAX_COUNT or -MAX_COUNT
+    (paired differences), added up to MAX_RUNS runs: the sums and sums of
+    squares equal Python's integers exactly."""
+    block = 100_000_000
+    moments = np.zeros((1, 1, 3), dtype=np.int64)
+    paired = np.zeros((1, 1, 3), dtype=np.int64)
+    # A block's limbs as add_moment leaves them (uncarried), by adding the
+    # run's limbs block times over.
+    one = np.zeros(3, dtype=np.int64)
+    kernels.add_moment(one, np.int64(MAX_COUNT))
+    moments[0, 0] = one * block
+    minus = np.zeros(3, dtype=np.int64)
+    kernels.add_moment(minus, np.int64(-MAX_COUNT))
+    paired[0, 0] = minus * block
+    hist = np.zeros((1, 1, 1), dtype=np.int64)
+    total = None
+    blocks = MAX_RUNS // block
+    for _ in range(blocks):
+        t = Tallies(block, hist.copy(), moments.copy(), paired.copy())
+        total = t if total is None else total.__iadd__(t)
+    runs = blocks * block
+    sums, squares = moment_sums(total.moments)
+    exact = (int(total.moments[0, 0, 1]) << 32) + int(total.moments[0, 0, 2])
+    assert int(total.moments[0, 0, 0]) == runs * MAX_COUNT
+    assert exact == runs * MAX_COUNT**2 and squares[0, 0] == float(runs * MAX_COUNT**2)
+    assert int(total.paired[0, 0, 0]) == -runs * MAX_COUNT
+    assert (int(total.paired[0, 0, 1]) << 32) + int(total.paired[0, 0, 2]) == runs * MAX_COUNT**2
+    with pytest.raises(OverflowError):
+        total += Tallies(block, hist.copy(), moments.copy(), paired.copy())
+
+
+def test_runs_above_max_runs_rejected():
+    with pytest.raises(UserError, match="study.runs must be at most"):
+        make_config(runs=MAX_RUNS + 1)
+    with pytest.raises(UserError, match="--runs must be at most"):
+        make_config(runs=10).with_overrides(runs=MAX_RUNS + 1)
+
+
+@njit
+def beta_draws(n, a, b, key0, key1):
+    st = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
+    rng.stream(st, key0, key1, 0, 7)
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = rng.beta(st, a, b)
+    return out
+
+
+@pytest.mark.parametrize("a, b", [(1e-3, 3e-3), (0.05, 0.02), (1e-300, 2e-300)])
+def test_beta_with_tiny_shapes(a, b):
+    """The gamma draws underflow to 0 here (0 / 0 before): draws are finite,
+    in [0, 1], with the mean and P(X < 1/2) of scipy's Beta within 4.5 SE."""
+    n = 20_000
+    x = beta_draws(n, a, b, *KEY)
+    assert np.all(np.isfinite(x)) and np.all((x >= 0.0) & (x <= 1.0))
+    mean = a / (a + b)
+    sd = math.sqrt(mean * (1.0 - mean) / (a + b + 1.0))   # scipy's std is NaN at 1e-300
+    assert abs(x.mean() - mean) < 4.5 * sd / math.sqrt(n)
+    assert_proportions([np.mean(x < 0.5)], [stats.beta(a, b).cdf(0.5)], n)
+
+
+def test_beta_unchanged_for_ordinary_shapes():
+    """Draws the old X / (X + Y) gave, bit for bit, where nothing underflows."""
+    @njit
+    def old(n, a, b, key0, key1):
+        st = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
+        rng.stream(st, key0, key1, 0, 7)
+        out = np.empty(n)
+        for i in range(n):
+            x = rng.gamma(st, a, 1.0)
+            out[i] = x / (x + rng.gamma(st, b, 1.0))
+        return out
+
+    for a, b in ((0.5, 0.7), (2.0, 38.0)):
+        assert np.array_equal(beta_draws(2000, a, b, *KEY), old(2000, a, b, *KEY))
+
+
+def test_samplers_fault_instead_of_hanging():
+    """NaN and infinite inputs end at once in the fault values (NaN, -1)."""
+    st = rng.new_state()
+    rng.stream(st, KEY[0], KEY[1], 0, 1)
+    assert math.isnan(rng.gamma(st, math.nan, 1.0)) and math.isnan(rng.gamma(st, math.inf, 1.0))
+    assert rng.poisson(st, math.nan) == -1 and rng.poisson(st, math.inf) == -1
+    assert rng.poisson(st, 1e300) == -1
+    assert math.isnan(rng.beta(st, math.nan, 1.0))
+
+
+CLI_CONFIG = """
+[study]
+name = "edge"
+runs = 300
+seed = 3
+horizon_days = 2000
+block_runs = 100
+
+[grid]
+force_size = [0, 10000]
+posture = ["rear", "contact_line"]
+deploy_rule = ["immediate"]
+support = ["none"]
+leverage = ["status_quo"]
+
+"""
+EDGE_PRIORS = {
+    "truce_shape tiny": {"truce_shape": {"dist": "fixed", "value": 1e-9}},
+    "truce_shape tiny gamma": {"truce_shape": {"dist": "gamma", "shape": 0.01, "scale": 1e-6}},
+    "lambda_retruce huge": {"lambda_retruce": {"dist": "fixed", "value": 1e12},
+                            "truce_scale": {"dist": "fixed", "value": 1e-12}},
+    "m_collapse huge": {"m_collapse": {"dist": "lognormal", "median": 1e100, "sigma": 50.0},
+                        "truce_shape": {"dist": "fixed", "value": 0.01}},
+    "mu_war huge": {"mu_war": {"dist": "fixed", "value": 1e9}},
+}
+
+
+@pytest.mark.parametrize("case", EDGE_PRIORS)
+def test_edge_priors_end_cleanly(case, tmp_path):
+    """In a fresh process with bounds checking (and a time limit): exit 0 with
+    a result, or exit 2 with one line and nothing under the output name;
+    never a crash, a hang or a traceback."""
+    text = CLI_CONFIG + "".join(
+        f"[priors.{name}]\n" + "".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in table.items())
+        for name, table in EDGE_PRIORS[case].items())
+    (tmp_path / "edge.toml").write_text(text)
+    out = tmp_path / "edge.nc"
+    env = {**os.environ, "NUMBA_BOUNDSCHECK": "1", "PYTHONPATH": str(Path(__file__).parents[1])}
+    done = subprocess.run([sys.executable, "-m", "deterrence", "run", str(tmp_path / "edge.toml"),
+                           "--out", str(out), "--workers", "1"],
+                          capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    assert done.returncode in (0, 2), done.stderr
+    if done.returncode == 2:
+        lines = [line for line in done.stderr.splitlines() if line.startswith("deterrence: error:")]
+        assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+        assert not out.exists()
+    else:
+        assert out.exists()
+
+
+def test_import_leaves_numba_cache_dir_alone():
+    """The digest-keyed cache folder applies to this package's functions
+    only: importing it does not change numba's folder for the process."""
+    code = ("import numba; before = numba.config.CACHE_DIR; import deterrence.kernels, deterrence.rng as r; "
+            "assert numba.config.CACHE_DIR == before, numba.config.CACHE_DIR; "
+            "loc = r._CacheLocator.from_function(deterrence.kernels.simulate.py_func, deterrence.kernels.__file__); "
+            "assert loc.get_cache_path().startswith(r.CACHE_DIR); "
+            "assert r._CacheLocator.from_function(r.seed_key, numba.__file__) is None")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    env.pop("NUMBA_CACHE_DIR", None)
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)
