@@ -206,6 +206,8 @@ class Parser(argparse.ArgumentParser):
 
 
 def parser() -> argparse.ArgumentParser:
+    from deterrence.clusters import SYSTEMS
+
     p = Parser(prog="deterrence", description=DESCRIPTION, epilog=EXAMPLES,
                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"deterrence {__version__}")
@@ -230,7 +232,7 @@ def parser() -> argparse.ArgumentParser:
     run.set_defaults(func=_run)
     sub_ = sub.add_parser("submit", help="render a batch script for Slurm or PBS and submit it")
     sub_.add_argument("config", help="study config (TOML); its [cluster] table sets queue, cores, ...")
-    sub_.add_argument("--system", choices=("slurm", "pbs"), required=True)
+    sub_.add_argument("--system", choices=tuple(SYSTEMS), required=True)
     sub_.add_argument("--mode", choices=("local", "mpi"), default="local",
                       help="local: all cores of one node; mpi: dask-mpi over several nodes")
     sub_.add_argument("--out", help="result path (default results/NAME.nc)")

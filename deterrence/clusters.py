@@ -17,14 +17,43 @@ import re
 import shutil
 import stat
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from deterrence import UserError
 from deterrence.config import check_cluster
 
 LOOPBACK = "127.0.0.1"
-# Each batch system: the command that must exist here to use it.
-SYSTEMS = {"slurm": ("Slurm", "sbatch"), "pbs": ("PBS", "qsub")}
+
+
+@dataclass(frozen=True)
+class BatchSystem:
+    """Everything this package knows of one batch system: read by the
+    dask-jobqueue cluster, `deterrence submit` and the CLI's choices."""
+    name: str                 # as people write it
+    submit: str               # the command that submits a script (must exist here to use the system)
+    directive: str            # prefix of a directive line in a batch script
+    queue: str                # directive option naming the partition or queue ({} is the value)
+    account: str              # directive option naming the account
+    log: str                  # the job log beside the output ({out} is the result's path)
+    launcher: str             # starts one process per MPI rank inside a job
+    requeue: str              # shell command by which a job asks to run again
+    jobqueue_class: str       # the dask_jobqueue cluster class
+    template: str             # batch script template in jobs/
+
+
+SYSTEMS = {
+    "slurm": BatchSystem("Slurm", "sbatch", "#SBATCH", "--partition={}", "--account={}", "{out}.%j.log",
+                         "srun", 'scontrol requeue "$SLURM_JOB_ID"', "SLURMCluster", "slurm.sh"),
+    "pbs": BatchSystem("PBS", "qsub", "#PBS", "-q {}", "-A {}", "{out}.log",
+                       "mpiexec", 'qrerun "$PBS_JOBID"', "PBSCluster", "pbs.sh"),
+}
+
+
+def batch_system(key: str) -> BatchSystem:
+    if key not in SYSTEMS:
+        raise UserError(f"unknown batch system {key!r}; expected one of: {', '.join(SYSTEMS)}")
+    return SYSTEMS[key]
 MPI_MIN_RANKS = 3  # rank 0 the scheduler, rank 1 this client, ranks 2+ the workers
 # Set by MPI launchers: Open MPI, MPICH/Hydra and Intel MPI, Slurm's PMI2 and
 # PMIx, Cray ALPS.
@@ -42,9 +71,9 @@ def check_scheduler(scheduler: str | None) -> None:
     if scheduler is None or scheduler == "local":
         return
     if scheduler in SYSTEMS:
-        name, command = SYSTEMS[scheduler]
-        if shutil.which(command) is None:
-            raise UserError(f"--scheduler {scheduler}: no {name} here ({command} not found); "
+        system = SYSTEMS[scheduler]
+        if shutil.which(system.submit) is None:
+            raise UserError(f"--scheduler {scheduler}: no {system.name} here ({system.submit} not found); "
                             f"run on a login node or use --scheduler local")
     elif scheduler == "mpi":
         _check_mpi()
@@ -171,7 +200,7 @@ def jobqueue_cluster(system: str, settings: dict, workers: int | None):
         scheduler_options["host"] = host or LOOPBACK
     kwargs = {"cores": 1, "processes": 1, "memory": "2GB", "walltime": "01:00:00",
               **{k: v for k, v in settings.items() if v is not None}, "scheduler_options": scheduler_options}
-    cls = dask_jobqueue.SLURMCluster if system == "slurm" else dask_jobqueue.PBSCluster
+    cls = getattr(dask_jobqueue, batch_system(system).jobqueue_class)
     with credentials_folder(base) if tls else contextlib.nullcontext() as shared:
         if tls:
             kwargs["security"] = Security.temporary()

@@ -17,5 +17,5 @@ trap 'kill -TERM $$child' TERM
 wait $$child
 status=$$?
 if [ $$status -gt 128 ]; then wait $$child; status=$$?; fi
-if [ $$status -eq 75 ]; then qrerun "$$PBS_JOBID"; fi
+if [ $$status -eq 75 ]; then ${requeue}; fi
 exit $$status

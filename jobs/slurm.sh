@@ -21,5 +21,5 @@ trap 'kill -TERM $$child' TERM
 wait $$child
 status=$$?
 if [ $$status -gt 128 ]; then wait $$child; status=$$?; fi
-if [ $$status -eq 75 ]; then scontrol requeue "$$SLURM_JOB_ID"; fi
+if [ $$status -eq 75 ]; then ${requeue}; fi
 exit $$status
