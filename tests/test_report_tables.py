@@ -57,6 +57,7 @@ def test_terminal_table_states_units_and_words(small):
     first = next(line for line in lines if "tripwire" in line)
     assert "tripwire: foreign troops engaged in combat" in first
     for reading, name in HEADLINE:
+        assert f"{reading}_{name}" in outcome(name).variables()     # a declared reading
         assert heading(reading, outcome(name)) in lines[4]
     assert lines[-1].startswith(f"{ANY}: without a force, posture and deployment rule cannot matter")
     rows = _rows("\n".join(lines))
