@@ -17,24 +17,12 @@ import dask
 import numpy as np
 import xarray as xr
 
-from deterrence import UserError, __version__, runner
+from deterrence import UserError, __version__, outcomes, runner
 from deterrence.config import Config
-from deterrence.model import AXES, COUNTS, EVENTS, SENSITIVITY_OUTCOMES, SENSITIVITY_YEAR, TRUCE_DAYS_UNIT, YEARS
+from deterrence.model import AXES, EVENTS, SENSITIVITY_OUTCOMES, SENSITIVITY_YEAR, TRUCE_DAYS_UNIT, YEARS
 from deterrence.runner import Plan
 from deterrence.tallies import Tallies, moment_sums
 
-EVENT_WORDS = {
-    "first_ceasefire_day": ("ceasefire", "first general ceasefire"),
-    "deployment_day": ("deployed", "deployment of the reassurance force"),
-    "reattack_day": ("reattack", "renewed major offensive (re-attack)"),
-    "tripwire_day": ("tripwire", "foreign troops engaged in combat (tripwire)"),
-}
-COUNT_WORDS = {
-    "violations": ("1", "ceasefire violations after the first ceasefire"),
-    "strikes": ("1", "missile and drone strikes on cities over the horizon"),
-    "truce_days": ("days", "days in truce before any re-attack"),
-    "collapses": ("1", "truce collapses"),
-}
 FORMATS = {".nc": "netcdf", ".zarr": "zarr"}
 
 
@@ -68,39 +56,29 @@ def build(config: Config, plan: Plan, tallies: Tallies, extra_attrs: dict | None
     data = {}
     year_days = plan.year_days
     in_horizon = year_days <= horizon
-    for e, name in enumerate(EVENTS):
-        word, meaning = EVENT_WORDS[name]
+    for e, o in enumerate(outcomes.events()):
         hist = tallies.hist[:, e, :]
-        data[name] = (AXES + ("day",), grid_array(hist), {
-            "long_name": f"runs by day of {meaning}; the last bin counts runs where it did not "
-                         f"happen within the horizon", "units": "runs"})
+        data[o.tally] = (AXES + ("day",), grid_array(hist))
         cumulative = np.cumsum(hist, axis=1)
         within = np.stack([cumulative[:, min(d, horizon) - 1] for d in year_days], axis=1)
         p = np.where(in_horizon, within / n, np.nan)
-        data[f"p_{word}"] = (AXES + ("years",), grid_array(p), {
-            "long_name": f"probability of {meaning} within the given years", "units": "1"})
-        data[f"p_{word}_se"] = (AXES + ("years",), grid_array(np.sqrt(p * (1 - p) / n)), {
-            "long_name": f"Monte Carlo standard error of p_{word}", "units": "1"})
+        data[f"p_{o.name}"] = (AXES + ("years",), grid_array(p))
+        data[f"p_{o.name}_se"] = (AXES + ("years",), grid_array(np.sqrt(p * (1 - p) / n)))
     data.update(_war_or_peace(data, n))
     total, squares = moment_sums(tallies.moments)
-    for c, name in enumerate(COUNTS):
-        units, meaning = COUNT_WORDS[name]
-        scale = TRUCE_DAYS_UNIT if name == "truce_days" else 1.0
+    for c, o in enumerate(outcomes.counts()):
+        scale = TRUCE_DAYS_UNIT if o.tally == "truce_days" else 1.0
         s, sq = total[:, c] * scale, squares[:, c] * scale * scale
-        data[f"{name}_sum"] = (AXES, grid_array(s), {"long_name": f"sum over runs of {meaning}",
-                                                     "units": units})
-        data[f"{name}_sumsq"] = (AXES, grid_array(sq), {
-            "long_name": f"sum over runs of the square of {meaning}", "units": f"({units})2"})
         mean, se = _mean_se(s, sq, n)
-        data[f"mean_{name}"] = (AXES, grid_array(mean), {"long_name": f"mean {meaning}",
-                                                         "units": units})
-        data[f"mean_{name}_se"] = (AXES, grid_array(se), {
-            "long_name": f"Monte Carlo standard error of mean_{name}", "units": units})
+        for name, values in ((f"{o.name}_sum", s), (f"{o.name}_sumsq", sq), (f"mean_{o.name}", mean),
+                             (f"mean_{o.name}_se", se)):
+            data[name] = (AXES, grid_array(values))
     data.update(_paired(tallies, n, grid_array, in_horizon))
     if tallies.sensitivity is not None and plan.sensitivity_parameters.size:
         data.update(_sensitivity(config, plan, tallies, grid_array))
-    data["runs"] = (AXES, np.full(shape, n, dtype=np.int64), {"long_name": "runs simulated",
-                                                              "units": "runs"})
+    data["runs"] = (AXES, np.full(shape, n, dtype=np.int64))
+    # Every variable's words come from its declaration in deterrence.outcomes.
+    data = {name: (dims, values, outcomes.attrs(name)) for name, (dims, values) in data.items()}
     base = config.study.baseline
     attrs = {
         "title": f"deterrence study {config.study.name}",
@@ -143,15 +121,10 @@ def _war_or_peace(data: dict, n: int) -> dict:
         p_given = np.where(p_c > 0, p_r / p_c, np.nan)
         se_given = np.sqrt(p_given * (1 - p_given) / (n * p_c))
     return {
-        "p_war": (dims, p_war, {"long_name": "probability of being at war at the given years: no ceasefire "
-                                             "yet, or a re-attack", "units": "1"}),
-        "p_war_se": (dims, np.sqrt(p_war * (1 - p_war) / n), {
-            "long_name": "Monte Carlo standard error of p_war", "units": "1"}),
-        "p_reattack_given_ceasefire": (dims, p_given, {
-            "long_name": "probability of a re-attack within the given years among runs with a ceasefire "
-                         "within them", "units": "1"}),
-        "p_reattack_given_ceasefire_se": (dims, se_given, {
-            "long_name": "Monte Carlo standard error of p_reattack_given_ceasefire", "units": "1"}),
+        "p_war": (dims, p_war),
+        "p_war_se": (dims, np.sqrt(p_war * (1 - p_war) / n)),
+        "p_reattack_given_ceasefire": (dims, p_given),
+        "p_reattack_given_ceasefire_se": (dims, se_given),
     }
 
 
@@ -161,20 +134,16 @@ def _paired(tallies: Tallies, n: int, grid_array, in_horizon) -> dict:
     mean, se = _mean_se(total, squares, n)
     data = {}
     n_years = len(YEARS)
-    for e, name in enumerate(EVENTS):
-        word, meaning = EVENT_WORDS[name]
+    dims = AXES + ("years",)
+    for e, o in enumerate(outcomes.events()):
         cols = slice(e * n_years, (e + 1) * n_years)
-        for suffix, values in (("", mean[:, cols]), ("_se", se[:, cols])):
-            data[f"diff_p_{word}{suffix}"] = (AXES + ("years",),
-                                              grid_array(np.where(in_horizon, values, np.nan)), {
-                "long_name": f"paired difference to the baseline of p_{word}"
-                             + (" (standard error)" if suffix else ""), "units": "1"})
-    for k, name in enumerate(("violations", "strikes")):
+        data[f"diff_p_{o.name}"] = (dims, grid_array(np.where(in_horizon, mean[:, cols], np.nan)))
+        data[f"diff_p_{o.name}_se"] = (dims, grid_array(np.where(in_horizon, se[:, cols], np.nan)))
+    # The paired counts follow the events, in the order of model.COUNTS.
+    for k, o in enumerate(o for o in outcomes.counts() if o.paired):
         col = len(EVENTS) * n_years + k
-        data[f"diff_mean_{name}"] = (AXES, grid_array(mean[:, col]), {
-            "long_name": f"paired difference to the baseline of mean_{name}", "units": "1"})
-        data[f"diff_mean_{name}_se"] = (AXES, grid_array(se[:, col]), {
-            "long_name": f"standard error of diff_mean_{name}", "units": "1"})
+        data[f"diff_mean_{o.name}"] = (AXES, grid_array(mean[:, col]))
+        data[f"diff_mean_{o.name}_se"] = (AXES, grid_array(se[:, col]))
     return data
 
 
@@ -199,11 +168,8 @@ def _sensitivity(config: Config, plan: Plan, tallies: Tallies, grid_array) -> di
     index = np.where(variance > 0, index, np.nan)
     dims = AXES + ("outcome", "parameter")
     return {
-        "sensitivity": (dims, grid_array(index.transpose(1, 2, 0)), {
-            "long_name": "first-order sensitivity index of the outcome to the parameter "
-                         "(share of its variance explained by the parameter's prior decile)", "units": "1"}),
-        "sensitivity_bin_mean": (dims + ("decile",), grid_array(bin_mean.transpose(2, 3, 0, 1)), {
-            "long_name": "mean outcome by prior decile of the parameter", "units": "1"}),
+        "sensitivity": (dims, grid_array(index.transpose(1, 2, 0))),
+        "sensitivity_bin_mean": (dims + ("decile",), grid_array(bin_mean.transpose(2, 3, 0, 1))),
     }
 
 
@@ -391,17 +357,9 @@ REQUIRED_ATTRS = ("title", "source", "config", "config_sha256", "seed", "runs", 
 
 
 def required_variables() -> list[str]:
-    """The variables every result holds (the sensitivity ones are optional)."""
-    names = ["runs"]
-    for event in EVENTS:
-        word = EVENT_WORDS[event][0]
-        names += [event, f"p_{word}", f"p_{word}_se", f"diff_p_{word}", f"diff_p_{word}_se"]
-    names += ["p_war", "p_war_se", "p_reattack_given_ceasefire", "p_reattack_given_ceasefire_se"]
-    for count in COUNTS:
-        names += [f"{count}_sum", f"{count}_sumsq", f"mean_{count}", f"mean_{count}_se"]
-    for count in ("violations", "strikes"):
-        names += [f"diff_mean_{count}", f"diff_mean_{count}_se"]
-    return names
+    """The variables every result holds: all that deterrence.outcomes declares,
+    but the optional sensitivity ones."""
+    return [name for name in outcomes.variables() if name not in outcomes.OPTIONAL_VARIABLES]
 
 
 def check(ds: xr.Dataset) -> None:

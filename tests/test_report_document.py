@@ -13,6 +13,7 @@ from report_cases import COLLAPSED, SMALL, run, with_sensitivity
 from deterrence import report
 from deterrence.cli import main
 from deterrence.model import AXES
+from deterrence.outcomes import COUNT, EVENT, OUTCOMES, outcome
 
 PNGS = {"reattack_incidence.png", "reattack_heatmap.png", "deployment_vs_leverage.png", "tradeoff.png"}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -88,6 +89,31 @@ def test_report_writes_every_file(small, tmp_path):
     base = [r for r in rows if r["force_size"] == "0" and r["support"] == "none"
             and r["leverage"] == "status_quo"]
     assert base and all(float(r["diff_p_reattack_2y"]) == 0.0 for r in base)
+
+
+
+def test_report_reads_every_outcome_from_the_declarations(small, tmp_path):
+    """The CSV has a column for every declared outcome reading, with the
+    dataset's values; the report's legend words come from the declarations."""
+    report.write_report(small, tmp_path)
+    rows = _read_csv(tmp_path / "options.csv")
+    columns = set(rows[0])
+    for o in OUTCOMES:
+        if o.kind == COUNT:
+            readings = [f"mean_{o.name}"] + ([f"diff_mean_{o.name}"] if o.paired else [])
+        else:
+            names = [f"p_{o.name}", f"diff_p_{o.name}"] if o.kind == EVENT else [o.name]
+            readings = [f"{name}_{y}y" for name in names for y in (1, 2, 5)]
+        assert {c for r in readings for c in (r, f"{r}_se")} <= columns, o.name
+    for r in rows:
+        o = small.sel(force_size=int(r["force_size"]), **{a: r[a] for a in AXES[1:]}).sel(years=2)
+        for column, name in (("p_war_2y", "p_war"), ("p_reattack_given_ceasefire_2y", "p_reattack_given_ceasefire"),
+                             ("p_reattack_given_ceasefire_2y_se", "p_reattack_given_ceasefire_se")):
+            assert float(r[column]) == pytest.approx(float(o[name])), column
+    md = (tmp_path / "report.md").read_text()
+    assert f"tripwire: {outcome('tripwire').meaning}" in md
+    assert "mean totals per run over the 1000-day horizon, not daily means" in md
+    assert "posture and deployment rule cannot matter" in md
 
 
 def test_sensitivity_chart_drawn_when_present(small, tmp_path):

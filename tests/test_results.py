@@ -6,14 +6,21 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from deterrence import config, results, runner
+from deterrence import config, outcomes, results, runner
+from deterrence.model import EVENTS, YEARS
 
 
 @pytest.fixture(scope="module")
-def default_study():
+def study_tallies():
     cfg = config.load("configs/study.toml").with_overrides(runs=20_000)
     plan = runner.make_plan(cfg)
-    return cfg, results.build(cfg, plan, runner.run_local(plan, show_progress=False))
+    return cfg, plan, runner.run_local(plan, show_progress=False)
+
+
+@pytest.fixture(scope="module")
+def default_study(study_tallies):
+    cfg, plan, tallies = study_tallies
+    return cfg, results.build(cfg, plan, tallies)
 
 
 def test_paired_se_is_smaller_than_unpaired(default_study):
@@ -78,3 +85,25 @@ def test_war_and_conditional_readings(default_study):
     assert float(two.p_reattack_given_ceasefire) == pytest.approx(reattacks / ceasefires)
     p = reattacks / ceasefires
     assert float(two.p_reattack_given_ceasefire_se) == pytest.approx(np.sqrt(p * (1 - p) / ceasefires))
+
+
+def test_every_declared_variable_is_built_with_its_words(default_study):
+    """Both sides of deterrence.outcomes: every variable it declares is in
+    the dataset with the declared long_name and units, and the dataset has
+    no variable it does not declare."""
+    cfg, ds = default_study
+    declared = outcomes.variables()
+    assert set(ds.data_vars) == set(declared)
+    for name, attrs in declared.items():
+        assert ds[name].attrs == attrs, name
+    assert set(results.required_variables()) == set(declared) - set(outcomes.OPTIONAL_VARIABLES)
+
+
+def test_paired_tally_layout_matches_the_declarations(study_tallies):
+    """The kernel pairs each event at each year, then the paired counts in
+    the order of model.COUNTS: the declarations must say as many."""
+    cfg, plan, tallies = study_tallies
+    paired_counts = [o for o in outcomes.counts() if o.paired]
+    assert tallies.paired.shape[1] == len(EVENTS) * len(YEARS) + len(paired_counts)
+    assert tallies.moments.shape[1] == len(outcomes.counts())
+    assert tallies.hist.shape[1] == len(outcomes.events())

@@ -10,7 +10,7 @@ import xarray as xr
 from deterrence.model import AXES
 from deterrence.report import figures
 from deterrence.report.grid import AXIS_WORDS, baseline, baseline_attr, flat, levels, plain_option, sel, year
-from deterrence.report.tables import markdown_table, write_csv
+from deterrence.report.tables import legend, markdown_table, write_csv
 
 # (file, section title, drawing function), in the order of the report.
 FIGURES = (
@@ -94,9 +94,11 @@ def write_report(ds: xr.Dataset, out_dir: Path) -> list[Path]:
     horizon = int(ds.attrs["horizon_days"])
     md = [f"# {ds.attrs.get('title', 'deterrence study')}", "", *_study(ds, at_year),
           f"## Headline table (within {at_year} year(s))", "",
-          "Δ re-attack: paired change in the re-attack probability against the baseline, in "
-          f"percentage points. Strikes and violations: mean counts over the {horizon}-day horizon. "
-          "Every option with more digits, and at every year, is in [options.csv](options.csv).", "",
+          f"{legend()}. Δ re-attack: paired change in the re-attack probability against the baseline, in "
+          f"percentage points. Strikes and violations: mean totals per run over the {horizon}-day horizon, "
+          "not daily means. Without a force, posture and deployment rule cannot matter: the rows of no "
+          "force that differ only in them are identical. Every option with more digits, every outcome "
+          "and every year are in [options.csv](options.csv).", "",
           markdown_table(ds, at_year), "", "## Figures", ""]
     for k, (title, path, text) in enumerate(drawn, 1):
         md += [f"### {k}. {title}", ""]

@@ -8,6 +8,7 @@ import numpy as np
 import xarray as xr
 
 from deterrence.model import AXES, PARAMETERS
+from deterrence.outcomes import outcome, sensitivity_label
 from deterrence.report import style
 from deterrence.report.grid import (
     PLAIN,
@@ -26,8 +27,7 @@ from deterrence.report.grid import (
 MAX_SENSITIVITY_BARS = 12
 SENSITIVITY_FLOOR = 0.001
 MEANINGS = {p.name: p.meaning for p in PARAMETERS}
-SENSITIVITY_NAMES = {"reattack_2y": "P(re-attack within 2 years)",
-                     "diff_reattack_2y": "change in P(re-attack within 2 y) vs baseline"}
+SENSITIVITY_NAMES = {key: sensitivity_label(key) for key in ("reattack_2y", "diff_reattack_2y")}
 LINE_COLORS = ["black", "tab:blue", "tab:orange", "tab:purple", "tab:brown", "tab:cyan", "tab:olive",
                "tab:pink", "tab:green", "tab:red"]
 
@@ -136,7 +136,8 @@ def draw_heatmap(ds: xr.Dataset, path: Path) -> tuple[Path, str]:
     supports = [PLAIN.get(s, s).replace("US ", "US\n").replace("no US ", "no US\n")
                 for s in grid["support"]]
     limit = max(float(np.nanmax(np.abs(d))) if np.any(np.isfinite(d)) else 0.0, 1e-6)
-    panels = ((axes[0], 100 * p, "viridis_r", None, None, f"P(re-attack within {at_year} y), %", "{:.1f}%"),
+    label = outcome("reattack").label
+    panels = ((axes[0], 100 * p, "viridis_r", None, None, f"P({label} within {at_year} y), %", "{:.1f}%"),
               (axes[1], 100 * d, "RdBu_r", -100 * limit, 100 * limit,
                "change vs baseline, percentage points", "{:+.1f}"))
     for ax, values, cmap, vmin, vmax, title, fmt in panels:
@@ -282,7 +283,8 @@ def draw_tradeoff(ds: xr.Dataset, path: Path) -> tuple[Path, str]:
                        label="no force" if f == 0 else f"{f:,} troops") for f in forces]
     ax.legend(handles=handles, fontsize=style.LEGEND_SIZE - 0.5, loc="best", ncol=2)
     ax.axhline(0, color="black", lw=0.6)
-    ax.set_xlabel(f"tripwire risk: P(foreign troops in combat within {at_year} y), %")
+    tripwire = outcome("tripwire")
+    ax.set_xlabel(f"{tripwire.label} risk: P({tripwire.meaning} within {at_year} y), %")
     ax.set_ylabel(f"re-attack risk cut vs baseline within {at_year} y\n(percentage points; higher is better)")
     ax.set_title("Risk reduction against tripwire risk, every option (bars ±2 SE; colour: posture; "
                  "marker: deployment; size: force)", fontsize=9)
@@ -332,17 +334,17 @@ def draw_sensitivity(ds: xr.Dataset, path: Path) -> tuple[Path | None, str]:
     fig = style.figure()
     axes = np.atleast_1d(fig.subplots(1, len(outcomes)))
     tops, totals = {}, {}
-    for ax, outcome in zip(axes, outcomes, strict=True):
-        v = s.sel(outcome=outcome)
+    for ax, key in zip(axes, outcomes, strict=True):
+        v = s.sel(outcome=key)
         params = [str(p) for p in v["parameter"].values]
         vals = v.values.astype(float)
-        totals[outcome] = float(np.nansum(vals))
+        totals[key] = float(np.nansum(vals))
         # Indices under SENSITIVITY_FLOOR (0 is no effect detectable above sampling noise) are left out.
         order = [i for i in np.argsort(-np.nan_to_num(vals, nan=-1.0), kind="stable")
                  if np.isfinite(vals[i]) and vals[i] >= SENSITIVITY_FLOOR]
         order = order[:MAX_SENSITIVITY_BARS]
         digits = 3 if max((vals[i] for i in order), default=0.0) < 0.1 else 2
-        tops[outcome] = [(params[i], vals[i]) for i in order]
+        tops[key] = [(params[i], vals[i]) for i in order]
         if not order:
             ax.text(0.5, 0.5, f"no index reaches {SENSITIVITY_FLOOR}\n(or the outcome does not vary)",
                     ha="center", va="center", transform=ax.transAxes, fontsize=9)
@@ -359,7 +361,7 @@ def draw_sensitivity(ds: xr.Dataset, path: Path) -> tuple[Path | None, str]:
                 ax.text(vals[i], y, f" {vals[i]:.{digits}f}", va="center", fontsize=7)
         ax.set_xlim(0, max(1e-3, 1.15 * max((vals[i] for i in order), default=0.0)))
         ax.set_xlabel("sensitivity index (share of variance)")
-        ax.set_title(SENSITIVITY_NAMES[outcome], fontsize=9)
+        ax.set_title(SENSITIVITY_NAMES[key], fontsize=9)
         ax.grid(axis="x", alpha=style.GRID_ALPHA)
     fig.suptitle(f"Which uncertain parameters drive the re-attack risk?\n"
                  f"({plain_option(option, ds, all_axes=True)})", fontsize=style.TITLE_SIZE)
@@ -368,12 +370,12 @@ def draw_sensitivity(ds: xr.Dataset, path: Path) -> tuple[Path | None, str]:
             f"run-to-run variance of each headline outcome explained by each uncertain parameter alone "
             f"(first-order index; at most {MAX_SENSITIVITY_BARS} shown, none under {SENSITIVITY_FLOOR}). "
             f"Knowing a parameter exactly would remove, on average, its index's share of the variance.")
-    for outcome, top in tops.items():
+    for key, top in tops.items():
         if top:
             listed = ", ".join(f"`{p}` ({MEANINGS.get(p, 'see docs/model.md')}; {v:.{2 if v >= 0.1 else 3}f})"
                                for p, v in top[:3])
-            text += f" For {SENSITIVITY_NAMES[outcome]} the leading parameters are {listed}."
-        text += f" The indices of {SENSITIVITY_NAMES[outcome]} sum to {totals[outcome]:.2f}"
-        text += (f": the other {1 - totals[outcome]:.2f} of its variance is chance within a run and "
-                 f"interactions between parameters." if totals[outcome] < 1 else ".")
+            text += f" For {SENSITIVITY_NAMES[key]} the leading parameters are {listed}."
+        text += f" The indices of {SENSITIVITY_NAMES[key]} sum to {totals[key]:.2f}"
+        text += (f": the other {1 - totals[key]:.2f} of its variance is chance within a run and "
+                 f"interactions between parameters." if totals[key] < 1 else ".")
     return path, text

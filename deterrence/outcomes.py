@@ -1,0 +1,182 @@
+"""The outcomes of a study, each declared once: its name in the dataset, the
+model tally it comes from, its kind, unit, long name and short label.
+
+The model (`deterrence.model`) owns the tally layout the kernels fill
+(`EVENTS`, `COUNTS`); this table owns the words. The dataset's variables and
+their `long_name` and `units` attributes, the report's tables, figures and
+CSV columns, and the README's table of variables (``python -m
+deterrence.outcomes`` prints it) are all read from here.
+"""
+
+from dataclasses import dataclass
+
+from deterrence.model import COUNTS, EVENTS
+
+# Kinds of outcome.
+EVENT = "event"      # a day histogram, read as the probability that it happens within the given years
+COUNT = "count"      # a per-run total over the horizon, read as its mean over runs
+DERIVED = "derived"  # a probability computed from the event readings
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One outcome of a run.
+
+    ``name`` is the dataset's word (``p_<name>``, ``mean_<name>``); ``tally``
+    the entry of `model.EVENTS` or `model.COUNTS` it is read from ("" for a
+    derived outcome); ``unit`` that of one run's value; ``long_name`` what it
+    is, in the model's words; ``label`` a heading for tables and figures;
+    ``paired``: the kernel also tallies its paired difference to the baseline."""
+
+    name: str
+    kind: str
+    unit: str
+    long_name: str
+    label: str
+    tally: str = ""
+    paired: bool = False
+
+    @property
+    def meaning(self) -> str:
+        """The long name without the label it repeats in brackets, for a legend `label: meaning`."""
+        return self.long_name.removesuffix(f" ({self.label})")
+
+    def variables(self) -> dict[str, dict[str, str]]:
+        """Every dataset variable of this outcome, with its attributes."""
+        n, what = self.name, self.long_name
+        if self.kind == EVENT:
+            found = {
+                self.tally: (f"runs by day of {what}; the last bin counts runs where it did not happen "
+                             f"within the horizon", "runs"),
+                f"p_{n}": (f"probability of {what} within the given years", "1"),
+                f"p_{n}_se": (f"Monte Carlo standard error of p_{n}", "1"),
+            }
+            if self.paired:
+                found[f"diff_p_{n}"] = (f"paired difference to the baseline of p_{n} (common random numbers)", "1")
+                found[f"diff_p_{n}_se"] = (f"paired standard error of diff_p_{n}", "1")
+        elif self.kind == COUNT:
+            total, unit = f"the total {what} over the horizon", self.unit
+            found = {
+                f"{n}_sum": (f"sum over runs of {total}", unit),
+                f"{n}_sumsq": (f"sum over runs of the square of {total}", "1" if unit == "1" else f"{unit}2"),
+                f"mean_{n}": (f"mean per run of {total}", unit),
+                f"mean_{n}_se": (f"Monte Carlo standard error of mean_{n}", unit),
+            }
+            if self.paired:
+                found[f"diff_mean_{n}"] = (f"paired difference to the baseline of mean_{n} (common random "
+                                           f"numbers)", unit)
+                found[f"diff_mean_{n}_se"] = (f"paired standard error of diff_mean_{n}", unit)
+        elif self.kind == DERIVED:
+            found = {n: (what, self.unit), f"{n}_se": (f"Monte Carlo standard error of {n}", self.unit)}
+        else:
+            raise ValueError(f"outcome {n}: unknown kind {self.kind!r}; kinds: {EVENT}, {COUNT}, {DERIVED}")
+        return {name: {"long_name": long_name, "units": units} for name, (long_name, units) in found.items()}
+
+
+OUTCOMES = (
+    Outcome("ceasefire", EVENT, "1", "the first general ceasefire", "ceasefire", "first_ceasefire_day", True),
+    Outcome("deployed", EVENT, "1", "deployment of the reassurance force", "deployed", "deployment_day", True),
+    Outcome("reattack", EVENT, "1", "a renewed major offensive (re-attack)", "re-attack", "reattack_day", True),
+    Outcome("tripwire", EVENT, "1", "foreign troops engaged in combat (tripwire)", "tripwire", "tripwire_day",
+            True),
+    # The kernel pairs the first two counts only (violations, strikes).
+    Outcome("violations", COUNT, "1", "ceasefire violations after the first ceasefire", "violations",
+            "violations", True),
+    Outcome("strikes", COUNT, "1", "missile and drone strikes on cities", "strikes", "strikes", True),
+    Outcome("truce_days", COUNT, "days", "days in truce before any re-attack", "truce days", "truce_days"),
+    Outcome("collapses", COUNT, "1", "truce collapses", "collapses", "collapses"),
+    Outcome("p_war", DERIVED, "1", "probability of being at war at the given years: no ceasefire yet, or a "
+            "re-attack", "at war"),
+    Outcome("p_reattack_given_ceasefire", DERIVED, "1", "probability of a re-attack within the given years "
+            "among runs with a ceasefire within them: deterrence net of Moscow's veto", "re-attack | ceasefire"),
+)
+
+# Dataset variables that are not outcomes: (long_name, units).
+OTHER_VARIABLES = {
+    "sensitivity": ("first-order sensitivity index of the outcome to the parameter (share of its variance "
+                    "explained by the parameter's prior decile)", "1"),
+    "sensitivity_bin_mean": ("mean outcome by prior decile of the parameter", "1"),
+    "runs": ("runs simulated", "runs"),
+}
+OPTIONAL_VARIABLES = ("sensitivity", "sensitivity_bin_mean")   # only with uncertain parameters
+
+_BY_NAME = {o.name: o for o in OUTCOMES}
+_BY_TALLY = {o.tally: o for o in OUTCOMES if o.tally}
+
+
+def outcome(name: str) -> Outcome:
+    """The outcome called ``name`` (``"reattack"``); KeyError for any other name."""
+    if name not in _BY_NAME:
+        raise KeyError(f"no outcome named {name!r}; deterrence.outcomes.OUTCOMES declares {', '.join(_BY_NAME)}")
+    return _BY_NAME[name]
+
+
+def of_tally(tally: str) -> Outcome:
+    """The outcome read from the model tally ``tally`` (``"reattack_day"``); KeyError for any other."""
+    if tally not in _BY_TALLY:
+        raise KeyError(f"no outcome reads the tally {tally!r}; declare one in deterrence.outcomes.OUTCOMES "
+                       f"(tallied: {', '.join(_BY_TALLY)})")
+    return _BY_TALLY[tally]
+
+
+def events() -> list[Outcome]:
+    """The event outcomes, in the order the kernel tallies them (`model.EVENTS`)."""
+    return [of_tally(t) for t in EVENTS]
+
+
+def counts() -> list[Outcome]:
+    """The count outcomes, in the order the kernel tallies them (`model.COUNTS`)."""
+    return [of_tally(t) for t in COUNTS]
+
+
+def sensitivity_label(key: str) -> str:
+    """Words for a key of `model.SENSITIVITY_OUTCOMES`: ``reattack_2y`` is
+    `P(re-attack within 2 years)`, ``diff_reattack_2y`` its paired change
+    against the baseline; KeyError for a key of no outcome."""
+    name, _, years = key.removeprefix("diff_").rpartition("_")
+    if not (years.endswith("y") and years[:-1].isdigit()) or name not in _BY_NAME:
+        raise KeyError(f"sensitivity outcome {key!r}: expected [diff_]<outcome>_<years>y, the outcome one of "
+                       f"{', '.join(_BY_NAME)}")
+    label, years = outcome(name).label, int(years[:-1])
+    if key.startswith("diff_"):
+        return f"change in P({label} within {years} y) vs baseline"
+    return f"P({label} within {years} years)"
+
+
+def variables() -> dict[str, dict[str, str]]:
+    """Every dataset variable an outcome or `OTHER_VARIABLES` declares, with its attributes."""
+    found = {}
+    for o in OUTCOMES:
+        found.update(o.variables())
+    found.update({name: {"long_name": long_name, "units": units}
+                  for name, (long_name, units) in OTHER_VARIABLES.items()})
+    return found
+
+
+def attrs(variable: str) -> dict[str, str]:
+    """The ``long_name`` and ``units`` of a dataset variable; KeyError if none declares it."""
+    declared = variables()
+    if variable not in declared:
+        raise KeyError(f"no outcome declares the variable {variable!r}; add it to deterrence.outcomes")
+    return dict(declared[variable])
+
+
+def markdown() -> str:
+    """The README's table of variables: one row per variable, its standard
+    error or sum of squares folded into the same row."""
+    declared = variables()
+    companions = {"_se": ("`_se`", "with its standard error"), "sq": ("`_sumsq`", "and of its square")}
+    lines = ["| variable | unit | meaning |", "| --- | --- | --- |"]
+    for name, a in declared.items():
+        if any(name.endswith(s) and name[:-len(s)] in declared for s in companions):
+            continue
+        shown, meaning = f"`{name}`", a["long_name"]
+        for suffix, (tag, words) in companions.items():
+            if name + suffix in declared:
+                shown, meaning = f"{shown} (+ {tag})", f"{meaning}, {words}"
+        lines.append(f"| {shown} | {a['units']} | {meaning} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown())
