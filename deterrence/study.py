@@ -125,7 +125,8 @@ def run_study(config_or_path: Config | str | os.PathLike, *, runs: int | None = 
     stop_signals : iterable of int, default ()
         Signals (e.g. ``signal.SIGTERM``) that, from the first block until the
         result is about to be renamed into place, stop the run with
-        ``runner.Interrupted``, its finished blocks saved. Main thread only.
+        ``runner.Interrupted`` (with ``out``, its finished blocks saved).
+        Main thread only.
 
     Returns
     -------
