@@ -6,114 +6,33 @@ import math
 import os
 import signal
 import sys
-import time
 from pathlib import Path
 
-from deterrence import UserError, __version__, shipped
+from deterrence import UserError, __version__
 
 EXIT_CHECKPOINTED = 75  # EX_TEMPFAIL: stopped early with a checkpoint; rerun with --resume
 
 
-def _stop(signum, frame):
+def _run(args) -> int:
+    from deterrence import report, study
     from deterrence.runner import Interrupted
 
-    raise Interrupted(signal.Signals(signum).name)
-
-
-def _run(args) -> int:
-    from deterrence import clusters, config, results, runner
-
-    clusters.check_scheduler(args.scheduler)
-    if args.target_se is not None and not 0 < args.target_se < 0.5:
-        raise UserError(f"--target-se must lie in (0, 0.5), got {args.target_se}")
-    if args.max_runs is not None and args.target_se is None:
-        raise UserError("--max-runs caps a --target-se run; give --target-se too, or use --runs")
-    if args.max_runs is not None and args.max_runs < 1:
-        raise UserError(f"--max-runs must be a positive integer, got {args.max_runs}")
-    if args.max_runs is not None and args.runs is not None:
-        raise UserError("give either --runs or --max-runs, not both")
-    cfg = config.load(args.config).with_overrides(
-        runs=args.max_runs if args.max_runs is not None else args.runs, seed=args.seed)
+    cfg = study.load_config(args.config)
     out = Path(args.out or Path("results") / f"{cfg.study.name}.nc")
-    results.output_format(out)
-    if args.workers is not None and args.workers < 1:
-        raise UserError(f"--workers must be at least 1, got {args.workers}")
-    results.check_replaceable(out, args.overwrite)
-    plan = runner.make_plan(cfg)
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise UserError(f"--out {out}: cannot create its folder ({error.strerror})") from None
-    settings = clusters.jobqueue_settings(cfg.cluster, args.jobqueue_config or shipped("jobs") / "jobqueue.yaml")
-    if args.scheduler == "mpi":
-        clusters.start_mpi(settings)  # only the client rank returns, to take the lock and write
-    with results.output_lock(out):
-        return _run_locked(args, cfg, plan, out, settings)
-
-
-def _run_locked(args, cfg, plan, out: Path, settings: dict) -> int:
-    """The run itself, while this process alone may write ``out``."""
-    from deterrence import __version__, clusters, report, results, runner
-
-    results.check_replaceable(out, args.overwrite)  # a run before ours may have just finished
-    checkpoint = runner.Checkpoint(Path(f"{out}.checkpoint.npz"), {
-        "config_sha256": cfg.sha256, "seed": cfg.study.seed, "runs": cfg.study.runs,
-        "block_runs": plan.block_runs, "version": __version__, "target_se": args.target_se})
-    if os.path.lexists(checkpoint.path) and not args.resume:
-        if not args.overwrite:
-            raise UserError(f"{checkpoint.path} holds an interrupted run; pass --resume to continue "
-                            f"it or --overwrite to start afresh")
-        checkpoint.remove()
-    elif args.resume:
-        checkpoint.load(plan.blocks)  # a damaged or foreign checkpoint stops the run before it starts
-    n_opt = len(cfg.options)
-    print(f"{cfg.study.name}: {n_opt} options x {cfg.study.runs:,} runs, {len(plan.blocks)} blocks, "
-          f"seed {cfg.study.seed}, scheduler {args.scheduler or 'threads'}", file=sys.stderr)
-    stops = (signal.SIGTERM, signal.SIGINT)
-    previous = {sig: signal.signal(sig, _stop) for sig in stops}
-
-    def too_late_to_stop():
-        # The result is complete and about to be renamed into place: a
-        # signal now would only leave a finished run to be computed again.
-        for sig in stops:
-            signal.signal(sig, signal.SIG_IGN)
-
-    resuming = os.path.lexists(checkpoint.path)
-    start = time.perf_counter()
-    # The handlers stay installed through the final write: a SIGTERM there
-    # still ends with the checkpoint kept, no temporary left and exit 75.
-    try:
-        if args.scheduler is None:
-            acc = runner.accumulator(plan, checkpoint, target_se=args.target_se)
-            tallies = runner.run_local(plan, workers=args.workers, acc=acc)
-        else:
-            with clusters.client_for(args.scheduler, args.workers, settings) as client:
-                acc = runner.accumulator(plan, checkpoint, target_se=args.target_se)
-                tallies = runner.run_dask(plan, client, acc=acc)
-        seconds = time.perf_counter() - start
-        extra = {"wall_seconds": round(seconds, 3)}
-        if args.target_se is not None:
-            extra.update(target_se=args.target_se, stop_reason=acc.reason)
-            print(f"stopped: {acc.reason}", file=sys.stderr)
-        ds = results.build(cfg, plan, tallies, extra)
-        results.write(ds, out, overwrite=args.overwrite, on_commit=too_late_to_stop)
-    except runner.Interrupted as why:
-        print(f"deterrence: stopped by {why}; finished blocks saved in {checkpoint.path}; "
+        ds = study.run_study(
+            cfg, runs=args.runs, seed=args.seed, workers=args.workers, scheduler=args.scheduler,
+            out=out, overwrite=args.overwrite, resume=args.resume, target_se=args.target_se,
+            max_runs=args.max_runs, jobqueue_config=args.jobqueue_config,
+            stop_signals=(signal.SIGTERM, signal.SIGINT))
+    except Interrupted as why:
+        print(f"deterrence: stopped by {why}; finished blocks saved in {study.checkpoint_path(out)}; "
               f"run again with --resume to continue", file=sys.stderr)
         return EXIT_CHECKPOINTED
-    except UserError:
-        # A run the priors cannot compute (a kernel fault) has nothing to
-        # resume: leave no checkpoint of its own behind.
-        if not resuming:
-            checkpoint.remove()
-        raise
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    checkpoint.remove()
+    seconds = max(ds.attrs["wall_seconds"], 1e-3)
     print(report.table(ds))
     print(f"\nwrote {out} in {seconds:.1f} s "
-          f"({tallies.runs * (n_opt + 1) / seconds / 1e6:.2f} M run-options/s)", file=sys.stderr)
+          f"({ds.attrs['runs'] * (len(cfg.options) + 1) / seconds / 1e6:.2f} M run-options/s)", file=sys.stderr)
     return 0
 
 

@@ -17,7 +17,7 @@ from itertools import islice
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
 from deterrence import UserError, kernels, priors, rng
 from deterrence.config import Config, Option
@@ -140,10 +140,12 @@ def default_workers() -> int:
 
 def progress(plan: Plan, done_runs: int = 0, disable: bool | None = None) -> tqdm:
     """A progress bar over runs: runs and blocks done, runs per second, time
-    left. Into a log file (a batch job) it writes a line every 30 seconds."""
-    tty = sys.stderr.isatty()
+    left; a widget in a notebook (tqdm.auto). Into a log file (a batch job)
+    it writes a line every 30 seconds."""
+    # A notebook widget redraws in place, as a terminal does.
+    live = sys.stderr.isatty() or any(c.__module__ == "tqdm.notebook" for c in tqdm.__mro__)
     return tqdm(total=plan.runs, initial=done_runs, unit="run", unit_scale=True, dynamic_ncols=True,
-                disable=bool(disable), mininterval=0.1 if tty else 30.0, desc="runs")
+                disable=bool(disable), mininterval=0.1 if live else 30.0, desc="runs")
 
 
 class Interrupted(Exception):

@@ -1,8 +1,10 @@
-"""The README's promises: its Python example runs on a laptop result, and
-its two set-up commands are the ones CI runs."""
+"""The README's promises: its Python examples run, and its two set-up
+commands are the ones CI runs."""
 
 import re
 from pathlib import Path
+
+import pytest
 
 from deterrence.cli import main
 
@@ -10,12 +12,42 @@ ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text()
 
 
-def test_python_example_runs_on_a_laptop_result(tmp_path, capsys):
-    out = tmp_path / "laptop.nc"
-    assert main(["run", str(ROOT / "configs" / "laptop.toml"), "--runs", "2000", "--out", str(out)]) == 0
-    example = re.search(r"```python\n(.*?)```", README, re.S).group(1)
-    exec(example.replace("results/laptop.nc", str(out)), {})
+def python_block(heading: str) -> str:
+    """The first ```python block of the README section under ``heading``."""
+    section = README.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+
+
+@pytest.fixture
+def laptop_result(tmp_path, monkeypatch, capsys):
+    """Run from a fresh folder holding results/laptop.nc (a small laptop
+    study), as after the README's quick start."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(ROOT / "configs" / "laptop.toml"), "--runs", "2000"]) == 0
+    assert (tmp_path / "results" / "laptop.nc").is_file()
+    capsys.readouterr()
+
+
+def run_example(code: str) -> None:
+    exec(code.replace('"configs/', f'"{ROOT}/configs/'), {})
+
+
+def test_every_python_block_is_tested():
+    assert len(re.findall(r"```python\n", README)) == 2
+
+
+def test_python_example_runs_on_a_laptop_result(laptop_result, capsys):
+    run_example(python_block("Using it"))
     assert "[study]" in capsys.readouterr().out
+
+
+def test_from_python_example_runs(laptop_result, tmp_path, capsys):
+    code = python_block("From Python")
+    assert all(f"deterrence.{name}(" in code for name in ("load_config", "run_study", "open_result"))
+    run_example(code)
+    p, se = (float(x) for x in capsys.readouterr().out.split())
+    assert 0 < p < 1 and 0 < se < 0.01
+    assert (tmp_path / "results" / "laptop_20000.nc").is_file()
 
 
 def test_ci_runs_the_readme_test_command():

@@ -174,12 +174,12 @@ def test_credentials_folder_is_private_and_removed_on_every_exit(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-# The CLI turns SIGTERM into an exception, as here; "leave" never exits the
+# The CLI turns SIGTERM into an exception (run_study(stop_signals=...)), as here; "leave" never exits the
 # block, so only atexit can remove the folder.
 HOLDER = """
 import signal, sys, time
 from deterrence import clusters
-from deterrence.cli import _stop
+from deterrence.study import _stop
 signal.signal(signal.SIGTERM, _stop)
 if sys.argv[2] == "leave":
     folder = clusters.credentials_folder(sys.argv[1]).__enter__()
