@@ -32,11 +32,12 @@ from scipy import stats
 
 from deterrence import UserError, kernels, reference, results, rng, runner
 from deterrence.model import EVENTS, MAX_COUNT, MAX_RUNS
+from deterrence.plan import seed_key
 from deterrence.tallies import Tallies, moment_sums
 
 ALPHA = 1e-4
 Z_REFERENCE = 5.0
-KEY = rng.seed_key(20240917)
+KEY = seed_key(20240917)
 
 # ---------------------------------------------------------------------------
 # Philox4x32-10 and uniforms
@@ -540,7 +541,7 @@ def test_import_leaves_numba_cache_dir_alone():
             "assert numba.config.CACHE_DIR == before, numba.config.CACHE_DIR; "
             "loc = r._CacheLocator.from_function(deterrence.kernels.simulate.py_func, deterrence.kernels.__file__); "
             "assert loc.get_cache_path().startswith(r.CACHE_DIR); "
-            "assert r._CacheLocator.from_function(r.seed_key, numba.__file__) is None")
+            "assert r._CacheLocator.from_function(r.new_state, numba.__file__) is None")
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
     env.pop("NUMBA_CACHE_DIR", None)
     subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)
