@@ -1,6 +1,6 @@
 """Side-by-side speed of the kernel and its comparators, in one process.
 
-    python benchmarks/side_by_side.py [CONFIG] [--seconds S] [--full]
+    python -m benchmarks.side_by_side [CONFIG] [--seconds S] [--full]
 
 Same config and priors for every row; run counts are scaled from a short
 pilot so each row takes about S seconds; numba is compiled (and warmed) before
@@ -28,17 +28,15 @@ import tempfile
 import time
 from pathlib import Path
 
+import numba
+import numpy as np
+
+from benchmarks import floor as floor_mod
+from benchmarks import python_loop
+from deterrence import config as config_mod
+from deterrence import runner
+
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import numba  # noqa: E402
-import numpy as np  # noqa: E402
-
-from benchmarks import floor as floor_mod  # noqa: E402
-from benchmarks import python_loop  # noqa: E402
-from deterrence import config as config_mod  # noqa: E402
-from deterrence import runner  # noqa: E402
 
 # Targets of the project (see BENCHMARKS.md).
 TARGET_FLOOR = 1.5        # kernel time <= 1.5 x floor time
