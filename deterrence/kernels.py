@@ -48,6 +48,7 @@ from deterrence.model import (
     MU_WAR,
     N_PARAMETERS,
     NU,
+    PARAMETER_NAMES,
     PARAMETERS,
     POSITIVE,
     Q_REAR,
@@ -104,7 +105,7 @@ FAULTS = {
     FAULT_NONFINITE: ("meets a non-finite time or length (an overflow, or 0 * inf) in its ceasefire, "
                       "truce and re-attack walk",
                       ("truce_shape", "truce_scale", "m_collapse", "w_rear", "lambda_c0", "nu",
-                       "leverage_mult.sanctions", "leverage_mult.assets_and_aid", "lambda_a0",
+                       *(n for n in PARAMETER_NAMES if n.startswith("leverage_mult.")), "lambda_a0",
                        "e_collapse", "lambda_hit")),
     FAULT_COUNT: (f"above {MAX_COUNT:,} (or with a non-finite mean), which cannot be tallied exactly", ()),
 }
