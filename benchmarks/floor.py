@@ -44,6 +44,7 @@ from deterrence.model import (
     STREAM_STRIKES,
     STREAM_VIOLATIONS,
 )
+from deterrence.plan import OPT_SAME_HISTORY, OPT_SAME_STRIKES
 
 # Cached beside the kernels, in the folder keyed on their sources: this
 # file's own timestamp does not change when the kernels it calls do.
@@ -53,7 +54,7 @@ INF = np.inf
 
 
 @jit
-def record(key0, key1, run_start, run_stop, horizon, family, args, force_levels, options):
+def record(key0, key1, run_start, run_stop, horizon, family, args, force_levels, options, level_parameters):
     """Untimed kernel-equivalent pass, through the kernel's own functions:
     per run the number of truce episodes the kernel draws, and per (run,
     option) the days in truce and after a collapse, the strike Poisson mean,
@@ -71,14 +72,14 @@ def record(key0, key1, run_start, run_stop, horizon, family, args, force_levels,
     theta = np.empty(N_PARAMETERS)
     run_values = np.empty(kernels.N_RUN_VALUES)
     episodes = np.empty((3, 64))
-    tables = np.empty((kernels.FORCE_ROW + force_levels.shape[0], kernels.TABLE_COLUMNS))
-    times = np.empty((n_opt, 4))
+    tables = kernels.new_tables(force_levels.shape[0], level_parameters)
+    times = np.empty((n_opt, kernels.N_EVENTS))
     days = np.empty((n_opt, 3))
     for run in range(run_start, run_stop):
         i = run - run_start
         kernels.draw_parameters(theta, st, key0, key1, run, family, args)
         episodes, _ = kernels.prepare_run(run_values, episodes, tables, st, st_gap, key0, key1, run, horizon,
-                                       theta, force_levels)
+                                          theta, force_levels, level_parameters)
         n_episodes[i] = np.int64(run_values[kernels.N_EPISODES])
         for o in range(n_opt):
             truce_days, war_days, _ = kernels.option_history(o, options, horizon, theta, force_levels,
@@ -189,9 +190,9 @@ class Floor:
         self.start, self.stop = run_start, run_stop
         self.n_episodes, self.truce, self.war, self.strike_mean, self.draws = record(
             plan.key[0], plan.key[1], run_start, run_stop, plan.horizon, plan.family, plan.args,
-            plan.force_levels, plan.options)
-        self.same = np.ascontiguousarray(plan.options[:, 5])
-        self.same_strikes = np.ascontiguousarray(plan.options[:, 6])
+            plan.force_levels, plan.options, plan.level_parameters)
+        self.same = np.ascontiguousarray(plan.options[:, OPT_SAME_HISTORY])
+        self.same_strikes = np.ascontiguousarray(plan.options[:, OPT_SAME_STRIKES])
 
     def run(self):
         return floor(self.plan.key[0], self.plan.key[1], self.start, self.stop, self.plan.family,

@@ -3,11 +3,13 @@
 This is what a generic exploratory-modelling framework runs: a model
 function called once per (run, option) with scalar inputs, returning a dict
 of outcomes, driven by a plain Python loop that stores the outcomes and
-summarises them at the end. Random numbers are scalar draws from
-``random.Random`` (parameters, run-level numbers, episodes, gammas) and a
-``numpy.random.Generator`` (Poisson). It is a speed comparator only: it is
-the real model, but with its own random numbers, so its results agree with
-the kernel's in distribution, not draw for draw.
+summarises them at the end. The parameters are drawn up front from each
+prior's scipy distribution (``deterrence.families``), as such a framework
+samples its experiments; the rest are scalar draws from ``random.Random``
+(run-level numbers, episodes, gammas) and a ``numpy.random.Generator``
+(Poisson). It is a speed comparator, and it must be the same model: with
+its own random numbers its results agree with the kernel's in distribution,
+not draw for draw, which ``tests/test_comparators.py`` checks.
 """
 
 import math
@@ -15,61 +17,61 @@ import random
 
 import numpy as np
 
+from deterrence import families
 from deterrence.model import (
+    AID_LEVEL,
     DELTA_AID,
-    DELTA_AIR_DEFENSE,
-    DELTA_AIR_SUPPORT,
     DELTA_FORCE,
-    DELTA_ISR,
     DEPLOY_LAG,
     E_COLLAPSE,
     F_SCALE,
     F_VETO,
-    INTERCEPT_AIR_DEFENSE,
-    INTERCEPT_AIR_SUPPORT,
-    INTERCEPT_ISR,
     K_TRUCE,
     K_WAR,
     LAMBDA_A0,
     LAMBDA_C0,
     LAMBDA_HIT,
     LAMBDA_RETRUCE,
-    LEV_ASSETS,
-    LEV_SANCTIONS,
+    LEVEL_PARAMETERS,
+    LEVEL_STEMS,
     M_COLLAPSE,
     MU_TRUCE,
     MU_WAR,
     NU,
+    PARAMETER_NAMES,
     Q_REAR,
+    REFERENCE_LEVELS,
     SIGMA_TRUCE,
     SIGMA_WAR,
     TRUCE_SCALE,
     TRUCE_SHAPE,
     W_REAR,
+    level_name,
 )
+from deterrence.plan import year_days
 
-FIXED, GAMMA, LOGNORMAL, BETA, UNIFORM = range(5)
 INF = math.inf
 OUTCOMES = ("ceasefire", "deployment", "reattack", "tripwire", "violations", "strikes",
             "truce_days", "collapses")
 
 
-def draw_parameters(r: random.Random, family, args) -> list[float]:
-    """One run's parameters from the priors (codes and hyperparameters as
-    in ``deterrence.priors.encode``)."""
-    theta = []
-    for fam, (a0, a1, a2) in zip(family.tolist(), args.tolist(), strict=True):
-        if fam == FIXED:
-            theta.append(a0)
-        elif fam == GAMMA:
-            theta.append(a2 + r.gammavariate(a0, a1))
-        elif fam == LOGNORMAL:
-            theta.append(a2 + a0 * math.exp(a1 * r.gauss(0.0, 1.0)))
-        elif fam == BETA:
-            theta.append(r.betavariate(a0, a1))
-        else:
-            theta.append(r.uniform(a0, a1))
+def draw_parameters(priors, runs: int, np_gen: np.random.Generator) -> np.ndarray:
+    """Every run's parameters up front, from each prior's scipy distribution
+    (``families``), as a framework samples its experiments: (runs, parameters)."""
+    theta = np.empty((runs, len(priors)))
+    for p, prior in enumerate(priors):
+        fam = families.family(prior.dist)
+        dist = fam.scipy(prior)
+        theta[:, p] = fam.support(prior)[0] if dist is None else dist.rvs(size=runs, random_state=np_gen)
     return theta
+
+
+def level_value(theta, stem: str, level: str) -> float:
+    """A per-level parameter's value at ``level`` (neutral at the reference level)."""
+    lp = LEVEL_PARAMETERS[LEVEL_STEMS.index(stem)]
+    if level == REFERENCE_LEVELS[lp.axis]:
+        return lp.neutral
+    return theta[PARAMETER_NAMES.index(level_name(stem, level))]
 
 
 class Chance:
@@ -111,13 +113,9 @@ def model(theta, chance: Chance, option: dict, horizon: int, np_gen: np.random.G
     immediate = option["deploy_rule"] == "immediate"
     support = option["support"]
     leverage = option["leverage"]
-    lev_mult = {"status_quo": 1.0, "sanctions": theta[LEV_SANCTIONS],
-                "assets_and_aid": theta[LEV_ASSETS]}[leverage]
-    delta_support = {"none": 0.0, "isr_c2": theta[DELTA_ISR], "air_defense": theta[DELTA_AIR_DEFENSE],
-                     "air_support": theta[DELTA_AIR_SUPPORT]}[support]
-    intercept = {"none": 0.0, "isr_c2": theta[INTERCEPT_ISR],
-                 "air_defense": theta[INTERCEPT_AIR_DEFENSE],
-                 "air_support": theta[INTERCEPT_AIR_SUPPORT]}[support]
+    lev_mult = level_value(theta, "leverage_mult", leverage)
+    delta_support = level_value(theta, "delta_support", support)
+    intercept = level_value(theta, "intercept", support)
     w_post = 1.0 if contact else theta[W_REAR]
 
     # 1. Ceasefire.
@@ -130,7 +128,7 @@ def model(theta, chance: Chance, option: dict, horizon: int, np_gen: np.random.G
         t_d = INF
     m = theta[M_COLLAPSE] ** w_post if deployed else 1.0
     # 4. Re-attack hazard pieces.
-    a = math.exp(-theta[DELTA_AID]) if leverage == "assets_and_aid" else 1.0
+    a = math.exp(-theta[DELTA_AID]) if leverage == AID_LEVEL else 1.0
     d_after = math.exp(-(theta[DELTA_FORCE] * w_post * math.log1p(force / theta[F_SCALE]) + delta_support))
     base_rate = theta[LAMBDA_A0] * a
 
@@ -199,21 +197,17 @@ def simulate(config, runs: int, seed: int = 0) -> dict:
     """The driver: one model call per run and option (baseline last), the
     outcomes stored per call and summarised per option at the end."""
     options = [vars(o) for o in config.options + [config.study.baseline]]
-    from deterrence import priors
-
-    family, args = priors.encode(config.priors)
     horizon = config.study.horizon_days
     r = random.Random(seed)
     np_gen = np.random.default_rng(seed)
+    thetas = draw_parameters(config.priors, runs, np_gen).tolist()
     rows = []
-    for _ in range(runs):
-        theta = draw_parameters(r, family, args)
+    for theta in thetas:
         chance = Chance(r)
         for option in options:
             out = model(theta, chance, option, horizon, np_gen)
             rows.append([out[k] for k in OUTCOMES])
     table = np.array(rows, dtype=np.float64).reshape(runs, len(options), len(OUTCOMES))
-    year_days = np.array([365, 730, 1826])
-    within = table[:, :, :4, None] < year_days            # (runs, options, events, years)
+    within = table[:, :, :4, None] < year_days()            # (runs, options, events, years)
     return {"runs": runs, "within": within.mean(axis=0), "mean": table[:, :, 4:].mean(axis=0),
             "var": table[:, :, 4:].var(axis=0)}

@@ -1,6 +1,6 @@
 """Side-by-side speed of the kernel and its comparators, in one process.
 
-    python benchmarks/side_by_side.py [CONFIG] [--seconds S] [--full]
+    python -m benchmarks.side_by_side [CONFIG] [--seconds S] [--full]
 
 Same config and priors for every row; run counts are scaled from a short
 pilot so each row takes about S seconds; numba is compiled (and warmed) before
@@ -28,17 +28,16 @@ import tempfile
 import time
 from pathlib import Path
 
+import numba
+import numpy as np
+
+from benchmarks import floor as floor_mod
+from benchmarks import python_loop
+from deterrence import config as config_mod
+from deterrence import runner
+from deterrence.plan import make_plan
+
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import numba  # noqa: E402
-import numpy as np  # noqa: E402
-
-from benchmarks import floor as floor_mod  # noqa: E402
-from benchmarks import python_loop  # noqa: E402
-from deterrence import config as config_mod  # noqa: E402
-from deterrence import runner  # noqa: E402
 
 # Targets of the project (see BENCHMARKS.md).
 TARGET_FLOOR = 1.5        # kernel time <= 1.5 x floor time
@@ -119,7 +118,7 @@ def rss_kib():
         return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
 
 cfg = config.load({config!r}).with_overrides(runs={runs})
-plan = runner.make_plan(cfg)
+plan = make_plan(cfg)
 runner.run_block(plan, 0, 10)       # compile (from the cache) before timing
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 start_rss = rss_kib()
@@ -149,7 +148,7 @@ t0 = time.perf_counter()
 import json
 from deterrence import config, runner
 t_import = time.perf_counter()
-plan = runner.make_plan(config.load({config!r}))
+plan = make_plan(config.load({config!r}))
 runner.run_block(plan, 0, {runs})
 t_block = time.perf_counter()
 print(json.dumps({{"import_s": t_import - t0, "first_block_s": t_block - t_import,
@@ -187,7 +186,7 @@ def main(argv=None) -> int:
     os.chdir(ROOT)
 
     cfg = config_mod.load(args.config)
-    plan = runner.make_plan(cfg)
+    plan = make_plan(cfg)
     n_opt = plan.options.shape[0]
     print(f"config {args.config}: {len(cfg.options)} options + baseline = {n_opt} option rows, "
           f"horizon {plan.horizon} days, block_runs {plan.block_runs:,}")
@@ -247,7 +246,7 @@ def main(argv=None) -> int:
 
     # Two-worker scaling.
     s_runs = args.scaling_runs
-    s_plan = runner.make_plan(cfg.with_overrides(runs=s_runs),
+    s_plan = make_plan(cfg.with_overrides(runs=s_runs),
                               block_runs=max(1, s_runs // args.scaling_blocks))
     one_s = two_s = float("inf")
     for _ in range(args.scaling_repeat):     # alternate, best of each: load hits both alike

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
-from deterrence import UserError
+from deterrence import UserError, families
 from deterrence.model import (
     AXES,
     DEFAULT_GRID,
@@ -31,15 +31,6 @@ from deterrence.model import (
     Prior,
 )
 
-# Prior families and their hyperparameters (required, optional).
-FAMILIES = {
-    "fixed": (("value",), ()),
-    "gamma": (("shape", "scale"), ("loc",)),
-    "lognormal": (("median", "sigma"), ("loc",)),
-    "beta": (("a", "b"), ()),
-    "uniform": (("low", "high"), ()),
-}
-POSITIVE_HYPERPARAMETERS = {"shape", "scale", "median", "sigma", "a", "b"}
 STUDY_KEYS = ("name", "runs", "seed", "horizon_days", "start_date", "block_runs", "baseline")
 MAX_SEED = 2**64 - 1
 MAX_BLOCK_RUNS = 100_000_000
@@ -282,18 +273,20 @@ def parse_prior(name: str, table, where: str, record_fit=None) -> Prior:
         fitted = record_fit(name)
         return replace(fitted, source=source or fitted.source, fit="record")
     dist = table.get("dist")
-    if dist not in FAMILIES:
-        _fail(where, f"{what}.dist must be one of {', '.join(FAMILIES)}, got {dist!r}")
-    required, optional = FAMILIES[dist]
-    _unknown_keys(table, ("dist", "source", *required, *optional), where, what)
+    try:
+        family = families.family(dist)
+    except UserError as error:
+        _fail(where, f"{what}.{error}")
+    required = family.required
+    _unknown_keys(table, ("dist", "source", *family.keys), where, what)
     params = []
-    for key in required + optional:
+    for key in family.keys:
         if key not in table:
             if key in required:
                 _fail(where, f"{what}.{key} is missing; a {dist} prior needs {', '.join(required)}")
             continue
         value = _number(table[key], f"{what}.{key}", where)
-        if key in POSITIVE_HYPERPARAMETERS and value <= 0:
+        if key in family.positive and value <= 0:
             _fail(where, f"{what}.{key} must be > 0, got {value}")
         params.append((key, value))
     prior = Prior(name, dist, tuple(params), source)
@@ -301,29 +294,25 @@ def parse_prior(name: str, table, where: str, record_fit=None) -> Prior:
     return prior
 
 
-def support(prior: Prior) -> tuple[float, float]:
-    """The closed hull of the values a prior can take."""
-    if prior.dist == "fixed":
-        return prior.get("value"), prior.get("value")
-    if prior.dist in ("gamma", "lognormal"):
-        return prior.get("loc"), math.inf
-    if prior.dist == "beta":
-        return 0.0, 1.0
-    return prior.get("low"), prior.get("high")
+# Families that can keep to a bounded domain such as [0, 1].
+_BOUNDED = tuple(f.name for f in families.FAMILIES
+                 if math.isfinite(f.support(Prior("", f.name, f.example, ""))[1]))
 
 
 def check_domain(prior: Prior, domain: str, where: str = "") -> None:
     what = f"priors.{prior.name}"
-    if prior.dist == "uniform" and prior.get("low") >= prior.get("high"):
-        _fail(where, f"{what}: low must be below high")
-    if prior.dist == "uniform" and not math.isfinite(prior.get("high") - prior.get("low")):
-        _fail(where, f"{what}: high - low must be a finite number")
-    low, high = support(prior)
+    family = families.family(prior.dist)
+    problem = family.problem(prior.get)
+    if problem:
+        _fail(where, f"{what}: {problem}")
+    low, high = family.support(prior)
     lo, hi = DOMAIN_BOUNDS[domain]
-    strict_low = domain == POSITIVE and prior.dist == "fixed"
+    # A point mass at 0 is outside (0, inf); a continuous family reaches its
+    # lower end with probability 0.
+    strict_low = domain == POSITIVE and family.scipy(prior) is None
     if low < lo or high > hi or (strict_low and low <= 0.0):
         bounds = "(0, inf)" if domain == POSITIVE else f"[{lo:g}, {hi:g}]"
-        hint = " (use beta, uniform or fixed)" if domain == PROBABILITY else ""
+        hint = f" (use {', '.join(_BOUNDED[:-1])} or {_BOUNDED[-1]})" if domain == PROBABILITY else ""
         _fail(where, f"{what} ({prior.dist}) can take values outside {bounds}, "
                      f"the domain of {prior.name} ({domain}){hint}")
 

@@ -20,30 +20,27 @@ import numpy as np
 from numba import njit
 
 from deterrence import rng
+from deterrence.families import BETA, FIXED, GAMMA, LOGNORMAL, UNIFORM
 from deterrence.model import (
+    AID_LEVEL,
     COUNTS,
     DELTA_AID,
-    DELTA_AIR_DEFENSE,
-    DELTA_AIR_SUPPORT,
     DELTA_FORCE,
-    DELTA_ISR,
     DEPLOY_LAG,
     DOMAIN_BOUNDS,
     E_COLLAPSE,
     EVENTS,
     F_SCALE,
     F_VETO,
-    INTERCEPT_AIR_DEFENSE,
-    INTERCEPT_AIR_SUPPORT,
-    INTERCEPT_ISR,
     K_TRUCE,
     K_WAR,
     LAMBDA_A0,
     LAMBDA_C0,
     LAMBDA_HIT,
     LAMBDA_RETRUCE,
-    LEV_ASSETS,
-    LEV_SANCTIONS,
+    LEVEL_PARAMETERS,
+    LEVEL_STEMS,
+    LEVELS,
     M_COLLAPSE,
     MAX_COUNT,
     MAX_EPISODES,
@@ -51,6 +48,7 @@ from deterrence.model import (
     MU_WAR,
     N_PARAMETERS,
     NU,
+    PARAMETER_NAMES,
     PARAMETERS,
     POSITIVE,
     Q_REAR,
@@ -69,16 +67,19 @@ from deterrence.model import (
     W_REAR,
     YEARS,
 )
+from deterrence.plan import (
+    OPT_CONTACT,
+    OPT_FORCE,
+    OPT_IMMEDIATE,
+    OPT_LEVERAGE,
+    OPT_SAME_HISTORY,
+    OPT_SAME_STRIKES,
+    OPT_SUPPORT,
+)
 
-FIXED, GAMMA, LOGNORMAL, BETA, UNIFORM = range(5)
-FAMILY_CODES = {"fixed": FIXED, "gamma": GAMMA, "lognormal": LOGNORMAL, "beta": BETA,
-                "uniform": UNIFORM}
-# Columns of the options array: the five axes, then two earlier options
-# whose results this one can reuse when they coincide (see runner.make_plan).
-OPT_FORCE, OPT_CONTACT, OPT_IMMEDIATE, OPT_SUPPORT, OPT_LEVERAGE, OPT_SAME_HISTORY, OPT_SAME_STRIKES = range(7)
 N_EVENTS = len(EVENTS)
 N_COUNTS = len(COUNTS)
-ASSETS_AND_AID = 2
+ASSETS_AND_AID = LEVELS["leverage"].index(AID_LEVEL)
 EP_BASE, EP_BUDGET, EP_GAP = range(3)   # rows of the episodes array
 N_SENS_OUTCOMES = len(SENSITIVITY_OUTCOMES)
 SENS_YEAR_INDEX = YEARS.index(SENSITIVITY_YEAR)
@@ -104,7 +105,7 @@ FAULTS = {
     FAULT_NONFINITE: ("meets a non-finite time or length (an overflow, or 0 * inf) in its ceasefire, "
                       "truce and re-attack walk",
                       ("truce_shape", "truce_scale", "m_collapse", "w_rear", "lambda_c0", "nu",
-                       "leverage_mult.sanctions", "leverage_mult.assets_and_aid", "lambda_a0",
+                       *(n for n in PARAMETER_NAMES if n.startswith("leverage_mult.")), "lambda_a0",
                        "e_collapse", "lambda_hit")),
     FAULT_COUNT: (f"above {MAX_COUNT:,} (or with a non-finite mean), which cannot be tallied exactly", ()),
 }
@@ -129,7 +130,9 @@ def sample_prior(st, family, a0, a1, a2):
         return a2 + a0 * math.exp(a1 * rng.normal(st))
     if family == BETA:
         return rng.beta(st, a0, a1)
-    return a0 + (a1 - a0) * rng.uniform(st)
+    if family == UNIFORM:
+        return a0 + (a1 - a0) * rng.uniform(st)
+    raise ValueError("unknown prior family code (see deterrence.families)")
 
 
 @jit
@@ -261,18 +264,29 @@ def add_moment(tally, value):
 (E_CEASEFIRE, E_REATTACK, U_TRIP, E_HIT, SCALE, INV_SHAPE, M_CONTACT, M_REAR, FACTOR_CONTACT,
  FACTOR_REAR, N_EPISODES) = range(11)
 N_RUN_VALUES = 11
-# Per-run tables by level: rows for the leverage multiplier, the support
-# effect and the intercepted share; then one row per force level f
-# (FORCE_ROW + f) holding the veto factor (column VETO) and the re-attack
-# factor D from deployment on, by posture and support
-# (column AFTER_DEPLOY + 4 * contact + support).
-LEVERAGE_ROW, SUPPORT_ROW, INTERCEPT_ROW, FORCE_ROW = range(4)
+# Per-run tables by level: one row per per-level parameter (LEVEL_STEMS) with
+# its value at each level (the neutral value at the reference level); then
+# one row per force level f (FORCE_ROW + f) holding the veto factor (column
+# VETO) and the re-attack factor D from deployment on, by posture and support
+# (column AFTER_DEPLOY + width * contact + support, where width is the
+# plan's number of level columns).
+LEVERAGE_ROW, SUPPORT_ROW, INTERCEPT_ROW = (LEVEL_STEMS.index(stem)
+                                           for stem in ("leverage_mult", "delta_support", "intercept"))
+FORCE_ROW = len(LEVEL_STEMS)
+NEUTRAL = np.array([lp.neutral for lp in LEVEL_PARAMETERS])
 VETO, AFTER_DEPLOY = 0, 1
-TABLE_COLUMNS = 9
 
 
 @jit
-def prepare_run(run_values, episodes, tables, st, st_gap, key0, key1, run, horizon, theta, force_levels):
+def new_tables(n_force_levels, level_parameters):
+    """The per-run tables for ``n_force_levels`` force levels and the plan's
+    level table."""
+    return np.empty((FORCE_ROW + n_force_levels, AFTER_DEPLOY + 2 * level_parameters.shape[1]))
+
+
+@jit
+def prepare_run(run_values, episodes, tables, st, st_gap, key0, key1, run, horizon, theta, force_levels,
+                level_parameters):
     """Everything of a run that does not depend on the option: the four
     run-level draws, enough truce episodes for any option (budgets, Weibull
     lengths without a force, gaps), and the rate tables by level. Returns
@@ -329,25 +343,19 @@ def prepare_run(run_values, episodes, tables, st, st_gap, key0, key1, run, horiz
         n_ep += 1
     run_values[N_EPISODES] = n_ep
 
-    tables[LEVERAGE_ROW, 0] = 1.0
-    tables[LEVERAGE_ROW, 1] = theta[LEV_SANCTIONS]
-    tables[LEVERAGE_ROW, 2] = theta[LEV_ASSETS]
-    tables[SUPPORT_ROW, 0] = 0.0
-    tables[SUPPORT_ROW, 1] = theta[DELTA_ISR]
-    tables[SUPPORT_ROW, 2] = theta[DELTA_AIR_DEFENSE]
-    tables[SUPPORT_ROW, 3] = theta[DELTA_AIR_SUPPORT]
-    tables[INTERCEPT_ROW, 0] = 0.0
-    tables[INTERCEPT_ROW, 1] = theta[INTERCEPT_ISR]
-    tables[INTERCEPT_ROW, 2] = theta[INTERCEPT_AIR_DEFENSE]
-    tables[INTERCEPT_ROW, 3] = theta[INTERCEPT_AIR_SUPPORT]
+    width = level_parameters.shape[1]
+    for row in range(FORCE_ROW):
+        for level in range(width):
+            p = level_parameters[row, level]
+            tables[row, level] = theta[p] if p >= 0 else NEUTRAL[row]
     for f in range(force_levels.shape[0]):
         troops = force_levels[f]
         tables[FORCE_ROW + f, VETO] = (1.0 + troops / theta[F_VETO]) ** -theta[NU]
         force_effect = theta[DELTA_FORCE] * math.log1p(troops / theta[F_SCALE])
-        for sup in range(4):
+        for sup in range(width):
             delta = tables[SUPPORT_ROW, sup]
             tables[FORCE_ROW + f, AFTER_DEPLOY + sup] = math.exp(-(force_effect * w_rear + delta))
-            tables[FORCE_ROW + f, AFTER_DEPLOY + 4 + sup] = math.exp(-(force_effect + delta))
+            tables[FORCE_ROW + f, AFTER_DEPLOY + width + sup] = math.exp(-(force_effect + delta))
     return episodes, fault
 
 
@@ -379,7 +387,8 @@ def option_history(o, options, horizon, theta, force_levels, run_values, tables,
     reattack_rate = theta[LAMBDA_A0]
     if leverage == ASSETS_AND_AID:
         reattack_rate *= math.exp(-theta[DELTA_AID])
-    after_deploy = tables[row, AFTER_DEPLOY + 4 * np.int64(contact) + support]
+    width = (tables.shape[1] - AFTER_DEPLOY) // 2
+    after_deploy = tables[row, AFTER_DEPLOY + width * np.int64(contact) + support]
     t_reattack, t_trip, truce_days, war_days, collapses = history(
         horizon, t_ceasefire, t_deploy, deployed, contact, immediate, w_post, run_values[E_REATTACK],
         run_values[U_TRIP], run_values[E_HIT], reattack_rate, after_deploy, theta[E_COLLAPSE], theta[Q_REAR],
@@ -466,13 +475,12 @@ def widen(counts):
 
 @jit
 def simulate(key0, key1, run_start, run_stop, horizon, family, args, force_levels, options,
-             year_days, sens_parameters, sens_edges):
+             year_days, sens_parameters, sens_edges, level_parameters):
     """Simulate runs [run_start, run_stop) of every option.
 
-    ``options`` is int64 (n_options, 7): force level index, contact line,
-    immediate deployment, support index, leverage index, and the earliest
-    options with the same history-determining and strike-determining levels;
-    its last row is the baseline of the paired differences. Returns day histograms
+    ``options`` is int64 (n_options, plan.OPTION_COLUMNS); its last row is
+    the baseline of the paired differences. ``level_parameters`` maps each
+    level to its per-level parameter (see ``plan.Plan``). Returns day histograms
     (n_options, events, horizon + 1), moments (n_options, counts, 3) and
     paired differences against the baseline (n_options, events * years + 2, 3),
     each moment being (sum, high and low 32-bit parts of the sum of squares),
@@ -502,7 +510,7 @@ def simulate(key0, key1, run_start, run_stop, horizon, family, args, force_level
     theta = np.empty(N_PARAMETERS)
     run_values = np.empty(N_RUN_VALUES)
     episodes = np.empty((3, 64))
-    tables = np.empty((FORCE_ROW + force_levels.shape[0], TABLE_COLUMNS))
+    tables = new_tables(force_levels.shape[0], level_parameters)
     times = np.empty((n_opt, N_EVENTS))
     counts = np.empty((n_opt, 2), dtype=np.int64)
     days = np.empty((n_opt, 3))
@@ -513,7 +521,7 @@ def simulate(key0, key1, run_start, run_stop, horizon, family, args, force_level
             set_fault(fault, FAULT_PARAMETER, run, bad)
             break
         episodes, kind = prepare_run(run_values, episodes, tables, st, st_gap, key0, key1, run, horizon,
-                                     theta, force_levels)
+                                     theta, force_levels, level_parameters)
         if kind != NO_FAULT:
             set_fault(fault, kind, run, 0)
             break

@@ -52,16 +52,53 @@ class Prior:
         return dict(self.params).get(key, default)
 
 
-# Per-level parameters are named "<parameter>.<level>"; the reference levels
-# (status_quo leverage, no support) are neutral by definition and not listed:
-# leverage_mult 1, delta_support 0, intercept 0.
+# Per-level parameters: "<stem>.<level>" for every level of its axis but
+# the axis's reference level, which is neutral by definition (the stem's
+# NEUTRAL value: leverage_mult 1, delta_support 0, intercept 0). The plan maps
+# each level to its parameter, so a new level is one entry in LEVELS (with its
+# words in LEVEL_WORDS) and its priors in priors.toml; no kernel change.
+REFERENCE_LEVELS = {"support": "none", "leverage": "status_quo"}
+LEVEL_WORDS = {"sanctions": "tighter sanctions", "assets_and_aid": "frozen assets seized and aid funded",
+               "isr_c2": "US intelligence and command support", "air_defense": "a US air-defence backstop",
+               "air_support": "US air power"}
+
+
+@dataclass(frozen=True)
+class LevelParameter:
+    """A parameter with one value per non-reference level of ``axis``."""
+    stem: str
+    axis: str
+    domain: str
+    neutral: float
+    meaning: str      # {} takes the level's words
+
+
+LEVEL_PARAMETERS = (
+    LevelParameter("leverage_mult", "leverage", POSITIVE, 1.0, "ceasefire hazard multiplier with {}"),
+    LevelParameter("delta_support", "support", NONNEGATIVE, 0.0, "deterrent effect of {}"),
+    LevelParameter("intercept", "support", PROBABILITY, 0.0, "share of strikes stopped with {}"),
+)
+LEVEL_STEMS = tuple(lp.stem for lp in LEVEL_PARAMETERS)
+
+
+def level_name(stem: str, level: str) -> str:
+    return f"{stem}.{level}"
+
+
+def _per_level(stem: str) -> tuple[Parameter, ...]:
+    lp = LEVEL_PARAMETERS[LEVEL_STEMS.index(stem)]
+    return tuple(Parameter(level_name(stem, level), lp.domain, "1",
+                           lp.meaning.format(LEVEL_WORDS.get(level, level.replace("_", " "))))
+                 for level in LEVELS[lp.axis] if level != REFERENCE_LEVELS[lp.axis])
+
+
+# The order is the order of the parameters' random streams (parameter p draws
+# from stream p): keep it, or every result changes.
 PARAMETERS = (
     Parameter("lambda_c0", POSITIVE, "per day", "hazard of a first general ceasefire, status quo, no force"),
     Parameter("nu", NONNEGATIVE, "1", "strength of Moscow's veto on a settlement that brings foreign troops"),
     Parameter("f_veto", POSITIVE, "troops", "force size at which the veto factor is 2 ** -nu"),
-    Parameter("leverage_mult.sanctions", POSITIVE, "1", "ceasefire hazard multiplier under tighter sanctions"),
-    Parameter("leverage_mult.assets_and_aid", POSITIVE, "1",
-              "ceasefire hazard multiplier with frozen assets seized and aid funded"),
+    *_per_level("leverage_mult"),
     Parameter("deploy_lag", NONNEGATIVE, "days", "time from the decision (or ceasefire) to deployment"),
     Parameter("truce_shape", POSITIVE, "1", "Weibull shape of a truce's time to collapse"),
     Parameter("truce_scale", POSITIVE, "days", "Weibull scale of a truce's time to collapse"),
@@ -72,9 +109,7 @@ PARAMETERS = (
     Parameter("delta_force", NONNEGATIVE, "1", "deterrent effect of the force per log1p(F / f_scale)"),
     Parameter("f_scale", POSITIVE, "troops", "force size scale of the deterrent effect"),
     Parameter("w_rear", PROBABILITY, "1", "weight of a rear-area force relative to one on the contact line"),
-    Parameter("delta_support.isr_c2", NONNEGATIVE, "1", "deterrent effect of US intelligence and command support"),
-    Parameter("delta_support.air_defense", NONNEGATIVE, "1", "deterrent effect of a US air-defence backstop"),
-    Parameter("delta_support.air_support", NONNEGATIVE, "1", "deterrent effect of US air power"),
+    *_per_level("delta_support"),
     Parameter("delta_aid", NONNEGATIVE, "1", "Ukraine's deterrence by denial from seized assets and military aid"),
     Parameter("mu_truce", NONNEGATIVE, "per day", "mean ceasefire violations per truce day"),
     Parameter("k_truce", POSITIVE, "1", "negative-binomial dispersion of daily violations in a truce"),
@@ -82,19 +117,23 @@ PARAMETERS = (
     Parameter("k_war", POSITIVE, "1", "negative-binomial dispersion of daily violations after a collapse"),
     Parameter("sigma_truce", NONNEGATIVE, "per day", "missile and drone strikes on cities per truce day"),
     Parameter("sigma_war", NONNEGATIVE, "per day", "missile and drone strikes on cities per day of fighting"),
-    Parameter("intercept.isr_c2", PROBABILITY, "1", "share of strikes stopped thanks to US ISR and command"),
-    Parameter("intercept.air_defense", PROBABILITY, "1", "share of strikes stopped by a US air-defence backstop"),
-    Parameter("intercept.air_support", PROBABILITY, "1", "share of strikes stopped with US air power"),
+    *_per_level("intercept"),
     Parameter("q_rear", PROBABILITY, "1", "chance a re-attack engages a force in the rear"),
     Parameter("lambda_hit", NONNEGATIVE, "per day", "hazard that a force deployed during the war is struck"),
 )
 PARAMETER_NAMES = tuple(p.name for p in PARAMETERS)
 N_PARAMETERS = len(PARAMETERS)
-(LAMBDA_C0, NU, F_VETO, LEV_SANCTIONS, LEV_ASSETS, DEPLOY_LAG, TRUCE_SHAPE, TRUCE_SCALE,
- M_COLLAPSE, LAMBDA_RETRUCE, LAMBDA_A0, E_COLLAPSE, DELTA_FORCE, F_SCALE, W_REAR,
- DELTA_ISR, DELTA_AIR_DEFENSE, DELTA_AIR_SUPPORT, DELTA_AID, MU_TRUCE, K_TRUCE, MU_WAR,
- K_WAR, SIGMA_TRUCE, SIGMA_WAR, INTERCEPT_ISR, INTERCEPT_AIR_DEFENSE, INTERCEPT_AIR_SUPPORT,
- Q_REAR, LAMBDA_HIT) = range(N_PARAMETERS)
+# Indices of the parameters the model's equations name (the per-level ones
+# are reached through the plan's level table, never by a constant).
+(LAMBDA_C0, NU, F_VETO, DEPLOY_LAG, TRUCE_SHAPE, TRUCE_SCALE, M_COLLAPSE, LAMBDA_RETRUCE, LAMBDA_A0,
+ E_COLLAPSE, DELTA_FORCE, F_SCALE, W_REAR, DELTA_AID, MU_TRUCE, K_TRUCE, MU_WAR, K_WAR, SIGMA_TRUCE,
+ SIGMA_WAR, Q_REAR, LAMBDA_HIT) = (PARAMETER_NAMES.index(n) for n in (
+    "lambda_c0", "nu", "f_veto", "deploy_lag", "truce_shape", "truce_scale", "m_collapse", "lambda_retruce",
+    "lambda_a0", "e_collapse", "delta_force", "f_scale", "w_rear", "delta_aid", "mu_truce", "k_truce",
+    "mu_war", "k_war", "sigma_truce", "sigma_war", "q_rear", "lambda_hit"))
+# The leverage level whose seized assets and aid add Ukraine's deterrence by
+# denial (delta_aid).
+AID_LEVEL = "assets_and_aid"
 
 # Event streams of a run (parameter p draws from stream p).
 STREAM_RUN = 100         # 4 uniforms: ceasefire Exp(1), re-attack Exp(1), tripwire U, hit Exp(1)

@@ -4,8 +4,9 @@ This module is a *statistical* oracle for the numba kernels: it simulates the
 same model with the same distribution of results, but with its own random
 numbers (``numpy.random.Generator``) and its own, plainly written code. It
 shares nothing with the kernels but the vocabulary of ``deterrence.model``
-and the tally layout of ``deterrence.tallies``; it does not import
-``deterrence.kernels`` or ``deterrence.rng``.
+the plan's layout (``deterrence.plan``) and the tally layout of
+``deterrence.tallies``; it does not import ``deterrence.kernels`` or
+``deterrence.rng``.
 
 Every step is vectorized over runs (and options): arrays are shaped
 ``(runs, options)``, per-run quantities ``(runs, 1)`` and per-option ones
@@ -22,34 +23,29 @@ per option (their distribution per option is what the model states).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from deterrence.families import BETA, FIXED, GAMMA, LOGNORMAL, UNIFORM
 from deterrence.model import (
+    AID_LEVEL,
     COUNTS,
     DELTA_AID,
-    DELTA_AIR_DEFENSE,
-    DELTA_AIR_SUPPORT,
     DELTA_FORCE,
-    DELTA_ISR,
     DEPLOY_LAG,
     E_COLLAPSE,
     EVENTS,
     F_SCALE,
     F_VETO,
-    INTERCEPT_AIR_DEFENSE,
-    INTERCEPT_AIR_SUPPORT,
-    INTERCEPT_ISR,
     K_TRUCE,
     K_WAR,
     LAMBDA_A0,
     LAMBDA_C0,
     LAMBDA_HIT,
     LAMBDA_RETRUCE,
-    LEV_ASSETS,
-    LEV_SANCTIONS,
-    LEVERAGES,
+    LEVEL_PARAMETERS,
+    LEVEL_STEMS,
+    LEVELS,
     M_COLLAPSE,
     MU_TRUCE,
     MU_WAR,
@@ -63,14 +59,10 @@ from deterrence.model import (
     TRUCE_SHAPE,
     W_REAR,
 )
+from deterrence.plan import OPT_CONTACT, OPT_FORCE, OPT_IMMEDIATE, OPT_LEVERAGE, OPT_SUPPORT, Plan
 from deterrence.tallies import Tallies
 
-if TYPE_CHECKING:  # runner imports the kernels; the reference only needs the Plan's arrays
-    from deterrence.runner import Plan
-
-# Prior family codes as encoded in Plan.family (deterrence.priors.encode).
-FIXED, GAMMA, LOGNORMAL, BETA, UNIFORM = range(5)
-ASSETS_AND_AID = LEVERAGES.index("assets_and_aid")
+ASSETS_AND_AID = LEVELS["leverage"].index(AID_LEVEL)
 # (run, option) pairs per chunk: bounds memory at a few hundred MB.
 CHUNK_ELEMENTS = 1 << 19
 LOW32 = np.int64(0xFFFFFFFF)
@@ -84,13 +76,15 @@ class Options:
     immediate: np.ndarray   # bool: deployed immediately
     support: np.ndarray     # int index into SUPPORTS
     leverage: np.ndarray    # int index into LEVERAGES
+    levels: np.ndarray      # the plan's level table: each level's per-level parameter
 
     @classmethod
     def from_plan(cls, plan: Plan) -> Options:
         o = plan.options
-        return cls(force=np.asarray(plan.force_levels, dtype=np.float64)[o[:, 0]],
-                   contact=o[:, 1] == 1, immediate=o[:, 2] == 1,
-                   support=o[:, 3].copy(), leverage=o[:, 4].copy())
+        return cls(force=np.asarray(plan.force_levels, dtype=np.float64)[o[:, OPT_FORCE]],
+                   contact=o[:, OPT_CONTACT] == 1, immediate=o[:, OPT_IMMEDIATE] == 1,
+                   support=o[:, OPT_SUPPORT].copy(), leverage=o[:, OPT_LEVERAGE].copy(),
+                   levels=plan.level_parameters)
 
     def __len__(self) -> int:
         return len(self.force)
@@ -103,29 +97,30 @@ def column(theta: np.ndarray, p: int) -> np.ndarray:
 
 # --- parameters and chance -------------------------------------------------
 
-def draw_parameters(gen: np.random.Generator, family: np.ndarray, args: np.ndarray,
-                    n: int) -> np.ndarray:
-    """theta (n, N_PARAMETERS): each run's parameters drawn from the priors.
-
-    Hyperparameters are in config order: gamma (shape, scale, loc),
+def sample_prior(gen: np.random.Generator, code: int, a0: float, a1: float, a2: float, n: int) -> np.ndarray:
+    """n draws from a prior family (``deterrence.families``); the
+    hyperparameters in the family's order: gamma (shape, scale, loc),
     lognormal (median, sigma, loc), beta (a, b), uniform (low, high),
     fixed (value)."""
+    if code == FIXED:
+        return np.full(n, a0)
+    if code == GAMMA:
+        return a2 + gen.gamma(a0, a1, n)
+    if code == LOGNORMAL:
+        return a2 + a0 * np.exp(a1 * gen.standard_normal(n))
+    if code == BETA:
+        return gen.beta(a0, a1, n)
+    if code == UNIFORM:
+        return gen.uniform(a0, a1, n)
+    raise ValueError(f"unknown prior family code {code} (see deterrence.families)")
+
+
+def draw_parameters(gen: np.random.Generator, family: np.ndarray, args: np.ndarray,
+                    n: int) -> np.ndarray:
+    """theta (n, N_PARAMETERS): each run's parameters drawn from the priors."""
     theta = np.empty((n, N_PARAMETERS))
     for p in range(N_PARAMETERS):
-        a0, a1, a2 = args[p]
-        code = family[p]
-        if code == FIXED:
-            theta[:, p] = a0
-        elif code == GAMMA:
-            theta[:, p] = a2 + gen.gamma(a0, a1, n)
-        elif code == LOGNORMAL:
-            theta[:, p] = a2 + a0 * np.exp(a1 * gen.standard_normal(n))
-        elif code == BETA:
-            theta[:, p] = gen.beta(a0, a1, n)
-        elif code == UNIFORM:
-            theta[:, p] = gen.uniform(a0, a1, n)
-        else:
-            raise ValueError(f"unknown prior family code {code} for parameter {p}")
+        theta[:, p] = sample_prior(gen, family[p], *args[p], n)
     return theta
 
 
@@ -146,21 +141,12 @@ def draw_chance(gen: np.random.Generator, n: int) -> Chance:
                   e_hit=gen.standard_exponential((n, 1)))
 
 
-def leverage_multipliers(theta: np.ndarray) -> np.ndarray:
-    """(runs, 3): ceasefire hazard multiplier per leverage level."""
-    return np.column_stack([np.ones(len(theta)), theta[:, LEV_SANCTIONS], theta[:, LEV_ASSETS]])
-
-
-def support_deltas(theta: np.ndarray) -> np.ndarray:
-    """(runs, 4): deterrent effect per support level."""
-    return np.column_stack([np.zeros(len(theta)), theta[:, DELTA_ISR],
-                            theta[:, DELTA_AIR_DEFENSE], theta[:, DELTA_AIR_SUPPORT]])
-
-
-def intercepts(theta: np.ndarray) -> np.ndarray:
-    """(runs, 4): share of strikes stopped per support level."""
-    return np.column_stack([np.zeros(len(theta)), theta[:, INTERCEPT_ISR],
-                            theta[:, INTERCEPT_AIR_DEFENSE], theta[:, INTERCEPT_AIR_SUPPORT]])
+def level_values(theta: np.ndarray, level_parameters: np.ndarray, stem: str) -> np.ndarray:
+    """(runs, levels): a per-level parameter at every level of its axis, the
+    neutral value at the reference level (``Plan.level_parameters``)."""
+    row = LEVEL_STEMS.index(stem)
+    index = level_parameters[row]
+    return np.where(index >= 0, theta[:, np.maximum(index, 0)], LEVEL_PARAMETERS[row].neutral)
 
 
 def posture_weight(theta: np.ndarray, opts: Options) -> np.ndarray:
@@ -172,7 +158,7 @@ def posture_weight(theta: np.ndarray, opts: Options) -> np.ndarray:
 
 def ceasefire(theta: np.ndarray, chance: Chance, opts: Options) -> np.ndarray:
     """T_c = E_c / (lambda_c0 * leverage_mult * (1 + F / f_veto) ** -nu)."""
-    lev = leverage_multipliers(theta)[:, opts.leverage]
+    lev = level_values(theta, opts.levels, "leverage_mult")[:, opts.leverage]
     veto = (1.0 + opts.force / column(theta, F_VETO)) ** -column(theta, NU)
     return chance.e_ceasefire / (column(theta, LAMBDA_C0) * lev * veto)
 
@@ -199,7 +185,8 @@ def reattack_rates(theta: np.ndarray, opts: Options) -> tuple[np.ndarray, np.nda
     aid = np.where(opts.leverage == ASSETS_AND_AID, np.exp(-column(theta, DELTA_AID)), 1.0)
     rate = column(theta, LAMBDA_A0) * aid
     force_effect = column(theta, DELTA_FORCE) * np.log1p(opts.force / column(theta, F_SCALE))
-    delta = force_effect * posture_weight(theta, opts) + support_deltas(theta)[:, opts.support]
+    support = level_values(theta, opts.levels, "delta_support")[:, opts.support]
+    delta = force_effect * posture_weight(theta, opts) + support
     return rate, np.exp(-delta)
 
 
@@ -338,7 +325,7 @@ def strikes(gen: np.random.Generator, theta: np.ndarray, walk: Walk, opts: Optio
     """Poisson((1 - intercept) * (sigma_truce d_t + sigma_war (H - d_t)))."""
     d_t = walk.truce_days
     days = column(theta, SIGMA_TRUCE) * d_t + column(theta, SIGMA_WAR) * (horizon - d_t)
-    return gen.poisson((1.0 - intercepts(theta)[:, opts.support]) * days).astype(np.int64)
+    return gen.poisson((1.0 - level_values(theta, opts.levels, "intercept")[:, opts.support]) * days).astype(np.int64)
 
 
 # --- tallies -------------------------------------------------------------------

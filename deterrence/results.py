@@ -17,10 +17,10 @@ import dask
 import numpy as np
 import xarray as xr
 
-from deterrence import UserError, __version__, outcomes, runner
+from deterrence import UserError, __version__, outcomes
 from deterrence.config import Config
 from deterrence.model import AXES, EVENTS, SENSITIVITY_OUTCOMES, SENSITIVITY_YEAR, TRUCE_DAYS_UNIT, YEARS
-from deterrence.runner import Plan
+from deterrence.plan import Plan, year_days
 from deterrence.tallies import Tallies, moment_sums
 
 FORMATS = {".nc": "netcdf", ".zarr": "zarr"}
@@ -377,7 +377,7 @@ def check(ds: xr.Dataset) -> None:
     bad = [e for e in EVENTS if not (ds[e].sum("day") == runs).all()]
     # Within-years values are NaN by design beyond the horizon, and the
     # conditional reading where no run had a ceasefire.
-    defined = xr.DataArray(runner.year_days(ds["years"].values) <= horizon, dims="years")
+    defined = xr.DataArray(year_days(ds["years"].values) <= horizon, dims="years")
     for name in required_variables():
         if name.startswith("p_reattack_given_ceasefire"):
             continue

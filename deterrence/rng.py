@@ -30,8 +30,8 @@ def _cache_dir() -> str:
     here = Path(__file__).parent
     # Code compiled with bounds checking (NUMBA_BOUNDSCHECK=1) is kept apart.
     flags = f"boundscheck={numba.config.BOUNDSCHECK}".encode()
-    digest = hashlib.sha256(b"".join((here / name).read_bytes()
-                                     for name in ("model.py", "rng.py", "kernels.py")) + flags).hexdigest()[:16]
+    sources = ("model.py", "families.py", "plan.py", "rng.py", "kernels.py")
+    digest = hashlib.sha256(b"".join((here / name).read_bytes() for name in sources) + flags).hexdigest()[:16]
     base = os.environ.get("NUMBA_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME")
     if not base:
         try:
@@ -108,11 +108,6 @@ def philox4x32(c0, c1, c2, c3, k0, k1):
         k0 = (k0 + PHILOX_W0) & MASK32
         k1 = (k1 + PHILOX_W1) & MASK32
     return c0, c1, c2, c3
-
-
-def seed_key(seed: int) -> tuple[int, int]:
-    """The two Philox key words of a study seed (a non-negative 64-bit int)."""
-    return seed & 0xFFFFFFFF, (seed >> 32) & 0xFFFFFFFF
 
 
 def new_state() -> np.ndarray:

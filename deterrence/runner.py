@@ -19,86 +19,10 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from deterrence import UserError, kernels, priors, rng
-from deterrence.config import Config, Option
-from deterrence.model import (
-    COUNTS,
-    DEPLOY_RULES,
-    LEVERAGES,
-    N_PARAMETERS,
-    PARAMETER_NAMES,
-    POSTURES,
-    SENSITIVITY_BINS,
-    SUPPORTS,
-    YEARS,
-)
+from deterrence import UserError, families, kernels, rng
+from deterrence.model import COUNTS, N_PARAMETERS, PARAMETER_NAMES
+from deterrence.plan import Plan
 from deterrence.tallies import Tallies
-
-
-@dataclass(frozen=True)
-class Plan:
-    """Everything a block needs, as plain arrays (cheap to send to workers)."""
-    key: tuple[int, int]
-    horizon: int
-    family: np.ndarray
-    args: np.ndarray
-    force_levels: np.ndarray
-    options: np.ndarray
-    grid_rows: np.ndarray
-    year_days: np.ndarray
-    runs: int
-    block_runs: int
-    sensitivity_parameters: np.ndarray
-    sensitivity_edges: np.ndarray
-
-    @property
-    def blocks(self) -> list[tuple[int, int]]:
-        return [(start, min(start + self.block_runs, self.runs))
-                for start in range(0, self.runs, self.block_runs)]
-
-
-def year_days(years=YEARS) -> np.ndarray:
-    """Whole days in 1, 2, 5 years (365.25 days a year, rounded)."""
-    return np.array([round(365.25 * y) for y in years], dtype=np.int64)
-
-
-def make_plan(config: Config, block_runs: int | None = None) -> Plan:
-    """Encode a config's options (baseline appended last) and priors.
-
-    The kernel sees the grid options sorted so that options sharing a
-    ceasefire time (same leverage and force) and a deployment time (same
-    deployment rule besides) are neighbours: their day-histogram counts then
-    share cache lines. ``Plan.grid_rows`` maps grid order to kernel rows."""
-    grid = config.options
-    order = sorted(range(len(grid)), key=lambda i: (LEVERAGES.index(grid[i].leverage), grid[i].force_size,
-                                                     DEPLOY_RULES.index(grid[i].deploy_rule), i))
-    options = [grid[i] for i in order] + [config.study.baseline]
-    grid_rows = np.empty(len(grid), dtype=np.int64)
-    grid_rows[order] = np.arange(len(grid))
-    force_levels = sorted({o.force_size for o in options})
-    rows = [_option_row(o, force_levels) for o in options]
-    # The earliest option with the same history-determining levels (without
-    # a force only leverage matters), and with the same support besides.
-    history_keys = [(o.leverage,) if o.force_size == 0 else (o.force_size, o.posture, o.deploy_rule, o.leverage)
-                    for o in options]
-    strike_keys = [key + (o.support,) for key, o in zip(history_keys, options, strict=True)]
-    for row, h, k in zip(rows, history_keys, strike_keys, strict=True):
-        row += [history_keys.index(h), strike_keys.index(k)]
-    family, args = priors.encode(config.priors)
-    uncertain = [i for i, p in enumerate(config.priors) if p.dist != "fixed"]
-    edges = np.array([priors.quantile_edges(config.priors[i], SENSITIVITY_BINS) for i in uncertain])
-    return Plan(key=rng.seed_key(config.study.seed), horizon=config.study.horizon_days,
-                family=family, args=args, force_levels=np.array(force_levels, dtype=np.float64),
-                options=np.array(rows, dtype=np.int64), grid_rows=grid_rows, year_days=year_days(),
-                runs=config.study.runs, block_runs=block_runs or config.study.block_runs,
-                sensitivity_parameters=np.array(uncertain, dtype=np.int64),
-                sensitivity_edges=edges.reshape(len(uncertain), SENSITIVITY_BINS - 1))
-
-
-def _option_row(option: Option, force_levels: list[int]) -> list[int]:
-    return [force_levels.index(option.force_size), POSTURES.index(option.posture),
-            DEPLOY_RULES.index(option.deploy_rule), SUPPORTS.index(option.support),
-            LEVERAGES.index(option.leverage)]
 
 
 def run_block(plan: Plan, start: int, stop: int) -> Tallies:
@@ -107,7 +31,7 @@ def run_block(plan: Plan, start: int, stop: int) -> Tallies:
     *arrays, fault = kernels.simulate(
         plan.key[0], plan.key[1], start, stop, plan.horizon, plan.family, plan.args,
         plan.force_levels, plan.options, plan.year_days, plan.sensitivity_parameters,
-        plan.sensitivity_edges)
+        plan.sensitivity_edges, plan.level_parameters)
     if fault[0] != kernels.NO_FAULT:
         raise UserError(fault_message(plan, *(int(x) for x in fault)))
     return Tallies(stop - start, *arrays)
@@ -124,7 +48,7 @@ def fault_message(plan: Plan, kind: int, run: int, detail: int) -> str:
     elif kind == kernels.FAULT_COUNT:
         what = f"has {COUNTS[detail]} {what}"
         names = kernels.COUNT_FAULT_PRIORS[COUNTS[detail]]
-    uncertain = [n for n in names if plan.family[PARAMETER_NAMES.index(n)] != kernels.FIXED]
+    uncertain = [n for n in names if plan.family[PARAMETER_NAMES.index(n)] != families.FIXED]
     fixed = [n for n in names if n not in uncertain]
     drawn = ", ".join(f"{n} = {theta[PARAMETER_NAMES.index(n)]:.3g}" for n in uncertain)
     fixes = ([f"narrow {', '.join(f'priors.{n}' for n in uncertain)}"] if uncertain else []) + (

@@ -142,6 +142,7 @@ def run_study(config_or_path: Config | str | os.PathLike, *, runs: int | None = 
         checkpoint (``resume=True`` continues them).
     """
     from deterrence import clusters, results, runner
+    from deterrence.plan import make_plan
 
     clusters.check_scheduler(scheduler)
     if target_se is not None and not (_is_number(target_se) and 0 < target_se < 0.5):
@@ -163,7 +164,7 @@ def run_study(config_or_path: Config | str | os.PathLike, *, runs: int | None = 
         raise UserError(f"--workers must be at least 1, got {workers!r}")
     if out is not None:
         results.check_replaceable(out, overwrite)
-    plan = runner.make_plan(cfg)
+    plan = make_plan(cfg)
     if out is not None:
         try:
             out.parent.mkdir(parents=True, exist_ok=True)

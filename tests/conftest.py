@@ -4,6 +4,7 @@ closed forms and standard-error comparisons."""
 import numpy as np
 
 from deterrence import config, reference, results, runner
+from deterrence.plan import make_plan
 
 # Every parameter fixed to a plausible value (all the model's branches live).
 FIXED_VALUES = {
@@ -69,14 +70,14 @@ def assert_proportions(estimate, expected, n, z=4.5):
 
 def kernel_run(cfg):
     """(plan, tallies, dataset) of a config simulated by the kernel."""
-    plan = runner.make_plan(cfg)
+    plan = make_plan(cfg)
     tallies = run_kernel(plan)
     return plan, tallies, results.build(cfg, plan, tallies)
 
 
 def reference_run(cfg):
     """(plan, tallies, dataset) of the NumPy reference; its seed is the study's."""
-    plan = runner.make_plan(cfg)
+    plan = make_plan(cfg)
     tallies = reference.simulate(plan, cfg.study.runs, seed=cfg.study.seed)
     return plan, tallies, results.build(cfg, plan, tallies)
 

@@ -13,6 +13,7 @@ from conftest import same_result
 import deterrence
 from deterrence import UserError, runner
 from deterrence.cli import main
+from deterrence.plan import make_plan
 
 ROOT = Path(__file__).parent.parent
 LAPTOP = ROOT / "configs" / "laptop.toml"
@@ -128,7 +129,7 @@ def test_a_keyboard_interrupt_leaves_a_checkpoint_to_resume(study, tmp_path, mon
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([study.name, checkpoint.name])
     with pytest.raises(UserError, match="pass --resume to continue it"):
         deterrence.run_study(study, out=out, progress=False)
-    saved, done = runner.Checkpoint(checkpoint, {}).load(runner.make_plan(deterrence.load_config(study)).blocks)
+    saved, done = runner.Checkpoint(checkpoint, {}).load(make_plan(deterrence.load_config(study)).blocks)
     assert done[0] and not done[2] and saved.runs == 500 * done.sum()  # blocks end in any order
     monkeypatch.undo()
     ds = deterrence.run_study(study, out=out, resume=True, progress=False)

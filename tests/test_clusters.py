@@ -16,6 +16,7 @@ from distributed import Client, LocalCluster
 
 from deterrence import clusters, config, runner
 from deterrence.cli import main
+from deterrence.plan import make_plan
 
 CONFIG = """
 [study]
@@ -53,7 +54,7 @@ def assert_same_tallies(a, b):
 
 
 def test_local_cluster_matches_threads_and_stays_on_loopback(tmp_path):
-    plan = runner.make_plan(config.load(write_config(tmp_path)))
+    plan = make_plan(config.load(write_config(tmp_path)))
     with clusters.client_for("local", 2) as client:
         assert client.scheduler.address.startswith("tls://127.0.0.1:")
         assert "127.0.0.1" in client.dashboard_link
@@ -75,7 +76,7 @@ def test_scheduler_address_and_bad_scheduler(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_killed_worker_loses_and_doubles_nothing(tmp_path):
-    plan = runner.make_plan(config.load(write_config(tmp_path, runs=300_000, block=5_000)))
+    plan = make_plan(config.load(write_config(tmp_path, runs=300_000, block=5_000)))
     with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None) as cluster, \
             Client(cluster) as client:
         client.run(runner.run_block, plan, 0, 10)  # compile (or load the cache) on every worker

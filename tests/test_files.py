@@ -15,6 +15,7 @@ from conftest import make_config, same_result
 
 from deterrence import UserError, results, runner
 from deterrence.cli import main
+from deterrence.plan import make_plan
 
 # Copies of a result written to Zarr here carry fixed-width strings, which
 # Zarr v3 warns about; the tool's own writes do not.
@@ -190,7 +191,7 @@ def test_planted_links_at_temporary_names_are_not_followed(study, tmp_path, caps
 
 
 def test_checkpoint_saves_leave_no_temporary(tmp_path):
-    plan = runner.make_plan(make_config(runs=2000, seed=1, block_runs=1000))
+    plan = make_plan(make_config(runs=2000, seed=1, block_runs=1000))
     checkpoint = runner.Checkpoint(tmp_path / "c.npz", {"seed": 1})
     for _ in range(3):
         checkpoint.save(runner.run_block(plan, 0, 1000), np.array([True, False]))
@@ -301,7 +302,7 @@ def test_sigterm_once_the_result_is_being_renamed_is_too_late(study, tmp_path, c
 
 def partial_checkpoint(tmp_path):
     """A checkpoint of blocks 0 and 2 of four, saved as the runner does."""
-    plan = runner.make_plan(make_config(runs=4000, seed=3, block_runs=1000))
+    plan = make_plan(make_config(runs=4000, seed=3, block_runs=1000))
     total = runner.run_block(plan, 0, 1000).__iadd__(runner.run_block(plan, 2000, 3000))
     checkpoint = runner.Checkpoint(tmp_path / "c.npz", {"seed": 3})
     done = np.array([True, False, True, False])

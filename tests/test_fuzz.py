@@ -20,8 +20,9 @@ from conftest import run_kernel
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deterrence import UserError, config, results, runner
+from deterrence import UserError, config, results
 from deterrence.model import AT_LEAST_ONE, EVENTS, NONNEGATIVE, PARAMETERS, POSITIVE, PROBABILITY
+from deterrence.plan import make_plan
 
 INNER = os.environ.get("DETERRENCE_FUZZ") == "1"
 ROOT = Path(__file__).parents[1]
@@ -136,7 +137,7 @@ def assert_consistent(ds, runs: int) -> None:
 def test_random_configs(raw):
     try:
         cfg = config.parse(raw)
-        plan = runner.make_plan(cfg)
+        plan = make_plan(cfg)
         tallies = run_kernel(plan)
     except UserError as error:
         assert_clean(error)

@@ -32,11 +32,12 @@ from scipy import stats
 
 from deterrence import UserError, kernels, reference, results, rng, runner
 from deterrence.model import EVENTS, MAX_COUNT, MAX_RUNS
+from deterrence.plan import make_plan, seed_key
 from deterrence.tallies import Tallies, moment_sums
 
 ALPHA = 1e-4
 Z_REFERENCE = 5.0
-KEY = rng.seed_key(20240917)
+KEY = seed_key(20240917)
 
 # ---------------------------------------------------------------------------
 # Philox4x32-10 and uniforms
@@ -207,7 +208,7 @@ def test_hazard_walk_spends_budget():
 
 
 def kernel_dataset(cfg, block_runs=None):
-    plan = runner.make_plan(cfg, block_runs=block_runs)
+    plan = make_plan(cfg, block_runs=block_runs)
     tallies = run_kernel(plan)
     return plan, tallies, results.build(cfg, plan, tallies)
 
@@ -305,7 +306,7 @@ def test_bit_identical_across_blocks_and_workers():
     cfg = make_config(grid, {}, runs=n, seed=77)
     runs = {}
     for block_runs, workers in ((1_000, 1), (1_000, 2), (100_000, 1), (100_000, 2), (7, 2)):
-        plan = runner.make_plan(cfg, block_runs=block_runs)
+        plan = make_plan(cfg, block_runs=block_runs)
         runs[block_runs, workers] = (plan, runner.run_local(plan, workers=workers,
                                                             show_progress=False))
     (plan0, first), *others = runs.values()
@@ -337,7 +338,7 @@ def test_common_random_numbers_across_support():
 
 def test_tally_layout():
     cfg = make_config(SMALL_GRID, {}, runs=50, seed=1, horizon=400)
-    plan = runner.make_plan(cfg)
+    plan = make_plan(cfg)
     t = runner.run_block(plan, 0, 50)
     n_opt = len(cfg.options) + 1
     assert t.hist.shape == (n_opt, len(EVENTS), 401) and t.hist.dtype == np.int64
@@ -354,7 +355,7 @@ def test_rear_weight_zero_means_never_hit():
     during the war (hazard lambda_hit * 0), as the reference has it."""
     grid = dict(BASELINE_GRID, force_size=[10000], posture=["rear"], deploy_rule=["immediate"])
     cfg = make_config(grid, fixed(w_rear=0.0, lambda_a0=1e-12), runs=200, seed=9)
-    plan = runner.make_plan(cfg)
+    plan = make_plan(cfg)
     assert reference.simulate(plan, 200, seed=1).hist[0, 3, -1] == 200
     assert run_kernel(plan).hist[0, 3, -1] == 200
 
@@ -373,7 +374,7 @@ def test_counts_above_max_count_are_an_error_not_a_wrong_se():
     cfg = make_config(BASELINE_GRID, fixed(**NO_CEASEFIRE, sigma_war=3.5e9 / horizon), runs=50,
                       horizon=horizon, block_runs=7)
     with pytest.raises(UserError) as error:
-        run_kernel(runner.make_plan(cfg))
+        run_kernel(make_plan(cfg))
     message = str(error.value)
     assert "\n" not in message
     assert message.startswith("run 0 has strikes above 2,147,483,647") and "priors.sigma_war" in message
@@ -386,10 +387,10 @@ def test_counts_just_below_max_count_give_the_poisson_se():
     horizon, lam, n = 1000, 2.0e9, 2000
     cfg = make_config(BASELINE_GRID, fixed(**NO_CEASEFIRE, sigma_war=lam / horizon), runs=n,
                       horizon=horizon)
-    one = run_kernel(runner.make_plan(cfg))
-    blocked = run_kernel(runner.make_plan(cfg, block_runs=7))
+    one = run_kernel(make_plan(cfg))
+    blocked = run_kernel(make_plan(cfg, block_runs=7))
     assert_tallies_equal(one, blocked)
-    ds = results.build(cfg, runner.make_plan(cfg), blocked)
+    ds = results.build(cfg, make_plan(cfg), blocked)
     se = float(ds.mean_strikes_se.values.reshape(-1)[0])
     assert abs(se / math.sqrt(lam / n) - 1.0) < 4.5 * math.sqrt(1.0 / (2 * n))
     assert abs(float(ds.mean_strikes.values.reshape(-1)[0]) - lam) < 4.5 * math.sqrt(lam / n)
@@ -540,7 +541,7 @@ def test_import_leaves_numba_cache_dir_alone():
             "assert numba.config.CACHE_DIR == before, numba.config.CACHE_DIR; "
             "loc = r._CacheLocator.from_function(deterrence.kernels.simulate.py_func, deterrence.kernels.__file__); "
             "assert loc.get_cache_path().startswith(r.CACHE_DIR); "
-            "assert r._CacheLocator.from_function(r.seed_key, numba.__file__) is None")
+            "assert r._CacheLocator.from_function(r.new_state, numba.__file__) is None")
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
     env.pop("NUMBA_CACHE_DIR", None)
     subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)

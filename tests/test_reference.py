@@ -13,8 +13,9 @@ import numpy as np
 from conftest import make_config, reference_run
 from scipy import stats
 
-from deterrence import kernels, reference, results, runner
-from deterrence.model import EVENTS
+from deterrence import families, kernels, priors, reference, results, runner
+from deterrence.model import EVENTS, Prior
+from deterrence.plan import make_plan
 
 ALPHA = 1e-4
 
@@ -32,9 +33,10 @@ def test_independent_of_kernels_and_rng():
 
 
 def test_family_codes_match_plan_encoding():
-    assert kernels.FAMILY_CODES == {"fixed": reference.FIXED, "gamma": reference.GAMMA,
-                                    "lognormal": reference.LOGNORMAL, "beta": reference.BETA,
-                                    "uniform": reference.UNIFORM}
+    """The codes the kernel and the reference branch on are the table's (priors.encode's)."""
+    for fam in families.FAMILIES:
+        code = priors.encode((Prior("x", fam.name, fam.example, ""),))[0][0]
+        assert getattr(kernels, fam.name.upper()) == getattr(reference, fam.name.upper()) == fam.code == code
 
 
 def test_layout_and_reproducibility():
@@ -42,7 +44,7 @@ def test_layout_and_reproducibility():
             "deploy_rule": ["immediate"], "support": ["none", "air_defense"],
             "leverage": ["sanctions"]}
     cfg = make_config(grid, {}, runs=300, seed=3, horizon=500)
-    plan = runner.make_plan(cfg)
+    plan = make_plan(cfg)
     a = reference.simulate(plan, 300, seed=8, chunk_runs=64)
     b = reference.simulate(plan, 300, seed=8, chunk_runs=64)
     k = runner.run_block(plan, 0, 300)

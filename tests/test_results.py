@@ -8,12 +8,13 @@ import xarray as xr
 
 from deterrence import config, outcomes, results, runner
 from deterrence.model import EVENTS, YEARS
+from deterrence.plan import make_plan
 
 
 @pytest.fixture(scope="module")
 def study_tallies():
     cfg = config.load("configs/study.toml").with_overrides(runs=20_000)
-    plan = runner.make_plan(cfg)
+    plan = make_plan(cfg)
     return cfg, plan, runner.run_local(plan, show_progress=False)
 
 

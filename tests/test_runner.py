@@ -12,6 +12,7 @@ from conftest import same_result
 
 from deterrence import UserError, config, runner
 from deterrence.cli import main
+from deterrence.plan import make_plan
 
 CONFIG = """
 [study]
@@ -38,7 +39,7 @@ def write_config(tmp_path, runs=400_000, seed=11, block=10_000, name="study.toml
 
 def test_accumulator_resumes_from_checkpoint(tmp_path):
     cfg = config.load(write_config(tmp_path, runs=20_000, block=2_000))
-    plan = runner.make_plan(cfg)
+    plan = make_plan(cfg)
     checkpoint = runner.Checkpoint(tmp_path / "c.npz", {"seed": cfg.study.seed})
     acc = runner.Accumulator(plan, checkpoint, every=0.0, show_progress=False)
     for index, start, stop in acc.todo()[:4]:
@@ -53,7 +54,7 @@ def test_accumulator_resumes_from_checkpoint(tmp_path):
 
 def test_resume_refused_for_another_seed(tmp_path):
     cfg = config.load(write_config(tmp_path, runs=4_000, block=1_000))
-    plan = runner.make_plan(cfg)
+    plan = make_plan(cfg)
     path = tmp_path / "c.npz"
     runner.Checkpoint(path, {"seed": 11}).save(runner.run_block(plan, 0, 1000),
                                                np.array([True, False, False, False]))
@@ -103,7 +104,7 @@ def test_resume_with_changed_config_is_refused(tmp_path, capsys):
     path = write_config(tmp_path, runs=20_000, block=2_000)
     out = tmp_path / "r.nc"
     cfg = config.load(path)
-    plan = runner.make_plan(cfg)
+    plan = make_plan(cfg)
     from deterrence import __version__
     meta = {"config_sha256": cfg.sha256, "seed": cfg.study.seed, "runs": cfg.study.runs,
             "block_runs": plan.block_runs, "version": __version__}

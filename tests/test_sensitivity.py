@@ -5,6 +5,7 @@ from scipy import integrate
 
 from deterrence import config, priors, results, runner
 from deterrence.model import SENSITIVITY_BINS
+from deterrence.plan import make_plan
 
 LAMBDA_C0 = 1 / 60.0
 DAYS = 730  # the sensitivity outcomes are "within two years"
@@ -40,13 +41,13 @@ def binned_index(prior):
 
 def test_single_parameter_index_matches_quadrature():
     cfg = one_uncertain_parameter(runs=200_000, seed=17)
-    plan = runner.make_plan(cfg)
+    plan = make_plan(cfg)
     assert list(plan.sensitivity_parameters) == [cfg.priors.index(cfg.prior("lambda_a0"))]
     # Ten independent batches of runs give the Monte Carlo standard error.
     estimates = []
     for start, stop in plan.blocks:
         tallies = runner.run_block(plan, start, stop)
-        ds = results.build(cfg, runner.make_plan(cfg), tallies)
+        ds = results.build(cfg, make_plan(cfg), tallies)
         estimates.append(float(ds.sensitivity.sel(force_size=0, outcome="reattack_2y").squeeze()))
     total = runner.run_local(plan, workers=2, show_progress=False)
     ds = results.build(cfg, plan, total)
@@ -62,7 +63,7 @@ def test_single_parameter_index_matches_quadrature():
 
 def test_fixed_parameters_have_no_index():
     cfg = one_uncertain_parameter(runs=2_000, seed=1)
-    ds = results.build(cfg, plan := runner.make_plan(cfg), runner.run_local(plan, show_progress=False))
+    ds = results.build(cfg, plan := make_plan(cfg), runner.run_local(plan, show_progress=False))
     assert list(ds.parameter.values) == ["lambda_a0"]
     assert ds.sensitivity_bin_mean.sizes["decile"] == SENSITIVITY_BINS
     assert np.nanmin(ds.sensitivity.values) >= 0

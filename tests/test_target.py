@@ -5,6 +5,7 @@ import xarray as xr
 
 from deterrence import clusters, config, runner
 from deterrence.cli import main
+from deterrence.plan import make_plan
 
 CONFIG = """
 [study]
@@ -26,7 +27,7 @@ leverage = ["status_quo"]
 def test_stopping_is_deterministic_across_workers(tmp_path):
     path = tmp_path / "target.toml"
     path.write_text(CONFIG)
-    plan = runner.make_plan(config.load(path))
+    plan = make_plan(config.load(path))
     totals = []
     for workers in (1, 2):
         acc = runner.accumulator(plan, target_se=0.008, show_progress=False)
@@ -40,7 +41,7 @@ def test_stopping_is_deterministic_across_workers(tmp_path):
     assert "below 0.008" in reason
     assert runner.max_probability_se(first, plan.year_days, plan.horizon) < 0.008
     # One block fewer would not have met the target: it stopped at the first block that did.
-    fewer = runner.run_local(runner.make_plan(config.load(path).with_overrides(runs=first.runs - 1000)),
+    fewer = runner.run_local(make_plan(config.load(path).with_overrides(runs=first.runs - 1000)),
                              show_progress=False)
     assert runner.max_probability_se(fewer, plan.year_days, plan.horizon) >= 0.008
     for total, why in totals[1:]:

@@ -2,7 +2,7 @@
 
 Skipped in the default run (pyproject sets ``--benchmark-skip``); run them with
 
-    pytest tests/benchmarks --benchmark-only
+    pytest benchmarks --benchmark-only
 
 and compare against a saved baseline with ``--benchmark-save=NAME`` and
 ``--benchmark-compare``. Per-unit numbers (ns per variate, run-options per
@@ -12,18 +12,16 @@ round. No test asserts a timing.
 
 import copy
 import dataclasses
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from benchmarks import floor
+from deterrence import cli, config, runner, tallies
+from deterrence.plan import make_plan
 
-from benchmarks import floor  # noqa: E402
-from deterrence import cli, config, runner, tallies  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 STUDY = ROOT / "configs" / "study.toml"
 LAPTOP = ROOT / "configs" / "laptop.toml"
@@ -49,7 +47,7 @@ def per_unit(benchmark, units: float, **info) -> None:
 
 @pytest.fixture(scope="module")
 def study_plan():
-    plan = runner.make_plan(config.load(STUDY))
+    plan = make_plan(config.load(STUDY))
     runner.run_block(plan, 0, 2)      # compile (or load the numba cache) outside the timing
     return plan
 
