@@ -17,6 +17,10 @@ FIXED_VALUES = {
     "mu_truce": 50.0, "k_truce": 1.0, "mu_war": 300.0, "k_war": 2.0, "sigma_truce": 0.05,
     "sigma_war": 2.0, "intercept.isr_c2": 0.05, "intercept.air_defense": 0.4,
     "intercept.air_support": 0.5, "q_rear": 0.25, "lambda_hit": 0.001,
+    # Model v2 channels at their neutral values unless a test sets them.
+    "p_durable": 0.0, "p_durable_first": 0.0, "veto_floor": 1.0, "veto_relief.sanctions": 0.0,
+    "veto_relief.assets_and_aid": 0.0, "intercept_force": 0.0, "war_ceasefire_mult": 1.0,
+    "engage_collapse": 0.0,
 }
 # One option only: the baseline (no force, status quo).
 BASELINE_GRID = {"force_size": [0], "posture": ["rear"], "deploy_rule": ["after_ceasefire"],
