@@ -612,6 +612,14 @@ RATE_WHAT = {
 
 def record_prior(name: str, folder: str | Path | None = None, rows: str | None = None,
                  choices: dict | None = None) -> Prior:
+    """The prior of one parameter fitted from the record, naming the record
+    rows it rests on where they are a choice (see :func:`_record_prior`)."""
+    prior = _record_prior(name, folder, rows, choices)
+    return replace(prior, rows=row_choice(name, rows)[0]) if name in RECORD_ROWS else prior
+
+
+def _record_prior(name: str, folder: str | Path | None = None, rows: str | None = None,
+                  choices: dict | None = None) -> Prior:
     """The prior of one parameter fitted from the record (see the module docstring).
 
     ``rows`` names a choice of record rows in ``RECORD_ROWS[name]`` (None: its

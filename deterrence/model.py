@@ -47,6 +47,7 @@ class Prior:
     params: tuple[tuple[str, float], ...]
     source: str
     fit: str = ""
+    rows: str = ""    # the choice of record rows behind a fitted rate (fit.RECORD_ROWS)
 
     def get(self, key: str, default: float = 0.0) -> float:
         return dict(self.params).get(key, default)

@@ -97,8 +97,9 @@ def build(config: Config, plan: Plan, tallies: Tallies, extra_attrs: dict | None
         "start_date": config.study.start_date.isoformat(),
         "baseline": json.dumps({a: getattr(base, a) for a in AXES}),
         "priors": json.dumps({p.name: {"dist": p.dist, **dict(p.params), "source": p.source,
-                                       **({"fit": p.fit} if p.fit else {})}
+                                       **({"fit": p.fit} if p.fit else {}), **({"rows": p.rows} if p.rows else {})}
                               for p in config.priors}),
+        "model_choices": json.dumps(config.choices),
     }
     attrs.update(extra_attrs or {})
     coords["outcome"] = np.array(SENSITIVITY_OUTCOMES, dtype=object)

@@ -197,10 +197,11 @@ def _rows(config):
     rows = []
     for p in config.priors:
         mean, low, high = priors.summary(p)
-        detail = fit.record_prior(p.name).source if p.fit == "record" else ""
+        detail = (fit.record_prior(p.name, rows=p.rows or None, choices=config.choices).source
+                  if p.fit == "record" else "")
         rows.append({"parameter": p.name, "unit": UNITS.get(p.name, ""), "family": p.dist,
                      "hyperparameters": _hyper(p), "mean": mean, "p05": low, "p95": high,
-                     "fit": p.fit, "source": p.source, "fit_detail": detail})
+                     "fit": p.fit, "rows": p.rows, "source": p.source, "fit_detail": detail})
     return rows
 
 
@@ -219,6 +220,8 @@ def table(config, width: int | None = None) -> str:
         cells_text = "  ".join(x.ljust(w) for x, w in zip(c, widths, strict=True))
         lines.append(cells_text + "  " + _cut(r["source"], source_width))
     lines.append("* fitted from the record in seeds/ (fit = \"record\"); priors.csv has the full sources")
+    lines.append("[model] " + ", ".join(f"{k} = {v}" for k, v in config.choices.items())
+                 + "; record rows: " + ", ".join(f"{r['parameter']} = {r['rows']}" for r in rows if r["rows"]))
     return "\n".join(lines)
 
 
