@@ -225,6 +225,26 @@ def table(config, width: int | None = None) -> str:
     return "\n".join(lines)
 
 
+def markdown(config) -> str:
+    """Every parameter's prior and source as a Markdown table (docs/model.md
+    holds this table for the default priors; a test keeps the two equal)."""
+    lines = ["| parameter | unit | prior | mean | 90% interval | source |", "| --- | --- | --- | --- | --- | --- |"]
+    for r in _rows(config):
+        prior = f"{r['family']} {r['hyperparameters']}" + (f" (record, rows {r['rows']})" if r["rows"] else
+                                                          " (record)" if r["fit"] else "")
+        source = " ".join(r["source"].split()).replace("|", "/")
+        lines.append(f"| `{r['parameter']}` | {r['unit']} | {prior} | {_g(r['mean'])} | "
+                     f"{_g(r['p05'])} - {_g(r['p95'])} | {source} |")
+    return "\n".join(lines) + "\n"
+
+
+def default_config():
+    """The config of the shipped default priors (what `deterrence priors` shows without a config)."""
+    from deterrence import config
+
+    return config.parse({"study": {"name": "defaults", "runs": 1, "seed": 0}}, "", "deterrence/priors.toml")
+
+
 def summary(f: fit.RecordFit, ppc) -> str:
     t = f.truce
     shape, scale = t.values
@@ -296,3 +316,7 @@ def report(config, out_dir: Path | None) -> str:
         parts.append("Wrote:\n" + "\n".join(f"  {out_dir / name}  ({what})" for name, what in files.items()))
     parts.append(summary(f, ppc))
     return "\n\n".join(parts)
+
+
+if __name__ == "__main__":
+    print(markdown(default_config()), end="")
