@@ -327,3 +327,25 @@ def check_war_ceasefire_mult(simulate, seed):
     for rule, expected in (("after_ceasefire", 1.0 - np.exp(-rate * days)), ("immediate", piecewise)):
         hist = ds.first_ceasefire_day.sel(deploy_rule=rule).values.reshape(-1, ds.sizes["day"])[0]
         assert_proportions(within(hist, days), expected, N_CLOSED)
+
+
+# Kernel against reference: the compared estimates, each with its `_se`.
+COMPARED = ("p_ceasefire", "p_deployed", "p_reattack", "p_tripwire", "mean_violations",
+            "mean_strikes", "mean_truce_days", "mean_collapses", "diff_p_ceasefire",
+            "diff_p_reattack", "diff_p_tripwire", "diff_mean_violations", "diff_mean_strikes",
+            "p_reattack_after_ceasefire")
+
+
+def assert_agree(a, b, z=5.0) -> int:
+    """Every compared estimate of two independent simulations within z
+    combined SEs sqrt(se_a**2 + se_b**2); returns how many were compared."""
+    checked = 0
+    for name in COMPARED:
+        x, y = a[name].values, b[name].values
+        se = np.sqrt(a[f"{name}_se"].values ** 2 + b[f"{name}_se"].values ** 2)
+        ok = np.isfinite(x)
+        assert np.array_equal(ok, np.isfinite(y)), name
+        bad = ok & ~(np.abs(x - y) <= z * se)
+        assert not bad.any(), (name, x[bad], y[bad], se[bad])
+        checked += int(ok.sum())
+    return checked
