@@ -39,12 +39,13 @@ def sampler_draws(side: str, prior: Prior) -> np.ndarray:
     code, args = priors.encode((prior,))
     if side == "kernel":
         x = kernel_draws(code[0], *args[0], N, *KEY)
-        if code[0] == families.GAMMA_EXPOSURE:
-            # The kernel's sampler gives Gamma(shape, 1); draw_parameters then
-            # divides by the run's exposure, truce_days + gap_days at e_collapse = 1.
-            x /= args[0, 1] + args[0, 2]
-        return x
-    return reference.sample_prior(np.random.default_rng(5), code[0], *args[0], N)
+    else:
+        x = reference.sample_prior(np.random.default_rng(5), code[0], *args[0], N)
+    if code[0] == families.GAMMA_EXPOSURE:
+        # Both samplers give Gamma(shape, 1); drawing the parameters then
+        # divides by the run's exposure, truce_days + gap_days at e_collapse = 1.
+        x = x / (args[0, 1] + args[0, 2])
+    return x
 
 
 def test_table_is_consistent():
