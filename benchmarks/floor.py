@@ -13,8 +13,9 @@ kernel-equivalent pass that computes them (it calls the kernel's own
 ``draw_parameters``, ``prepare_run``, ``option_history`` and
 ``reused_draws``); :func:`floor` is the timed pass that
 draws, per run, the parameters (from the same prior families, through the
-kernel's ``draw_parameters``), the four run-level numbers, the recorded
-number of truce-episode Exp(1)s from each episode stream, and per option the
+kernel's ``draw_parameters``), the four run-level numbers, the engagement
+Exp(1) and the episodes' durability uniforms where the kernel draws them,
+the recorded number of truce-episode Exp(1)s from each episode stream, and per option the
 two gammas and the Poisson of the violations and the Poisson of the strikes
 -- only where the kernel draws them: it reuses an earlier option's violation
 or strike draws when their inputs coincide, and ``record`` notes which
@@ -39,6 +40,8 @@ from deterrence.model import (
     MU_WAR,
     N_PARAMETERS,
     STREAM_COLLAPSE,
+    STREAM_DURABLE,
+    STREAM_ENGAGE,
     STREAM_RETRUCE,
     STREAM_RUN,
     STREAM_STRIKES,
@@ -54,7 +57,8 @@ INF = np.inf
 
 
 @jit
-def record(key0, key1, run_start, run_stop, horizon, family, args, force_levels, options, level_parameters):
+def record(key0, key1, run_start, run_stop, horizon, family, args, force_levels, options, level_parameters,
+           choices):
     """Untimed kernel-equivalent pass, through the kernel's own functions:
     per run the number of truce episodes the kernel draws, and per (run,
     option) the days in truce and after a collapse, the strike Poisson mean,
@@ -69,26 +73,29 @@ def record(key0, key1, run_start, run_stop, horizon, family, args, force_levels,
     draws = np.zeros((n_runs, n_opt), dtype=np.int8)
     st = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
     st_gap = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
+    st_durable = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
     theta = np.empty(N_PARAMETERS)
     run_values = np.empty(kernels.N_RUN_VALUES)
-    episodes = np.empty((3, 64))
+    episodes = np.empty((kernels.N_EP_ROWS, 64))
     tables = kernels.new_tables(force_levels.shape[0], level_parameters)
     times = np.empty((n_opt, kernels.N_EVENTS))
-    days = np.empty((n_opt, 3))
+    days = np.empty((n_opt, kernels.N_DAYS))
     for run in range(run_start, run_stop):
         i = run - run_start
         kernels.draw_parameters(theta, st, key0, key1, run, family, args)
-        episodes, _ = kernels.prepare_run(run_values, episodes, tables, st, st_gap, key0, key1, run, horizon,
-                                          theta, force_levels, level_parameters)
+        episodes, _ = kernels.prepare_run(run_values, episodes, tables, st, st_gap, st_durable, key0, key1, run,
+                                          horizon, theta, force_levels, level_parameters,
+                                          choices[kernels.CHOICE_VETO])
         n_episodes[i] = np.int64(run_values[kernels.N_EPISODES])
         for o in range(n_opt):
-            truce_days, war_days, _ = kernels.option_history(o, options, horizon, theta, force_levels,
-                                                             run_values, tables, episodes, times, days)
+            truce_days, war_days, _, truce_after = kernels.option_history(
+                o, options, horizon, theta, force_levels, run_values, tables, episodes, times, days)
             truce[i, o] = truce_days
             war[i, o] = war_days
-            same_violations, same_strikes = kernels.reused_draws(o, options, days)
+            strike_mean[i, o] = kernels.strike_mean(o, options, horizon, theta, force_levels, tables, times,
+                                                    truce_days, truce_after)
+            same_violations, same_strikes = kernels.reused_draws(o, options, days, strike_mean[i])
             draws[i, o] = (1 if same_violations < 0 else 0) | (2 if same_strikes < 0 else 0)
-            strike_mean[i, o] = kernels.strike_mean(o, options, horizon, theta, tables, truce_days)
     return n_episodes, truce, war, strike_mean, draws
 
 
@@ -102,6 +109,7 @@ def floor(key0, key1, run_start, run_stop, family, args, n_episodes, truce, war,
     n_opt = truce.shape[1]
     st = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
     st_gap = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
+    st_durable = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
     theta = np.empty(N_PARAMETERS)
     checksum = 0.0
     total_violations = np.int64(0)
@@ -113,10 +121,18 @@ def floor(key0, key1, run_start, run_stop, family, args, n_episodes, truce, war,
         checksum += theta[0]
         rng.stream(st, key0, key1, run, STREAM_RUN)
         checksum += rng.exponential(st) + rng.exponential(st) + rng.uniform(st) + rng.exponential(st)
+        if kernels.draws_engage(theta):
+            rng.stream(st, key0, key1, run, STREAM_ENGAGE)
+            checksum += rng.exponential(st)
         rng.stream(st, key0, key1, run, STREAM_COLLAPSE)
         rng.stream(st_gap, key0, key1, run, STREAM_RETRUCE)
+        durable = kernels.draws_durable(theta)
+        if durable:
+            rng.stream(st_durable, key0, key1, run, STREAM_DURABLE)
         for _ in range(n_episodes[i]):
             checksum += rng.exponential(st) + rng.exponential(st_gap)
+            if durable:
+                checksum += rng.uniform(st_durable)
         k_truce = theta[K_TRUCE]
         k_war = theta[K_WAR]
         scale_truce = theta[MU_TRUCE] / k_truce
@@ -190,7 +206,7 @@ class Floor:
         self.start, self.stop = run_start, run_stop
         self.n_episodes, self.truce, self.war, self.strike_mean, self.draws = record(
             plan.key[0], plan.key[1], run_start, run_stop, plan.horizon, plan.family, plan.args,
-            plan.force_levels, plan.options, plan.level_parameters)
+            plan.force_levels, plan.options, plan.level_parameters, plan.choices)
         self.same = np.ascontiguousarray(plan.options[:, OPT_SAME_HISTORY])
         self.same_strikes = np.ascontiguousarray(plan.options[:, OPT_SAME_STRIKES])
 

@@ -24,8 +24,10 @@ from deterrence.model import (
     DELTA_FORCE,
     DEPLOY_LAG,
     E_COLLAPSE,
+    ENGAGE_COLLAPSE,
     F_SCALE,
     F_VETO,
+    INTERCEPT_FORCE,
     K_TRUCE,
     K_WAR,
     LAMBDA_A0,
@@ -38,6 +40,8 @@ from deterrence.model import (
     MU_TRUCE,
     MU_WAR,
     NU,
+    P_DURABLE,
+    P_DURABLE_FIRST,
     PARAMETER_NAMES,
     Q_REAR,
     REFERENCE_LEVELS,
@@ -45,7 +49,9 @@ from deterrence.model import (
     SIGMA_WAR,
     TRUCE_SCALE,
     TRUCE_SHAPE,
+    VETO_FLOOR,
     W_REAR,
+    WAR_CEASEFIRE_MULT,
     level_name,
 )
 from deterrence.plan import year_days
@@ -63,6 +69,12 @@ def draw_parameters(priors, runs: int, np_gen: np.random.Generator) -> np.ndarra
         fam = families.family(prior.dist)
         dist = fam.scipy(prior)
         theta[:, p] = fam.support(prior)[0] if dist is None else dist.rvs(size=runs, random_state=np_gen)
+    # A gamma_exposure draw's scipy form is at e_collapse = 1: rescale it to
+    # each run's exposure truce_days + e_collapse * gap_days.
+    a0 = priors[LAMBDA_A0]
+    if a0.dist == "gamma_exposure":
+        truce, gap = a0.get("truce_days"), a0.get("gap_days")
+        theta[:, LAMBDA_A0] *= (truce + gap) / (truce + theta[:, E_COLLAPSE] * gap)
     return theta
 
 
@@ -84,14 +96,18 @@ class Chance:
         self.e_reattack = r.expovariate(1.0)
         self.u_trip = r.random()
         self.e_hit = r.expovariate(1.0)
+        self.e_engage = r.expovariate(1.0)
         self.budgets: list[float] = []
         self.gaps: list[float] = []
+        self.durable: list[float] = []
 
-    def episode(self, j: int, lambda_retruce: float) -> tuple[float, float]:
+    def episode(self, j: int, lambda_retruce: float) -> tuple[float, float, float]:
+        """Truce j's collapse budget, the gap after it and its durability uniform."""
         while len(self.budgets) <= j:
             self.budgets.append(self.r.expovariate(1.0))
             self.gaps.append(self.r.expovariate(1.0) / lambda_retruce)
-        return self.budgets[j], self.gaps[j]
+            self.durable.append(self.r.random())
+        return self.budgets[j], self.gaps[j], self.durable[j]
 
 
 def truce_length(start, t_deploy, budget, scale, shape, m):
@@ -106,8 +122,10 @@ def truce_length(start, t_deploy, budget, scale, shape, m):
     return scale * (h + (budget - h) / m) ** (1.0 / shape)
 
 
-def model(theta, chance: Chance, option: dict, horizon: int, np_gen: np.random.Generator) -> dict:
-    """One run of one option: the outcomes of docs/model.md."""
+def model(theta, chance: Chance, option: dict, horizon: int, np_gen: np.random.Generator,
+          veto: str = "power") -> dict:
+    """One run of one option: the outcomes of docs/model.md (``veto``: the
+    [model] veto choice)."""
     force = option["force_size"]
     contact = option["posture"] == "contact_line"
     immediate = option["deploy_rule"] == "immediate"
@@ -116,14 +134,22 @@ def model(theta, chance: Chance, option: dict, horizon: int, np_gen: np.random.G
     lev_mult = level_value(theta, "leverage_mult", leverage)
     delta_support = level_value(theta, "delta_support", support)
     intercept = level_value(theta, "intercept", support)
+    relief = level_value(theta, "veto_relief", leverage)
     w_post = 1.0 if contact else theta[W_REAR]
 
     # 1. Ceasefire.
-    t_c = chance.e_ceasefire / (theta[LAMBDA_C0] * lev_mult * (1.0 + force / theta[F_VETO]) ** -theta[NU])
+    if veto == "threshold":
+        v = theta[VETO_FLOOR] if force > 0 else 1.0
+    else:
+        v = (1.0 + force / theta[F_VETO]) ** -theta[NU]
+    rate_c = theta[LAMBDA_C0] * lev_mult * v ** (1.0 - relief)
+    t_c = chance.e_ceasefire / rate_c
     # 2. Deployment.
     deployed = force > 0
     if deployed:
         t_d = theta[DEPLOY_LAG] if immediate else t_c + theta[DEPLOY_LAG]
+        if immediate and t_c > t_d:     # the ceasefire hazard times war_ceasefire_mult from T_d on
+            t_c = t_d + (chance.e_ceasefire - rate_c * t_d) / (rate_c * theta[WAR_CEASEFIRE_MULT])
     else:
         t_d = INF
     m = theta[M_COLLAPSE] ** w_post if deployed else 1.0
@@ -141,15 +167,20 @@ def model(theta, chance: Chance, option: dict, horizon: int, np_gen: np.random.G
 
     # 3 and 4. Truces, collapses and the re-attack, walked from T_c.
     t_a = INF
-    truce_days = war_days = 0.0
+    truce_days = war_days = truce_after = 0.0
     collapses = 0
+    engage_left = chance.e_engage
+    engage_rate = theta[ENGAGE_COLLAPSE] * w_post
     if t_c < horizon:
         remaining = chance.e_reattack
         t, j, in_truce = t_c, 0, True
         while t < horizon:
-            budget, gap = chance.episode(j, theta[LAMBDA_RETRUCE])
+            budget, gap, u_durable = chance.episode(j, theta[LAMBDA_RETRUCE])
             if in_truce:
-                length = truce_length(t, t_d, budget, theta[TRUCE_SCALE], theta[TRUCE_SHAPE], m)
+                if u_durable < theta[P_DURABLE_FIRST if j == 0 else P_DURABLE]:
+                    length = INF
+                else:
+                    length = truce_length(t, t_d, budget, theta[TRUCE_SCALE], theta[TRUCE_SHAPE], m)
                 rate = base_rate
             else:
                 length = gap
@@ -164,8 +195,17 @@ def model(theta, chance: Chance, option: dict, horizon: int, np_gen: np.random.G
             stop = min(end, t_a)
             if in_truce:
                 truce_days += stop - t
+                truce_after += max(0.0, stop - max(t, t_d))
             else:
                 war_days += stop - t
+                # 5. Fighting after the collapse engages a deployed force.
+                s0 = max(t, t_d)
+                if deployed and engage_rate > 0.0 and stop > s0:
+                    if engage_left <= engage_rate * (stop - s0):
+                        t_trip = min(t_trip, s0 + engage_left / engage_rate)
+                        engage_left = INF
+                    else:
+                        engage_left -= engage_rate * (stop - s0)
             if t_a < INF or t + length >= horizon:
                 break
             if in_truce:
@@ -185,9 +225,13 @@ def model(theta, chance: Chance, option: dict, horizon: int, np_gen: np.random.G
     if war_days > 0.0:
         mean += r.gammavariate(war_days * theta[K_WAR], theta[MU_WAR] / theta[K_WAR])
     violations = int(np_gen.poisson(mean))
-    # 7. Strikes on cities.
-    strikes = int(np_gen.poisson((1.0 - intercept) * (theta[SIGMA_TRUCE] * truce_days
-                                                      + theta[SIGMA_WAR] * (horizon - truce_days))))
+    # 7. Strikes on cities: the force's air defence on the strike-days after T_d.
+    i_force = theta[INTERCEPT_FORCE] * force / (force + theta[F_SCALE])
+    after = max(horizon - t_d, 0.0)
+    s_after = theta[SIGMA_TRUCE] * truce_after + theta[SIGMA_WAR] * (after - truce_after)
+    s_before = theta[SIGMA_TRUCE] * (truce_days - truce_after) + theta[SIGMA_WAR] * (
+        horizon - after - (truce_days - truce_after))
+    strikes = int(np_gen.poisson(max((1.0 - intercept) * (s_before + (1.0 - i_force) * s_after), 0.0)))
     return {"ceasefire": t_c if t_c < horizon else INF, "deployment": t_d if t_d < horizon else INF,
             "reattack": t_a, "tripwire": t_trip, "violations": violations, "strikes": strikes,
             "truce_days": truce_days, "collapses": collapses}
@@ -198,6 +242,7 @@ def simulate(config, runs: int, seed: int = 0) -> dict:
     outcomes stored per call and summarised per option at the end."""
     options = [vars(o) for o in config.options + [config.study.baseline]]
     horizon = config.study.horizon_days
+    veto = config.choices["veto"]
     r = random.Random(seed)
     np_gen = np.random.default_rng(seed)
     thetas = draw_parameters(config.priors, runs, np_gen).tolist()
@@ -205,9 +250,15 @@ def simulate(config, runs: int, seed: int = 0) -> dict:
     for theta in thetas:
         chance = Chance(r)
         for option in options:
-            out = model(theta, chance, option, horizon, np_gen)
+            out = model(theta, chance, option, horizon, np_gen, veto)
             rows.append([out[k] for k in OUTCOMES])
     table = np.array(rows, dtype=np.float64).reshape(runs, len(options), len(OUTCOMES))
-    within = table[:, :, :4, None] < year_days()            # (runs, options, events, years)
+    years = year_days()
+    within = table[:, :, :4, None] < years            # (runs, options, events, years)
+    t_c, t_a = table[:, :, 0, None], table[:, :, 2, None]
+    qualifying = t_c < horizon - years                # (runs, options, years)
+    with np.errstate(invalid="ignore"):               # inf - inf where neither happened: not qualifying
+        reattacked = qualifying & (t_a - t_c < years)
     return {"runs": runs, "within": within.mean(axis=0), "mean": table[:, :, 4:].mean(axis=0),
-            "var": table[:, :, 4:].var(axis=0)}
+            "var": table[:, :, 4:].var(axis=0),
+            "after_ceasefire": np.stack([qualifying.sum(axis=0), reattacked.sum(axis=0)], axis=-1)}

@@ -69,11 +69,7 @@ def _priors(args) -> int:
     from deterrence import config
     from deterrence.report import priors as priors_report
 
-    if args.config:
-        cfg = config.load(args.config)
-    else:
-        cfg = config.parse({"study": {"name": "defaults", "runs": 1, "seed": 0}}, "",
-                           "deterrence/priors.toml")
+    cfg = config.load(args.config) if args.config else priors_report.default_config()
     print(priors_report.report(cfg, Path(args.out) if args.out else None))
     return 0
 

@@ -20,6 +20,8 @@ from pathlib import Path
 from deterrence import UserError, families
 from deterrence.model import (
     AXES,
+    CHOICES,
+    DEFAULT_CHOICES,
     DEFAULT_GRID,
     DOMAIN_BOUNDS,
     EVENTS,
@@ -28,6 +30,7 @@ from deterrence.model import (
     PARAMETERS,
     POSITIVE,
     PROBABILITY,
+    UNUSED,
     Prior,
 )
 
@@ -134,6 +137,7 @@ class Config:
     cluster: dict = field(default_factory=dict, hash=False)
     text: str = ""
     path: str = ""
+    choices: dict = field(default_factory=lambda: dict(DEFAULT_CHOICES), hash=False)
 
     @property
     def options(self) -> list[Option]:
@@ -254,9 +258,11 @@ def _axis_values(axis: str, values, where: str, name: str) -> tuple:
     return tuple(values)
 
 
-def parse_prior(name: str, table, where: str, record_fit=None) -> Prior:
-    """Validate one ``[priors.NAME]`` table; ``record_fit(name)`` supplies
-    fitted hyperparameters where the table says ``fit = "record"``."""
+def parse_prior(name: str, table, where: str, record_fit=None, choices: dict | None = None) -> Prior:
+    """Validate one ``[priors.NAME]`` table; ``record_fit(name, rows, choices)``
+    supplies fitted hyperparameters where the table says ``fit = "record"``
+    (``rows``: the table's choice of record rows; ``choices``: the config's
+    [model] choices, which decide the form of some fits)."""
     what = f"priors.{name}"
     if not isinstance(table, dict):
         _fail(where, f"{what} must be a table with dist, its hyperparameters and source")
@@ -267,16 +273,25 @@ def parse_prior(name: str, table, where: str, record_fit=None) -> Prior:
     if "fit" in table:
         if table["fit"] != "record":
             _fail(where, f"{what}.fit must be \"record\", got {table['fit']!r}")
-        _unknown_keys(table, ("fit", "source"), where, what)
+        _unknown_keys(table, ("fit", "source", "rows"), where, what)
         if record_fit is None:
             _fail(where, f"{what} asks for fit = \"record\" but no record fit is available")
-        fitted = record_fit(name)
+        rows = table.get("rows")
+        if rows is not None and not isinstance(rows, str):
+            _fail(where, f"{what}.rows must be the name of a choice of record rows, got {rows!r}")
+        try:
+            fitted = record_fit(name, rows, choices or DEFAULT_CHOICES)
+        except UserError as error:
+            _fail(where, str(error))
         return replace(fitted, source=source or fitted.source, fit="record")
     dist = table.get("dist")
     try:
         family = families.family(dist)
     except UserError as error:
         _fail(where, f"{what}.{error}")
+    if family.name == families.family("gamma_exposure").name and name != families.EXPOSURE_PARAMETER:
+        _fail(where, f"{what}.dist: gamma_exposure is the joint calibration of {families.EXPOSURE_PARAMETER} "
+                     f"only; choose another family")
     required = family.required
     _unknown_keys(table, ("dist", "source", *family.keys), where, what)
     params = []
@@ -335,10 +350,10 @@ def _flatten_priors(tables: dict) -> dict:
     return flat
 
 
-def _record_fit(name: str) -> Prior:
+def _record_fit(name: str, rows: str | None, choices: dict) -> Prior:
     from deterrence import fit
 
-    return fit.record_prior(name)
+    return fit.record_prior(name, rows=rows, choices=choices)
 
 
 def load(path: str | Path, record_fit=None) -> Config:
@@ -358,10 +373,12 @@ def load(path: str | Path, record_fit=None) -> Config:
 
 
 def parse(raw: dict, text: str = "", where: str = "", record_fit=None) -> Config:
-    """Validate a parsed TOML config; ``record_fit(name)`` returns the prior
-    fitted from the record in seeds/ (default: ``deterrence.fit.record_prior``)."""
+    """Validate a parsed TOML config; ``record_fit(name, rows, choices)``
+    returns the prior fitted from the record in seeds/ (default:
+    ``deterrence.fit.record_prior``)."""
     record_fit = record_fit or _record_fit
-    _unknown_keys(raw, ("study", "grid", "priors", "cluster"), where, "the config")
+    _unknown_keys(raw, ("study", "model", "grid", "priors", "cluster"), where, "the config")
+    choices = _choices(raw.get("model", {}), where)
     study_table = raw.get("study")
     if not isinstance(study_table, dict):
         _fail(where, "[study] table is missing; it needs at least name, runs and seed")
@@ -404,10 +421,31 @@ def parse(raw: dict, text: str = "", where: str = "", record_fit=None) -> Config
     names = [p.name for p in PARAMETERS]
     _unknown_keys(overrides, names, where, "[priors]")
     tables.update(overrides)
+    for (key, value), neutral in UNUSED.items():
+        if choices[key] != value:
+            continue
+        for n, v in neutral.items():
+            if n in overrides:
+                _fail(where, f"priors.{n} has no effect with [model] {key} = \"{value}\"; remove it or "
+                             f"choose another {key}")
+            tables[n] = {"dist": "fixed", "value": v,
+                         "source": f"Left out of the model by [model] {key} = \"{value}\""}
     priors = tuple(parse_prior(n, tables[n], where if n in overrides else "deterrence/priors.toml",
-                               record_fit) for n in names)
+                               record_fit, choices) for n in names)
     cluster = raw.get("cluster", {})
     if not isinstance(cluster, dict):
         _fail(where, "[cluster] must be a table of batch-system settings")
     check_cluster(cluster, where)
-    return Config(study, grid, priors, cluster, text, where)
+    return Config(study, grid, priors, cluster, text, where, choices)
+
+
+def _choices(table, where: str) -> dict:
+    """The [model] table's structural choices, each defaulting to the first
+    of its values in ``model.CHOICES``."""
+    if not isinstance(table, dict):
+        _fail(where, "[model] must be a table of structural choices")
+    _unknown_keys(table, tuple(CHOICES), where, "[model]")
+    for key, value in table.items():
+        if value not in CHOICES[key]:
+            _fail(where, f"model.{key} must be one of {', '.join(repr(v) for v in CHOICES[key])}, got {value!r}")
+    return {**DEFAULT_CHOICES, **table}

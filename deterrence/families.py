@@ -58,6 +58,10 @@ def _uniform_problem(get) -> str:
     return ""
 
 
+def _exposure_problem(get) -> str:
+    return "gap_days must be >= 0" if not get("gap_days") >= 0 else ""
+
+
 FAMILIES = (
     Family("fixed", 0, ("value",), (), (),
            lambda g: None, lambda g: (g("value"), g("value")), (("value", 2.5),)),
@@ -72,12 +76,24 @@ FAMILIES = (
     Family("uniform", 4, ("low", "high"), (), (),
            lambda g: stats.uniform(g("low"), g("high") - g("low")),
            lambda g: (g("low"), g("high")), (("low", -1.0), ("high", 3.0)), _uniform_problem),
+    # lambda_a0 calibrated jointly with e_collapse (docs/model.md): a draw is
+    # Gamma(shape, 1) / (truce_days + e_collapse * gap_days), with the run's
+    # e_collapse. Its scipy form is the draw at e_collapse = 1 (what the
+    # summaries and the sensitivity bins read); the kernel and the reference
+    # divide by the run's exposure.
+    Family("gamma_exposure", 5, ("shape", "truce_days", "gap_days"), (), ("shape", "truce_days"),
+           lambda g: stats.gamma(g("shape"), scale=1.0 / (g("truce_days") + g("gap_days"))),
+           lambda g: (0.0, math.inf), (("shape", 3.5), ("truce_days", 1312.0), ("gap_days", 1447.0)),
+           _exposure_problem),
 )
 NAMES = tuple(f.name for f in FAMILIES)
 _BY_NAME = {f.name: f for f in FAMILIES}
 _BY_CODE = {f.code: f for f in FAMILIES}
 # Codes the kernel and the reference branch on.
-FIXED, GAMMA, LOGNORMAL, BETA, UNIFORM = (_BY_NAME[n].code for n in ("fixed", "gamma", "lognormal", "beta", "uniform"))
+FIXED, GAMMA, LOGNORMAL, BETA, UNIFORM, GAMMA_EXPOSURE = (
+    _BY_NAME[n].code for n in ("fixed", "gamma", "lognormal", "beta", "uniform", "gamma_exposure"))
+# The one parameter a gamma_exposure prior may stand for, and the one whose draw scales it.
+EXPOSURE_PARAMETER, EXPOSURE_MULTIPLIER = "lambda_a0", "e_collapse"
 
 
 def family(name: str) -> Family:

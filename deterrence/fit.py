@@ -39,7 +39,7 @@ import numpy as np
 from scipy import optimize, special
 
 from deterrence import UserError, record
-from deterrence.model import Prior
+from deterrence.model import DEFAULT_CHOICES, Prior
 
 JEFFREYS_SHAPE = 0.5
 
@@ -610,11 +610,31 @@ RATE_WHAT = {
 }
 
 
-def record_prior(name: str, folder: str | Path | None = None, rows: str | None = None) -> Prior:
+def record_prior(name: str, folder: str | Path | None = None, rows: str | None = None,
+                 choices: dict | None = None) -> Prior:
+    """The prior of one parameter fitted from the record, naming the record
+    rows it rests on where they are a choice (see :func:`_record_prior`)."""
+    prior = _record_prior(name, folder, rows, choices)
+    return replace(prior, rows=row_choice(name, rows)[0]) if name in RECORD_ROWS else prior
+
+
+def _record_prior(name: str, folder: str | Path | None = None, rows: str | None = None,
+                  choices: dict | None = None) -> Prior:
     """The prior of one parameter fitted from the record (see the module docstring).
 
     ``rows`` names a choice of record rows in ``RECORD_ROWS[name]`` (None: its
-    default); only the rates in ``RECORD_ROWS`` take one."""
+    default); only the rates in ``RECORD_ROWS`` take one. ``choices`` are a
+    config's [model] choices (default: each one's default): with ``truces =
+    "cure"`` the truce parameters come from the cure-fraction fit, with
+    ``reattack = "joint"`` lambda_a0 is calibrated jointly with e_collapse."""
+    choices = {**DEFAULT_CHOICES, **(choices or {})}
+    if name in CURE_FITTED and (choices["truces"] == "cure" or name not in FITTED):
+        if rows is not None:
+            raise UserError(f"priors.{name}.rows: the record rows of {name} are not selectable; "
+                            f"rows applies to {', '.join(RECORD_ROWS)}")
+        return cure_prior(name, folder)
+    if name == "lambda_a0" and choices["reattack"] == "joint":
+        return joint_reattack_prior(folder, rows)
     if name not in FITTED:
         raise UserError(f"priors.{name}: no fit from the record exists for this parameter; "
                         f"give dist and its hyperparameters")

@@ -2,7 +2,8 @@
 
 For each run the kernel draws the parameters and every number that does not
 depend on the option once (common random numbers: the ceasefire, re-attack,
-tripwire and hit Exp(1)/uniform draws, and the truce episodes), then walks
+tripwire, hit and engagement Exp(1)/uniform draws, and the truce episodes
+with their durability), then walks
 each option's history with exact event times (inverse cumulative hazard) and
 draws its violation and strike totals from option-independent streams.
 Tallies are integers, so blocks add exactly in any order.
@@ -20,18 +21,21 @@ import numpy as np
 from numba import njit
 
 from deterrence import rng
-from deterrence.families import BETA, FIXED, GAMMA, LOGNORMAL, UNIFORM
+from deterrence.families import BETA, FIXED, GAMMA, GAMMA_EXPOSURE, LOGNORMAL, UNIFORM
 from deterrence.model import (
     AID_LEVEL,
+    CHOICE_VETO,
     COUNTS,
     DELTA_AID,
     DELTA_FORCE,
     DEPLOY_LAG,
     DOMAIN_BOUNDS,
     E_COLLAPSE,
+    ENGAGE_COLLAPSE,
     EVENTS,
     F_SCALE,
     F_VETO,
+    INTERCEPT_FORCE,
     K_TRUCE,
     K_WAR,
     LAMBDA_A0,
@@ -48,6 +52,8 @@ from deterrence.model import (
     MU_WAR,
     N_PARAMETERS,
     NU,
+    P_DURABLE,
+    P_DURABLE_FIRST,
     PARAMETER_NAMES,
     PARAMETERS,
     POSITIVE,
@@ -57,6 +63,8 @@ from deterrence.model import (
     SIGMA_TRUCE,
     SIGMA_WAR,
     STREAM_COLLAPSE,
+    STREAM_DURABLE,
+    STREAM_ENGAGE,
     STREAM_RETRUCE,
     STREAM_RUN,
     STREAM_STRIKES,
@@ -64,7 +72,10 @@ from deterrence.model import (
     TRUCE_DAYS_UNIT,
     TRUCE_SCALE,
     TRUCE_SHAPE,
+    VETO_FLOOR,
+    VETO_THRESHOLD,
     W_REAR,
+    WAR_CEASEFIRE_MULT,
     YEARS,
 )
 from deterrence.plan import (
@@ -80,7 +91,8 @@ from deterrence.plan import (
 N_EVENTS = len(EVENTS)
 N_COUNTS = len(COUNTS)
 ASSETS_AND_AID = LEVELS["leverage"].index(AID_LEVEL)
-EP_BASE, EP_BUDGET, EP_GAP = range(3)   # rows of the episodes array
+EP_BASE, EP_BUDGET, EP_GAP, EP_DURABLE = range(4)   # rows of the episodes array (durable: 1.0 or 0.0)
+N_EP_ROWS = 4
 N_SENS_OUTCOMES = len(SENSITIVITY_OUTCOMES)
 SENS_YEAR_INDEX = YEARS.index(SENSITIVITY_YEAR)
 INF = np.inf
@@ -104,9 +116,9 @@ FAULTS = {
                      ("truce_shape", "truce_scale", "lambda_retruce", "m_collapse", "w_rear")),
     FAULT_NONFINITE: ("meets a non-finite time or length (an overflow, or 0 * inf) in its ceasefire, "
                       "truce and re-attack walk",
-                      ("truce_shape", "truce_scale", "m_collapse", "w_rear", "lambda_c0", "nu",
-                       *(n for n in PARAMETER_NAMES if n.startswith("leverage_mult.")), "lambda_a0",
-                       "e_collapse", "lambda_hit")),
+                      ("truce_shape", "truce_scale", "m_collapse", "w_rear", "lambda_c0", "nu", "veto_floor",
+                       *(n for n in PARAMETER_NAMES if n.startswith(("leverage_mult.", "veto_relief."))),
+                       "war_ceasefire_mult", "lambda_a0", "e_collapse", "lambda_hit", "engage_collapse")),
     FAULT_COUNT: (f"above {MAX_COUNT:,} (or with a non-finite mean), which cannot be tallied exactly", ()),
 }
 COUNT_FAULT_PRIORS = {"violations": ("mu_truce", "k_truce", "mu_war", "k_war"),
@@ -132,20 +144,28 @@ def sample_prior(st, family, a0, a1, a2):
         return rng.beta(st, a0, a1)
     if family == UNIFORM:
         return a0 + (a1 - a0) * rng.uniform(st)
+    if family == GAMMA_EXPOSURE:
+        # Gamma(shape, 1); draw_parameters divides it by the run's exposure.
+        return rng.gamma(st, a0, 1.0)
     raise ValueError("unknown prior family code (see deterrence.families)")
 
 
 @jit
 def draw_parameters(theta, st, key0, key1, run, family, args):
     """A run's parameters into ``theta``; returns the first parameter whose
-    draw is outside its domain or not finite, or -1."""
-    bad = -1
+    draw is outside its domain or not finite, or -1. A gamma_exposure
+    lambda_a0 is divided by the exposure truce_days + e_collapse * gap_days
+    once every parameter is drawn (so the order of parameters is irrelevant)."""
     for p in range(N_PARAMETERS):
         if family[p] == FIXED:
             theta[p] = args[p, 0]
         else:
             rng.stream(st, key0, key1, run, p)
             theta[p] = sample_prior(st, family[p], args[p, 0], args[p, 1], args[p, 2])
+    if family[LAMBDA_A0] == GAMMA_EXPOSURE:
+        theta[LAMBDA_A0] /= args[LAMBDA_A0, 1] + theta[E_COLLAPSE] * args[LAMBDA_A0, 2]
+    bad = -1
+    for p in range(N_PARAMETERS):
         x = theta[p]
         if bad < 0 and not (DOMAIN_LOW[p] <= x <= DOMAIN_HIGH[p] and x < INF
                             and (x > 0.0 or not DOMAIN_OPEN[p])):
@@ -187,15 +207,17 @@ def truce_duration(start, t_deploy, base, budget, scale, inv_shape, m, full_fact
 
 @inline
 def history(horizon, t_ceasefire, t_deploy, deployed, contact, immediate, w_post,
-            e_reattack, u_trip, e_hit, reattack_rate, after_deploy, e_collapse, q_rear,
-            lambda_hit, scale, inv_shape, m, full_factor, ep_base, ep_budget, ep_gap, n_episodes):
+            e_reattack, u_trip, e_hit, e_engage, reattack_rate, after_deploy, e_collapse, q_rear,
+            lambda_hit, engage_rate, scale, inv_shape, m, full_factor, ep_base, ep_budget, ep_gap,
+            ep_durable, n_episodes):
     """One option's history after the option-specific rates are known.
 
     Returns the re-attack and tripwire times (inf when not within the
     horizon), days in truce and after a collapse (before any re-attack),
-    and the number of collapses; collapses is -1 where the ``n_episodes``
-    episodes run out, and the truce days NaN where a length or the hazard
-    budget is not a number (both faults)."""
+    the number of collapses, and the truce days from the deployment on;
+    collapses is -1 where the ``n_episodes`` episodes run out, and the truce
+    days NaN where a length or the hazard budget is not a number (both
+    faults). A durable episode's truce lasts to the horizon."""
     t_trip = INF
     hit_rate = lambda_hit * w_post
     if deployed and immediate and t_deploy < t_ceasefire and hit_rate > 0.0:
@@ -204,8 +226,12 @@ def history(horizon, t_ceasefire, t_deploy, deployed, contact, immediate, w_post
             t_trip = t_hit
     t_reattack = INF
     truce_days = 0.0
+    truce_after = 0.0
     war_days = 0.0
     collapses = 0
+    # Fighting after a collapse engages a deployed force: spend e_engage
+    # along the gaps from the deployment on.
+    engaging = deployed and engage_rate > 0.0
     if t_ceasefire < horizon:
         remaining = e_reattack
         t = t_ceasefire
@@ -216,21 +242,35 @@ def history(horizon, t_ceasefire, t_deploy, deployed, contact, immediate, w_post
                 collapses = -1
                 break
             length = ep_base[j]
-            if deployed:
+            if ep_durable[j] != 0.0:
+                length = INF
+            elif deployed:
                 length = truce_duration(t, t_deploy, length, ep_budget[j], scale, inv_shape, m, full_factor)
             if not length >= 0.0:
                 truce_days = math.nan
                 break
             end = min(t + length, horizon)
             t_reattack, remaining = hazard_walk(remaining, t, end, reattack_rate, t_deploy, after_deploy)
+            stop = min(end, t_reattack)
+            truce_after += max(0.0, stop - max(t, t_deploy))
             if t_reattack < INF or end == horizon:
-                truce_days += min(end, t_reattack) - t
+                truce_days += stop - t
                 break
             truce_days += length
             collapses += 1
             t = end
             end = min(t + ep_gap[j], horizon)
             t_reattack, remaining = hazard_walk(remaining, t, end, war_rate, t_deploy, after_deploy)
+            if engaging:
+                s0 = max(t, t_deploy)
+                s1 = min(end, t_reattack)
+                if s1 > s0:
+                    need = engage_rate * (s1 - s0)
+                    if e_engage <= need:
+                        t_trip = min(t_trip, s0 + e_engage / engage_rate)
+                        engaging = False
+                    else:
+                        e_engage -= need
             if t_reattack < INF or end == horizon:
                 war_days += min(end, t_reattack) - t
                 break
@@ -242,7 +282,7 @@ def history(horizon, t_ceasefire, t_deploy, deployed, contact, immediate, w_post
         if t_reattack < INF and deployed and t_deploy <= t_reattack:
             if contact or u_trip < q_rear:
                 t_trip = min(t_trip, t_reattack)
-    return t_reattack, t_trip, truce_days, war_days, collapses
+    return t_reattack, t_trip, truce_days, war_days, collapses, truce_after
 
 
 @jit
@@ -261,42 +301,62 @@ def add_moment(tally, value):
 
 
 # Per-run numbers shared by every option, in a small array.
-(E_CEASEFIRE, E_REATTACK, U_TRIP, E_HIT, SCALE, INV_SHAPE, M_CONTACT, M_REAR, FACTOR_CONTACT,
- FACTOR_REAR, N_EPISODES) = range(11)
-N_RUN_VALUES = 11
+N_DAYS = 4   # per option: truce days, days after a collapse, collapses, truce days from T_d on
+(E_CEASEFIRE, E_REATTACK, U_TRIP, E_HIT, E_ENGAGE, SCALE, INV_SHAPE, M_CONTACT, M_REAR, FACTOR_CONTACT,
+ FACTOR_REAR, N_EPISODES) = range(12)
+N_RUN_VALUES = 12
 # Per-run tables by level: one row per per-level parameter (LEVEL_STEMS) with
 # its value at each level (the neutral value at the reference level); then
-# one row per force level f (FORCE_ROW + f) holding the veto factor (column
-# VETO) and the re-attack factor D from deployment on, by posture and support
-# (column AFTER_DEPLOY + width * contact + support, where width is the
+# one row per force level f (FORCE_ROW + f) holding the veto factor
+# V ** (1 - veto_relief) by leverage (column leverage) and the re-attack
+# factor D from deployment on, by posture and support (column
+# AFTER_DEPLOY * width + width * contact + support, where width is the
 # plan's number of level columns).
-LEVERAGE_ROW, SUPPORT_ROW, INTERCEPT_ROW = (LEVEL_STEMS.index(stem)
-                                           for stem in ("leverage_mult", "delta_support", "intercept"))
+LEVERAGE_ROW, SUPPORT_ROW, INTERCEPT_ROW, RELIEF_ROW = (
+    LEVEL_STEMS.index(stem) for stem in ("leverage_mult", "delta_support", "intercept", "veto_relief"))
 FORCE_ROW = len(LEVEL_STEMS)
 NEUTRAL = np.array([lp.neutral for lp in LEVEL_PARAMETERS])
-VETO, AFTER_DEPLOY = 0, 1
+AFTER_DEPLOY = 1     # in units of width: the veto factors come first
+TABLE_WIDTHS = 3     # veto by leverage; D by support on the rear, on the contact line
 
 
 @jit
 def new_tables(n_force_levels, level_parameters):
     """The per-run tables for ``n_force_levels`` force levels and the plan's
     level table."""
-    return np.empty((FORCE_ROW + n_force_levels, AFTER_DEPLOY + 2 * level_parameters.shape[1]))
+    return np.empty((FORCE_ROW + n_force_levels, TABLE_WIDTHS * level_parameters.shape[1]))
+
+
+@inline
+def draws_durable(theta):
+    """Whether a run draws its episodes' durability uniforms (skipped when
+    no truce can be durable: the results are the same)."""
+    return theta[P_DURABLE] > 0.0 or theta[P_DURABLE_FIRST] > 0.0
+
+
+@inline
+def draws_engage(theta):
+    """Whether a run draws E_engage (skipped when the hazard is 0)."""
+    return theta[ENGAGE_COLLAPSE] > 0.0
 
 
 @jit
-def prepare_run(run_values, episodes, tables, st, st_gap, key0, key1, run, horizon, theta, force_levels,
-                level_parameters):
-    """Everything of a run that does not depend on the option: the four
-    run-level draws, enough truce episodes for any option (budgets, Weibull
-    lengths without a force, gaps), and the rate tables by level. Returns
-    the episodes array (grown if the run needs more episodes) and a fault
-    kind (NO_FAULT, FAULT_EPISODES or FAULT_NONFINITE)."""
+def prepare_run(run_values, episodes, tables, st, st_gap, st_durable, key0, key1, run, horizon, theta,
+                force_levels, level_parameters, veto_choice):
+    """Everything of a run that does not depend on the option: the run-level
+    draws, enough truce episodes for any option (budgets, Weibull lengths
+    without a force, gaps, durability), and the rate tables by level.
+    Returns the episodes array (grown if the run needs more episodes) and a
+    fault kind (NO_FAULT, FAULT_EPISODES or FAULT_NONFINITE)."""
     rng.stream(st, key0, key1, run, STREAM_RUN)
     run_values[E_CEASEFIRE] = rng.exponential(st)
     run_values[E_REATTACK] = rng.exponential(st)
     run_values[U_TRIP] = rng.uniform(st)
     run_values[E_HIT] = rng.exponential(st)
+    run_values[E_ENGAGE] = INF
+    if draws_engage(theta):
+        rng.stream(st, key0, key1, run, STREAM_ENGAGE)
+        run_values[E_ENGAGE] = rng.exponential(st)
     scale = theta[TRUCE_SCALE]
     inv_shape = 1.0 / theta[TRUCE_SHAPE]
     w_rear = theta[W_REAR]
@@ -310,9 +370,13 @@ def prepare_run(run_values, episodes, tables, st, st_gap, key0, key1, run, horiz
     run_values[FACTOR_REAR] = m_rear ** -inv_shape
     shortest = min(1.0, run_values[FACTOR_CONTACT], run_values[FACTOR_REAR])
     # Enough truce episodes for any option: every option's history starts
-    # at or after 0 and its episodes are no shorter than these.
+    # at or after 0 and its episodes are no shorter than these; none goes
+    # past a durable truce (it lasts to the horizon), so one ends the span.
     rng.stream(st, key0, key1, run, STREAM_COLLAPSE)
     rng.stream(st_gap, key0, key1, run, STREAM_RETRUCE)
+    durable = draws_durable(theta)
+    if durable:
+        rng.stream(st_durable, key0, key1, run, STREAM_DURABLE)
     # One episode beyond the span: the options' sums of lengths round
     # differently from the span's.
     n_ep = 0
@@ -328,13 +392,18 @@ def prepare_run(run_values, episodes, tables, st, st_gap, key0, key1, run, horiz
             fault = FAULT_EPISODES
             break
         if n_ep == episodes.shape[1]:
-            grown = np.empty((3, min(2 * n_ep, MAX_EPISODES)))
+            grown = np.empty((N_EP_ROWS, min(2 * n_ep, MAX_EPISODES)))
             grown[:, :n_ep] = episodes
             episodes = grown
         budget = rng.exponential(st)
         episodes[EP_BUDGET, n_ep] = budget
         episodes[EP_BASE, n_ep] = scale * budget ** inv_shape
         episodes[EP_GAP, n_ep] = rng.exponential(st_gap) / theta[LAMBDA_RETRUCE]
+        episodes[EP_DURABLE, n_ep] = 0.0
+        if durable and rng.uniform(st_durable) < theta[P_DURABLE_FIRST if n_ep == 0 else P_DURABLE]:
+            episodes[EP_DURABLE, n_ep] = 1.0
+            n_ep += 1
+            break
         shortest_span = episodes[EP_BASE, n_ep] * shortest + episodes[EP_GAP, n_ep]
         if not shortest_span >= 0.0:
             fault = FAULT_NONFINITE
@@ -350,21 +419,29 @@ def prepare_run(run_values, episodes, tables, st, st_gap, key0, key1, run, horiz
             tables[row, level] = theta[p] if p >= 0 else NEUTRAL[row]
     for f in range(force_levels.shape[0]):
         troops = force_levels[f]
-        tables[FORCE_ROW + f, VETO] = (1.0 + troops / theta[F_VETO]) ** -theta[NU]
+        if veto_choice == VETO_THRESHOLD:
+            veto = theta[VETO_FLOOR] if troops > 0.0 else 1.0
+        else:
+            veto = (1.0 + troops / theta[F_VETO]) ** -theta[NU]
+        for lev in range(width):
+            relief = tables[RELIEF_ROW, lev]
+            # No relief leaves V itself (also bit for bit).
+            tables[FORCE_ROW + f, lev] = veto if relief == 0.0 else veto ** (1.0 - relief)
         force_effect = theta[DELTA_FORCE] * math.log1p(troops / theta[F_SCALE])
         for sup in range(width):
             delta = tables[SUPPORT_ROW, sup]
-            tables[FORCE_ROW + f, AFTER_DEPLOY + sup] = math.exp(-(force_effect * w_rear + delta))
-            tables[FORCE_ROW + f, AFTER_DEPLOY + width + sup] = math.exp(-(force_effect + delta))
+            tables[FORCE_ROW + f, AFTER_DEPLOY * width + sup] = math.exp(-(force_effect * w_rear + delta))
+            tables[FORCE_ROW + f, (AFTER_DEPLOY + 1) * width + sup] = math.exp(-(force_effect + delta))
     return episodes, fault
 
 
 @inline
 def option_history(o, options, horizon, theta, force_levels, run_values, tables, episodes, times, days):
     """Option o's event times (into ``times[o]``) and its days in truce,
-    days after a collapse and collapses (into ``days[o]``, and returned).
-    An option without a force copies an earlier one with the same leverage:
-    posture, deployment rule and support cannot touch its history."""
+    days after a collapse, collapses and truce days from the deployment on
+    (into ``days[o]``, and returned). An option without a force copies an
+    earlier one with the same leverage: posture, deployment rule and
+    support cannot touch its history."""
     f = options[o, OPT_FORCE]
     contact = options[o, OPT_CONTACT] == 1
     immediate = options[o, OPT_IMMEDIATE] == 1
@@ -375,27 +452,36 @@ def option_history(o, options, horizon, theta, force_levels, run_values, tables,
     if same < o and not deployed:
         for e in range(N_EVENTS):
             times[o, e] = times[same, e]
-        for k in range(3):
+        for k in range(N_DAYS):
             days[o, k] = days[same, k]
-        return days[o, 0], days[o, 1], np.int64(days[o, 2])
+        return days[o, 0], days[o, 1], np.int64(days[o, 2]), days[o, 3]
     row = FORCE_ROW + f
-    t_ceasefire = run_values[E_CEASEFIRE] / (theta[LAMBDA_C0] * tables[LEVERAGE_ROW, leverage] * tables[row, VETO])
+    ceasefire_rate = theta[LAMBDA_C0] * tables[LEVERAGE_ROW, leverage] * tables[row, leverage]
+    t_ceasefire = run_values[E_CEASEFIRE] / ceasefire_rate
     t_deploy = INF
     if deployed:
         t_deploy = theta[DEPLOY_LAG] if immediate else t_ceasefire + theta[DEPLOY_LAG]
+        # A force deployed during the war multiplies the ceasefire hazard
+        # from T_d on: E_c is spent along the two segments. (With a
+        # multiplier of 1 the one-segment time above stands, bit for bit.)
+        if immediate and t_ceasefire > t_deploy and theta[WAR_CEASEFIRE_MULT] != 1.0:
+            t_ceasefire = t_deploy + ((run_values[E_CEASEFIRE] - ceasefire_rate * t_deploy)
+                                      / (ceasefire_rate * theta[WAR_CEASEFIRE_MULT]))
     w_post = 1.0 if contact else theta[W_REAR]
     reattack_rate = theta[LAMBDA_A0]
     if leverage == ASSETS_AND_AID:
         reattack_rate *= math.exp(-theta[DELTA_AID])
-    width = (tables.shape[1] - AFTER_DEPLOY) // 2
-    after_deploy = tables[row, AFTER_DEPLOY + width * np.int64(contact) + support]
-    t_reattack, t_trip, truce_days, war_days, collapses = history(
+    width = tables.shape[1] // TABLE_WIDTHS
+    after_deploy = tables[row, (AFTER_DEPLOY + np.int64(contact)) * width + support]
+    t_reattack, t_trip, truce_days, war_days, collapses, truce_after = history(
         horizon, t_ceasefire, t_deploy, deployed, contact, immediate, w_post, run_values[E_REATTACK],
-        run_values[U_TRIP], run_values[E_HIT], reattack_rate, after_deploy, theta[E_COLLAPSE], theta[Q_REAR],
-        theta[LAMBDA_HIT], run_values[SCALE], run_values[INV_SHAPE],
+        run_values[U_TRIP], run_values[E_HIT], run_values[E_ENGAGE], reattack_rate, after_deploy,
+        theta[E_COLLAPSE], theta[Q_REAR], theta[LAMBDA_HIT], theta[ENGAGE_COLLAPSE] * w_post,
+        run_values[SCALE], run_values[INV_SHAPE],
         run_values[M_CONTACT] if contact else run_values[M_REAR],
         run_values[FACTOR_CONTACT] if contact else run_values[FACTOR_REAR],
-        episodes[EP_BASE], episodes[EP_BUDGET], episodes[EP_GAP], np.int64(run_values[N_EPISODES]))
+        episodes[EP_BASE], episodes[EP_BUDGET], episodes[EP_GAP], episodes[EP_DURABLE],
+        np.int64(run_values[N_EPISODES]))
     times[o, 0] = t_ceasefire if t_ceasefire < horizon else INF
     times[o, 1] = t_deploy if t_deploy < horizon else INF
     times[o, 2] = t_reattack
@@ -403,27 +489,37 @@ def option_history(o, options, horizon, theta, force_levels, run_values, tables,
     days[o, 0] = truce_days
     days[o, 1] = war_days
     days[o, 2] = collapses
-    return truce_days, war_days, collapses
+    days[o, 3] = truce_after
+    return truce_days, war_days, collapses, truce_after
 
 
 @inline
-def reused_draws(o, options, days):
+def reused_draws(o, options, days, strike_means):
     """Earlier options whose violation and strike draws option o can reuse,
-    or -1 where it draws its own: equal inputs on the same streams give
-    equal draws."""
+    or -1 where it draws its own: equal inputs (the gamma shapes, the
+    Poisson mean) on the same streams give equal draws."""
     same = options[o, OPT_SAME_HISTORY]
     same_strikes = options[o, OPT_SAME_STRIKES]
     if not (same < o and days[o, 0] == days[same, 0] and days[o, 1] == days[same, 1]):
         same = -1
-    if not (same_strikes < o and days[o, 0] == days[same_strikes, 0]):
+    if not (same_strikes < o and strike_means[o] == strike_means[same_strikes]):
         same_strikes = -1
     return same, same_strikes
 
 
 @inline
-def strike_mean(o, options, horizon, theta, tables, truce_days):
-    """Expected strikes on cities over the horizon, after interception."""
+def strike_mean(o, options, horizon, theta, force_levels, tables, times, truce_days, truce_after):
+    """Expected strikes on cities over the horizon, after interception: the
+    force's air defence stops its share of the strike-days after T_d, the
+    US support its share of what remains."""
     strike_days = theta[SIGMA_WAR] * (horizon - truce_days) + theta[SIGMA_TRUCE] * truce_days
+    troops = force_levels[options[o, OPT_FORCE]]
+    t_deploy = times[o, 1]
+    if theta[INTERCEPT_FORCE] > 0.0 and troops > 0.0 and t_deploy < horizon:
+        stopped = theta[INTERCEPT_FORCE] * troops / (troops + theta[F_SCALE])
+        after = theta[SIGMA_WAR] * ((horizon - t_deploy) - truce_after) + theta[SIGMA_TRUCE] * truce_after
+        # Rounding must not make a mean below 0 (S_before can be 0).
+        strike_days = max(strike_days - stopped * after, 0.0)
     return (1.0 - tables[INTERCEPT_ROW, options[o, OPT_SUPPORT]]) * strike_days
 
 
@@ -475,16 +571,18 @@ def widen(counts):
 
 @jit
 def simulate(key0, key1, run_start, run_stop, horizon, family, args, force_levels, options,
-             year_days, sens_parameters, sens_edges, level_parameters):
+             year_days, sens_parameters, sens_edges, level_parameters, choices):
     """Simulate runs [run_start, run_stop) of every option.
 
     ``options`` is int64 (n_options, plan.OPTION_COLUMNS); its last row is
     the baseline of the paired differences. ``level_parameters`` maps each
-    level to its per-level parameter (see ``plan.Plan``). Returns day histograms
-    (n_options, events, horizon + 1), moments (n_options, counts, 3) and
+    level to its per-level parameter, ``choices`` holds the [model] choices
+    (see ``plan.Plan``). Returns day histograms
+    (n_options, events, horizon + 1), moments (n_options, counts, 3),
     paired differences against the baseline (n_options, events * years + 2, 3),
     each moment being (sum, high and low 32-bit parts of the sum of squares),
-    and for first-order sensitivity the sums of the headline outcomes by bin
+    the after-ceasefire counts (n_options, years, 2: runs with T_c < H - y,
+    and among them runs with T_a - T_c < y), and for first-order sensitivity the sums of the headline outcomes by bin
     of each uncertain parameter ``sens_parameters`` (bins between
     ``sens_edges``): (parameters, bins, n_options, outcomes), with the runs
     per bin (parameters, bins), and the fault array (kind, run, detail) of
@@ -498,6 +596,7 @@ def simulate(key0, key1, run_start, run_stop, horizon, family, args, force_level
     hist = np.zeros((N_EVENTS, horizon + 1, n_opt), dtype=np.int32)
     moments = np.zeros((n_opt, N_COUNTS, 3), dtype=np.int64)
     paired = np.zeros((n_opt, N_EVENTS * n_years + 2, 3), dtype=np.int64)
+    after_ceasefire = np.zeros((n_opt, n_years, 2), dtype=np.int64)
     n_sens = sens_parameters.shape[0]
     n_bins = sens_edges.shape[1] + 1
     sens = np.zeros((n_sens, n_bins, n_opt, N_SENS_OUTCOMES), dtype=np.int32)
@@ -507,32 +606,37 @@ def simulate(key0, key1, run_start, run_stop, horizon, family, args, force_level
     outcome = np.empty(n_opt * N_SENS_OUTCOMES, dtype=np.int32)
     st = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
     st_gap = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
+    st_durable = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
     theta = np.empty(N_PARAMETERS)
     run_values = np.empty(N_RUN_VALUES)
-    episodes = np.empty((3, 64))
+    episodes = np.empty((N_EP_ROWS, 64))
     tables = new_tables(force_levels.shape[0], level_parameters)
     times = np.empty((n_opt, N_EVENTS))
     counts = np.empty((n_opt, 2), dtype=np.int64)
-    days = np.empty((n_opt, 3))
+    days = np.empty((n_opt, N_DAYS))
+    strike_means = np.empty(n_opt)
+    veto_choice = choices[CHOICE_VETO]
     fault = np.zeros(FAULT_SIZE, dtype=np.int64)
     for run in range(run_start, run_stop):
         bad = draw_parameters(theta, st, key0, key1, run, family, args)
         if bad >= 0:
             set_fault(fault, FAULT_PARAMETER, run, bad)
             break
-        episodes, kind = prepare_run(run_values, episodes, tables, st, st_gap, key0, key1, run, horizon,
-                                     theta, force_levels, level_parameters)
+        episodes, kind = prepare_run(run_values, episodes, tables, st, st_gap, st_durable, key0, key1, run,
+                                     horizon, theta, force_levels, level_parameters, veto_choice)
         if kind != NO_FAULT:
             set_fault(fault, kind, run, 0)
             break
         for o in range(n_opt):
-            truce_days, war_days, collapses = option_history(o, options, horizon, theta, force_levels,
-                                                             run_values, tables, episodes, times, days)
+            truce_days, war_days, collapses, truce_after = option_history(
+                o, options, horizon, theta, force_levels, run_values, tables, episodes, times, days)
             kind = walk_fault(o, times, truce_days, war_days, collapses)
             if kind != NO_FAULT:
                 set_fault(fault, kind, run, 0)
                 break
-            same_violations, same_strikes = reused_draws(o, options, days)
+            strike_means[o] = strike_mean(o, options, horizon, theta, force_levels, tables, times, truce_days,
+                                          truce_after)
+            same_violations, same_strikes = reused_draws(o, options, days, strike_means)
             if same_violations >= 0:
                 violations = counts[same_violations, 0]
             else:
@@ -545,7 +649,7 @@ def simulate(key0, key1, run_start, run_stop, horizon, family, args, force_level
                 strikes = counts[same_strikes, 1]
             else:
                 rng.stream(st, key0, key1, run, STREAM_STRIKES)
-                strikes = rng.poisson(st, strike_mean(o, options, horizon, theta, tables, truce_days))
+                strikes = rng.poisson(st, strike_means[o])
             truce_units = truce_days / TRUCE_DAYS_UNIT + 0.5
             count = count_fault(violations, strikes, truce_units)
             if count >= 0:
@@ -576,6 +680,11 @@ def simulate(key0, key1, run_start, run_stop, horizon, family, args, force_level
                     k += 1
             add_moment(paired[o, k], counts[o, 0] - counts[base, 0])
             add_moment(paired[o, k + 1], counts[o, 1] - counts[base, 1])
+            for y in range(n_years):
+                if times[o, 0] < horizon - year_days[y]:
+                    after_ceasefire[o, y, 0] += 1
+                    if times[o, 2] - times[o, 0] < year_days[y]:
+                        after_ceasefire[o, y, 1] += 1
 
         # Sensitivity: add this run's nonzero outcomes to its bin of each parameter.
         n_nonzero = 0
@@ -596,4 +705,4 @@ def simulate(key0, key1, run_start, run_stop, horizon, family, args, force_level
             flat = sens[i, b].reshape(n_opt * N_SENS_OUTCOMES)
             for k in range(n_nonzero):
                 flat[nonzero[k]] += outcome[k]
-    return widen(hist.transpose((2, 0, 1))), moments, paired, widen(sens), sens_runs, fault
+    return widen(hist.transpose((2, 0, 1))), moments, paired, after_ceasefire, widen(sens), sens_runs, fault

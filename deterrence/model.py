@@ -47,6 +47,7 @@ class Prior:
     params: tuple[tuple[str, float], ...]
     source: str
     fit: str = ""
+    rows: str = ""    # the choice of record rows behind a fitted rate (fit.RECORD_ROWS)
 
     def get(self, key: str, default: float = 0.0) -> float:
         return dict(self.params).get(key, default)
@@ -77,6 +78,7 @@ LEVEL_PARAMETERS = (
     LevelParameter("leverage_mult", "leverage", POSITIVE, 1.0, "ceasefire hazard multiplier with {}"),
     LevelParameter("delta_support", "support", NONNEGATIVE, 0.0, "deterrent effect of {}"),
     LevelParameter("intercept", "support", PROBABILITY, 0.0, "share of strikes stopped with {}"),
+    LevelParameter("veto_relief", "leverage", PROBABILITY, 0.0, "share of Moscow's veto removed by {}"),
 )
 LEVEL_STEMS = tuple(lp.stem for lp in LEVEL_PARAMETERS)
 
@@ -120,6 +122,19 @@ PARAMETERS = (
     *_per_level("intercept"),
     Parameter("q_rear", PROBABILITY, "1", "chance a re-attack engages a force in the rear"),
     Parameter("lambda_hit", NONNEGATIVE, "per day", "hazard that a force deployed during the war is struck"),
+    # Model v2 (see docs/model.md): durable truces, the veto's threshold form
+    # and leverage on it, and the channels of the debate's claims.
+    Parameter("p_durable", PROBABILITY, "1", "share of truces after the first that never collapse"),
+    Parameter("p_durable_first", PROBABILITY, "1", "chance that the first general ceasefire never collapses"),
+    Parameter("veto_floor", PROBABILITY, "1",
+              "ceasefire hazard multiplier for any foreign troops under the threshold veto"),
+    *_per_level("veto_relief"),
+    Parameter("intercept_force", PROBABILITY, "1",
+              "share of strikes on cities a large deployed force's air defence stops (F / (F + f_scale) of it)"),
+    Parameter("war_ceasefire_mult", POSITIVE, "1",
+              "ceasefire hazard multiplier once a force deployed during the war stands in Ukraine"),
+    Parameter("engage_collapse", NONNEGATIVE, "per day",
+              "hazard that fighting after a truce collapse engages a deployed force (times w(posture))"),
 )
 PARAMETER_NAMES = tuple(p.name for p in PARAMETERS)
 N_PARAMETERS = len(PARAMETERS)
@@ -131,6 +146,22 @@ N_PARAMETERS = len(PARAMETERS)
     "lambda_c0", "nu", "f_veto", "deploy_lag", "truce_shape", "truce_scale", "m_collapse", "lambda_retruce",
     "lambda_a0", "e_collapse", "delta_force", "f_scale", "w_rear", "delta_aid", "mu_truce", "k_truce",
     "mu_war", "k_war", "sigma_truce", "sigma_war", "q_rear", "lambda_hit"))
+(P_DURABLE, P_DURABLE_FIRST, VETO_FLOOR, INTERCEPT_FORCE, WAR_CEASEFIRE_MULT, ENGAGE_COLLAPSE) = (
+    PARAMETER_NAMES.index(n) for n in ("p_durable", "p_durable_first", "veto_floor", "intercept_force",
+                                       "war_ceasefire_mult", "engage_collapse"))
+# Structural choices of a config's [model] table (docs/model.md), the
+# default first. The plan passes each as its index in the tuple.
+CHOICES = {
+    "veto": ("power", "threshold"),
+    "truces": ("cure", "weibull"),
+    "reattack": ("joint", "separate"),
+}
+DEFAULT_CHOICES = {key: values[0] for key, values in CHOICES.items()}
+CHOICE_VETO, CHOICE_TRUCES, CHOICE_REATTACK = range(len(CHOICES))   # positions in a plan's choices
+VETO_POWER, VETO_THRESHOLD = range(2)
+# Parameters a choice leaves out of the model: fixed to their neutral value.
+UNUSED = {("truces", "weibull"): {"p_durable": 0.0, "p_durable_first": 0.0}}
+
 # The leverage level whose seized assets and aid add Ukraine's deterrence by
 # denial (delta_aid).
 AID_LEVEL = "assets_and_aid"
@@ -141,6 +172,8 @@ STREAM_COLLAPSE = 101    # one Exp(1) per truce episode
 STREAM_RETRUCE = 102     # one Exp(1) per collapse
 STREAM_VIOLATIONS = 103  # per option: truce gamma, war gamma, Poisson
 STREAM_STRIKES = 104     # per option: Poisson
+STREAM_ENGAGE = 105      # one Exp(1): fighting after a collapse engages a deployed force
+STREAM_DURABLE = 106     # one uniform per truce episode: is it durable?
 
 # Events with day histograms, in tally order.
 EVENTS = ("first_ceasefire_day", "deployment_day", "reattack_day", "tripwire_day")

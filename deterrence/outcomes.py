@@ -87,8 +87,9 @@ OUTCOMES = (
     Outcome("collapses", COUNT, "1", "truce collapses", "collapses", "collapses"),
     Outcome("p_war", DERIVED, "1", "probability of being at war at the given years: no ceasefire yet, or a "
             "re-attack", "at war"),
-    Outcome("p_reattack_given_ceasefire", DERIVED, "1", "probability of a re-attack within the given years "
-            "among runs with a ceasefire within them: deterrence net of Moscow's veto", "re-attack | ceasefire"),
+    Outcome("p_reattack_after_ceasefire", DERIVED, "1", "probability of a re-attack within the given years "
+            "of the first ceasefire, among runs whose ceasefire came at least that long before the horizon "
+            "(free of the ceasefire's timing)", "re-attack after ceasefire"),
 )
 
 # Dataset variables that are not outcomes: (long_name, units).
@@ -97,6 +98,8 @@ OTHER_VARIABLES = {
                     "explained by the parameter's prior decile)", "1"),
     "sensitivity_bin_mean": ("mean outcome by prior decile of the parameter", "1"),
     "runs": ("runs simulated", "runs"),
+    "runs_after_ceasefire": ("runs whose first ceasefire came at least the given years before the horizon",
+                             "runs"),
 }
 OPTIONAL_VARIABLES = ("sensitivity", "sensitivity_bin_mean")   # only with uncertain parameters
 

@@ -14,6 +14,7 @@ import numpy as np
 from deterrence import priors
 from deterrence.config import Config, Option
 from deterrence.model import (
+    CHOICES,
     LEVEL_PARAMETERS,
     LEVELS,
     PARAMETER_NAMES,
@@ -55,6 +56,9 @@ class Plan:
     # stem's axis (as indexed in the options array), -1 for the neutral
     # reference level and for columns past the axis's levels.
     level_parameters: np.ndarray
+    # The config's [model] choices, each as its index in model.CHOICES[key],
+    # in the order of model.CHOICES (the kernel reads CHOICE_VETO).
+    choices: np.ndarray
 
     @property
     def blocks(self) -> list[tuple[int, int]]:
@@ -115,7 +119,9 @@ def make_plan(config: Config, block_runs: int | None = None) -> Plan:
                 runs=config.study.runs, block_runs=block_runs or config.study.block_runs,
                 sensitivity_parameters=np.array(uncertain, dtype=np.int64),
                 sensitivity_edges=edges.reshape(len(uncertain), SENSITIVITY_BINS - 1),
-                level_parameters=level_parameters())
+                level_parameters=level_parameters(),
+                choices=np.array([values.index(config.choices[key]) for key, values in CHOICES.items()],
+                                 dtype=np.int64))
 
 
 def _option_row(option: Option, force_levels: list, same_history: int, same_strikes: int) -> list[int]:

@@ -14,9 +14,9 @@ Every step is vectorized over runs (and options): arrays are shaped
 episode index in Python, vectorized over the (run, option) pairs still
 walking. Runs are processed in chunks so memory stays bounded.
 
-Common random numbers: within a run, ``E_c``, ``E_a``, ``U_trip``, ``E_hit``
-and each episode's collapse budget ``B_j`` and gap ``G_j`` are drawn once and
-used by every option. Violation and strike totals are drawn independently
+Common random numbers: within a run, ``E_c``, ``E_a``, ``U_trip``, ``E_hit``,
+``E_engage`` and each episode's collapse budget ``B_j``, gap ``G_j`` and
+durability draw ``U_j`` are drawn once and used by every option. Violation and strike totals are drawn independently
 per option (their distribution per option is what the model states).
 """
 
@@ -26,17 +26,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from deterrence.families import BETA, FIXED, GAMMA, LOGNORMAL, UNIFORM
+from deterrence.families import BETA, EXPOSURE_MULTIPLIER, FIXED, GAMMA, GAMMA_EXPOSURE, LOGNORMAL, UNIFORM
 from deterrence.model import (
     AID_LEVEL,
+    CHOICE_VETO,
     COUNTS,
     DELTA_AID,
     DELTA_FORCE,
     DEPLOY_LAG,
     E_COLLAPSE,
+    ENGAGE_COLLAPSE,
     EVENTS,
     F_SCALE,
     F_VETO,
+    INTERCEPT_FORCE,
     K_TRUCE,
     K_WAR,
     LAMBDA_A0,
@@ -51,13 +54,19 @@ from deterrence.model import (
     MU_WAR,
     N_PARAMETERS,
     NU,
+    P_DURABLE,
+    P_DURABLE_FIRST,
+    PARAMETER_NAMES,
     Q_REAR,
     SIGMA_TRUCE,
     SIGMA_WAR,
     TRUCE_DAYS_UNIT,
     TRUCE_SCALE,
     TRUCE_SHAPE,
+    VETO_FLOOR,
+    VETO_THRESHOLD,
     W_REAR,
+    WAR_CEASEFIRE_MULT,
 )
 from deterrence.plan import OPT_CONTACT, OPT_FORCE, OPT_IMMEDIATE, OPT_LEVERAGE, OPT_SUPPORT, Plan
 from deterrence.tallies import Tallies
@@ -77,6 +86,7 @@ class Options:
     support: np.ndarray     # int index into SUPPORTS
     leverage: np.ndarray    # int index into LEVERAGES
     levels: np.ndarray      # the plan's level table: each level's per-level parameter
+    threshold_veto: bool    # [model] veto = "threshold"
 
     @classmethod
     def from_plan(cls, plan: Plan) -> Options:
@@ -84,7 +94,8 @@ class Options:
         return cls(force=np.asarray(plan.force_levels, dtype=np.float64)[o[:, OPT_FORCE]],
                    contact=o[:, OPT_CONTACT] == 1, immediate=o[:, OPT_IMMEDIATE] == 1,
                    support=o[:, OPT_SUPPORT].copy(), leverage=o[:, OPT_LEVERAGE].copy(),
-                   levels=plan.level_parameters)
+                   levels=plan.level_parameters,
+                   threshold_veto=bool(plan.choices[CHOICE_VETO] == VETO_THRESHOLD))
 
     def __len__(self) -> int:
         return len(self.force)
@@ -101,7 +112,8 @@ def sample_prior(gen: np.random.Generator, code: int, a0: float, a1: float, a2: 
     """n draws from a prior family (``deterrence.families``); the
     hyperparameters in the family's order: gamma (shape, scale, loc),
     lognormal (median, sigma, loc), beta (a, b), uniform (low, high),
-    fixed (value)."""
+    fixed (value); gamma_exposure draws Gamma(shape, 1) here, and
+    ``draw_parameters`` divides it by the run's exposure."""
     if code == FIXED:
         return np.full(n, a0)
     if code == GAMMA:
@@ -112,15 +124,22 @@ def sample_prior(gen: np.random.Generator, code: int, a0: float, a1: float, a2: 
         return gen.beta(a0, a1, n)
     if code == UNIFORM:
         return gen.uniform(a0, a1, n)
+    if code == GAMMA_EXPOSURE:
+        return gen.gamma(a0, 1.0, n)
     raise ValueError(f"unknown prior family code {code} (see deterrence.families)")
 
 
 def draw_parameters(gen: np.random.Generator, family: np.ndarray, args: np.ndarray,
                     n: int) -> np.ndarray:
-    """theta (n, N_PARAMETERS): each run's parameters drawn from the priors."""
+    """theta (n, N_PARAMETERS): each run's parameters drawn from the priors.
+    A gamma_exposure draw G becomes G / (truce_days + e_collapse * gap_days)
+    with the run's own e_collapse (the joint calibration of lambda_a0)."""
     theta = np.empty((n, N_PARAMETERS))
     for p in range(N_PARAMETERS):
         theta[:, p] = sample_prior(gen, family[p], *args[p], n)
+    multiplier = theta[:, PARAMETER_NAMES.index(EXPOSURE_MULTIPLIER)]
+    for p in np.flatnonzero(family == GAMMA_EXPOSURE):
+        theta[:, p] /= args[p, 1] + multiplier * args[p, 2]
     return theta
 
 
@@ -131,14 +150,16 @@ class Chance:
     e_reattack: np.ndarray
     u_trip: np.ndarray
     e_hit: np.ndarray
+    e_engage: np.ndarray
 
 
 def draw_chance(gen: np.random.Generator, n: int) -> Chance:
-    """E_c, E_a, E_hit ~ Exp(1) and U_trip ~ U(0, 1), one of each per run."""
+    """E_c, E_a, E_hit, E_engage ~ Exp(1) and U_trip ~ U(0, 1), one of each per run."""
     return Chance(e_ceasefire=gen.standard_exponential((n, 1)),
                   e_reattack=gen.standard_exponential((n, 1)),
                   u_trip=gen.random((n, 1)),
-                  e_hit=gen.standard_exponential((n, 1)))
+                  e_hit=gen.standard_exponential((n, 1)),
+                  e_engage=gen.standard_exponential((n, 1)))
 
 
 def level_values(theta: np.ndarray, level_parameters: np.ndarray, stem: str) -> np.ndarray:
@@ -156,11 +177,25 @@ def posture_weight(theta: np.ndarray, opts: Options) -> np.ndarray:
 
 # --- 1. ceasefire, 2. deployment ---------------------------------------------
 
+def veto(theta: np.ndarray, opts: Options) -> np.ndarray:
+    """V(F), (runs, options): (1 + F / f_veto) ** -nu (power), or veto_floor
+    for any F > 0 (threshold); 1 without a force."""
+    if opts.threshold_veto:
+        return np.where(opts.force > 0, column(theta, VETO_FLOOR), 1.0)
+    return (1.0 + opts.force / column(theta, F_VETO)) ** -column(theta, NU)
+
+
 def ceasefire(theta: np.ndarray, chance: Chance, opts: Options) -> np.ndarray:
-    """T_c = E_c / (lambda_c0 * leverage_mult * (1 + F / f_veto) ** -nu)."""
+    """T_c: E_c spent on the hazard lambda_c0 * leverage_mult * V ** (1 - veto_relief),
+    times war_ceasefire_mult from T_d = deploy_lag on for a force deployed
+    immediately."""
     lev = level_values(theta, opts.levels, "leverage_mult")[:, opts.leverage]
-    veto = (1.0 + opts.force / column(theta, F_VETO)) ** -column(theta, NU)
-    return chance.e_ceasefire / (column(theta, LAMBDA_C0) * lev * veto)
+    relief = level_values(theta, opts.levels, "veto_relief")[:, opts.leverage]
+    rate = column(theta, LAMBDA_C0) * lev * veto(theta, opts) ** (1.0 - relief)
+    in_war = np.where(opts.immediate & (opts.force > 0), column(theta, DEPLOY_LAG), np.inf)
+    t_ceasefire, _ = spend_hazard(chance.e_ceasefire, 0.0, np.inf, in_war, rate,
+                                  column(theta, WAR_CEASEFIRE_MULT))
+    return t_ceasefire
 
 
 def deployment(theta: np.ndarray, t_ceasefire: np.ndarray, opts: Options) -> np.ndarray:
@@ -208,10 +243,12 @@ def spend_hazard(remaining, t0, t1, t_deploy, rate, after_deploy):
     """Spend an Exp(1) budget on [t0, t1) where the hazard is ``rate`` before
     t_deploy and ``rate * after_deploy`` from it on. Returns the event time
     (inf if the budget lasts past t1) and the budget left."""
-    split = np.clip(t_deploy, t0, t1)
-    h1 = rate * (split - t0)
-    h2 = rate * after_deploy * (t1 - split)
+    # Infinite ends (a ceasefire spent over an unbounded time) give inf - inf
+    # in branches np.where then discards.
     with np.errstate(divide="ignore", invalid="ignore"):
+        split = np.clip(t_deploy, t0, t1)
+        h1 = rate * (split - t0)
+        h2 = rate * after_deploy * (t1 - split)
         t_event = np.where(remaining <= h1, t0 + remaining / rate,
                            np.where(remaining <= h1 + h2,
                                     split + (remaining - h1) / (rate * after_deploy), np.inf))
@@ -225,6 +262,8 @@ class Walk:
     truce_days: np.ndarray
     war_days: np.ndarray
     collapses: np.ndarray    # int64
+    truce_days_deployed: np.ndarray   # the truce days from T_d on
+    t_engage: np.ndarray     # fighting after a collapse engages the force; inf if not
 
 
 def truce_walk(gen: np.random.Generator, theta: np.ndarray, chance: Chance,
@@ -232,10 +271,13 @@ def truce_walk(gen: np.random.Generator, theta: np.ndarray, chance: Chance,
                horizon: int) -> Walk:
     """Truces and collapses alternate from T_c until the re-attack or H.
 
-    Episode j draws one collapse budget B_j ~ Exp(1) and one gap
-    G_j = Exp(1) / lambda_retruce per run (shared by all options), then
-    advances every (run, option) pair still walking through truce j and gap j,
-    spending E_a on the re-attack hazard along the way."""
+    Episode j draws one collapse budget B_j ~ Exp(1), one gap
+    G_j = Exp(1) / lambda_retruce and one U_j ~ U(0, 1) (durable if below
+    p_durable_first for j = 0, p_durable after) per run, shared by all
+    options, then advances every (run, option) pair still walking through
+    truce j and gap j, spending E_a on the re-attack hazard along the way,
+    and E_engage on the hazard engage_collapse * w(posture) over the gaps
+    after T_d."""
     n, n_opt = t_ceasefire.shape
     shape2 = (n, n_opt)
     run = np.repeat(np.arange(n), n_opt)
@@ -250,6 +292,8 @@ def truce_walk(gen: np.random.Generator, theta: np.ndarray, chance: Chance,
     scale, shape = theta[:, TRUCE_SCALE], theta[:, TRUCE_SHAPE]
     retruce = theta[:, LAMBDA_RETRUCE]
     t_d = flat(t_deploy)
+    engage = flat(np.where(opts.force > 0, column(theta, ENGAGE_COLLAPSE) * posture_weight(theta, opts), 0.0))
+    durable_share = theta[:, P_DURABLE_FIRST]
 
     t = flat(t_ceasefire).copy()
     remaining = flat(chance.e_reattack).copy()
@@ -257,28 +301,43 @@ def truce_walk(gen: np.random.Generator, theta: np.ndarray, chance: Chance,
     truce_days = np.zeros(n * n_opt)
     war_days = np.zeros(n * n_opt)
     collapses = np.zeros(n * n_opt, dtype=np.int64)
+    truce_days_deployed = np.zeros(n * n_opt)
+    engage_left = flat(chance.e_engage).copy()
+    t_engage = np.full(n * n_opt, np.inf)
 
     walking = np.flatnonzero(t < horizon)
     while walking.size:
         budget = gen.standard_exponential(n)
         gap = gen.standard_exponential(n) / retruce
+        durable = gen.random(n) < durable_share
+        durable_share = theta[:, P_DURABLE]
         for in_truce in (True, False):
             i = walking
             r = run[i]
             start = t[i]
             if in_truce:
-                length = truce_length(start, t_d[i], budget[r], scale[r], shape[r], m[i])
+                length = np.where(durable[r], np.inf,
+                                  truce_length(start, t_d[i], budget[r], scale[r], shape[r], m[i]))
                 hazard = rate[i]
             else:
                 length = gap[r]
                 hazard = rate[i] * e_collapse[r]
             end = np.minimum(start + length, horizon)
             hit, left = spend_hazard(remaining[i], start, end, t_d[i], hazard, after[i])
-            days = np.minimum(end, hit) - start
+            stop = np.minimum(end, hit)
+            days = stop - start
+            deployed_days = np.maximum(stop - np.maximum(start, t_d[i]), 0.0)
             if in_truce:
                 truce_days[i] += days
+                truce_days_deployed[i] += deployed_days
             else:
                 war_days[i] += days
+                hazard_spent = engage[i] * deployed_days
+                engaged = (t_engage[i] == np.inf) & (engage_left[i] < hazard_spent)
+                with np.errstate(divide="ignore"):
+                    t_engage[i] = np.where(engaged, np.maximum(start, t_d[i]) + engage_left[i] / engage[i],
+                                           t_engage[i])
+                engage_left[i] -= hazard_spent
             t_reattack[i] = hit
             remaining[i] = left
             goes_on = (hit == np.inf) & (start + length < horizon)
@@ -289,16 +348,19 @@ def truce_walk(gen: np.random.Generator, theta: np.ndarray, chance: Chance,
             if not walking.size:
                 break
     return Walk(t_reattack.reshape(shape2), truce_days.reshape(shape2),
-                war_days.reshape(shape2), collapses.reshape(shape2))
+                war_days.reshape(shape2), collapses.reshape(shape2),
+                truce_days_deployed.reshape(shape2), t_engage.reshape(shape2))
 
 
 # --- 5. tripwire ---------------------------------------------------------------
 
 def tripwire(theta: np.ndarray, chance: Chance, t_ceasefire: np.ndarray, t_deploy: np.ndarray,
-             t_reattack: np.ndarray, opts: Options, horizon: int) -> np.ndarray:
+             walk: Walk, opts: Options, horizon: int) -> np.ndarray:
     """The first of: a hit on an immediately deployed force during the war
-    (before T_c and H), and a re-attack at T_a >= T_d engaging the force (on
-    the contact line always, in the rear if U_trip < q_rear)."""
+    (before T_c and H), fighting after a collapse engaging the force (found
+    by the walk), and a re-attack at T_a >= T_d engaging the force (on the
+    contact line always, in the rear if U_trip < q_rear)."""
+    t_reattack = walk.t_reattack
     deployed = opts.force > 0
     exposure = column(theta, LAMBDA_HIT) * posture_weight(theta, opts)
     with np.errstate(divide="ignore"):
@@ -306,7 +368,8 @@ def tripwire(theta: np.ndarray, chance: Chance, t_ceasefire: np.ndarray, t_deplo
     hit = deployed & opts.immediate & (t_deploy < t_ceasefire) & (t_hit < t_ceasefire) & (t_hit < horizon)
     engaged = (deployed & (t_reattack < np.inf) & (t_deploy <= t_reattack)
                & (opts.contact | (chance.u_trip < column(theta, Q_REAR))))
-    return np.minimum(np.where(hit, t_hit, np.inf), np.where(engaged, t_reattack, np.inf))
+    return np.minimum.reduce([np.where(hit, t_hit, np.inf), walk.t_engage,
+                              np.where(engaged, t_reattack, np.inf)])
 
 
 # --- 6. violations, 7. strikes ----------------------------------------------
@@ -320,12 +383,22 @@ def violations(gen: np.random.Generator, theta: np.ndarray, walk: Walk) -> np.nd
     return gen.poisson(mean).astype(np.int64)
 
 
-def strikes(gen: np.random.Generator, theta: np.ndarray, walk: Walk, opts: Options,
-            horizon: int) -> np.ndarray:
-    """Poisson((1 - intercept) * (sigma_truce d_t + sigma_war (H - d_t)))."""
-    d_t = walk.truce_days
-    days = column(theta, SIGMA_TRUCE) * d_t + column(theta, SIGMA_WAR) * (horizon - d_t)
-    return gen.poisson((1.0 - level_values(theta, opts.levels, "intercept")[:, opts.support]) * days).astype(np.int64)
+def strike_days(theta: np.ndarray, truce_days: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """Rate times days over ``days`` days of which ``truce_days`` in a truce."""
+    return column(theta, SIGMA_TRUCE) * truce_days + column(theta, SIGMA_WAR) * (days - truce_days)
+
+
+def strikes(gen: np.random.Generator, theta: np.ndarray, walk: Walk, t_deploy: np.ndarray,
+            opts: Options, horizon: int) -> np.ndarray:
+    """Poisson((1 - intercept) * (S_before + (1 - i_F) * S_after)), with the
+    strike-days split at T_d and i_F = intercept_force * F / (F + f_scale)."""
+    days_after = horizon - np.minimum(t_deploy, horizon)
+    truce_after = walk.truce_days_deployed
+    s_after = strike_days(theta, truce_after, days_after)
+    s_before = strike_days(theta, walk.truce_days - truce_after, horizon - days_after)
+    i_force = column(theta, INTERCEPT_FORCE) * opts.force / (opts.force + column(theta, F_SCALE))
+    us = level_values(theta, opts.levels, "intercept")[:, opts.support]
+    return gen.poisson((1.0 - us) * (s_before + (1.0 - i_force) * s_after)).astype(np.int64)
 
 
 # --- tallies -------------------------------------------------------------------
@@ -364,7 +437,18 @@ def tally(times: np.ndarray, counts: np.ndarray, truce_days: np.ndarray,
     diff = (within - within[:, -1:]).reshape(n, n_opt, -1)          # -1, 0 or 1
     count_diff = counts - counts[:, -1:]
     paired = np.concatenate([moments(diff), moments(count_diff)], axis=1)
-    return Tallies(n, hist, mom, paired)
+    return Tallies(n, hist, mom, paired, after_ceasefire(times[:, :, 0], times[:, :, 2], horizon, year_days))
+
+
+def after_ceasefire(t_ceasefire: np.ndarray, t_reattack: np.ndarray, horizon: int,
+                    year_days: np.ndarray) -> np.ndarray:
+    """(options, years, 2): runs with T_c < H - y days, and among them those
+    with T_a - T_c < y days."""
+    qualifying = t_ceasefire[:, :, None] < horizon - year_days          # (runs, options, years)
+    with np.errstate(invalid="ignore"):   # inf - inf without a ceasefire: not qualifying anyway
+        since = t_reattack - t_ceasefire
+    reattacked = qualifying & (since[:, :, None] < year_days)
+    return np.stack([qualifying.sum(axis=0), reattacked.sum(axis=0)], axis=-1).astype(np.int64)
 
 
 # --- a chunk of runs, and the entry point ------------------------------------
@@ -376,9 +460,9 @@ def simulate_chunk(gen: np.random.Generator, plan: Plan, opts: Options, n: int) 
     t_ceasefire = ceasefire(theta, chance, opts)
     t_deploy = deployment(theta, t_ceasefire, opts)
     walk = truce_walk(gen, theta, chance, t_ceasefire, t_deploy, opts, horizon)
-    t_trip = tripwire(theta, chance, t_ceasefire, t_deploy, walk.t_reattack, opts, horizon)
+    t_trip = tripwire(theta, chance, t_ceasefire, t_deploy, walk, opts, horizon)
     n_violations = violations(gen, theta, walk)
-    n_strikes = strikes(gen, theta, walk, opts, horizon)
+    n_strikes = strikes(gen, theta, walk, t_deploy, opts, horizon)
     times = np.stack([np.where(t_ceasefire < horizon, t_ceasefire, np.inf),
                       np.where(t_deploy < horizon, t_deploy, np.inf),
                       walk.t_reattack, t_trip], axis=-1)
@@ -399,7 +483,8 @@ def simulate(plan: Plan, runs: int, seed: int, chunk_runs: int | None = None) ->
     n_years = len(plan.year_days)
     total = Tallies(0, np.zeros((n_opt, len(EVENTS), plan.horizon + 1), dtype=np.int64),
                     np.zeros((n_opt, len(COUNTS), 3), dtype=np.int64),
-                    np.zeros((n_opt, len(EVENTS) * n_years + 2, 3), dtype=np.int64))
+                    np.zeros((n_opt, len(EVENTS) * n_years + 2, 3), dtype=np.int64),
+                    np.zeros((n_opt, n_years, 2), dtype=np.int64))
     for start in range(0, runs, chunk_runs):
         total += simulate_chunk(gen, plan, opts, min(chunk_runs, runs - start))
     return total

@@ -65,6 +65,7 @@ def build(config: Config, plan: Plan, tallies: Tallies, extra_attrs: dict | None
         data[f"p_{o.name}"] = (AXES + ("years",), grid_array(p))
         data[f"p_{o.name}_se"] = (AXES + ("years",), grid_array(np.sqrt(p * (1 - p) / n)))
     data.update(_war_or_peace(data, n))
+    data.update(_after_ceasefire(tallies, grid_array))
     total, squares = moment_sums(tallies.moments)
     for c, o in enumerate(outcomes.counts()):
         scale = TRUCE_DAYS_UNIT if o.tally == "truce_days" else 1.0
@@ -96,8 +97,9 @@ def build(config: Config, plan: Plan, tallies: Tallies, extra_attrs: dict | None
         "start_date": config.study.start_date.isoformat(),
         "baseline": json.dumps({a: getattr(base, a) for a in AXES}),
         "priors": json.dumps({p.name: {"dist": p.dist, **dict(p.params), "source": p.source,
-                                       **({"fit": p.fit} if p.fit else {})}
+                                       **({"fit": p.fit} if p.fit else {}), **({"rows": p.rows} if p.rows else {})}
                               for p in config.priors}),
+        "model_choices": json.dumps(config.choices),
     }
     attrs.update(extra_attrs or {})
     coords["outcome"] = np.array(SENSITIVITY_OUTCOMES, dtype=object)
@@ -111,21 +113,26 @@ def build(config: Config, plan: Plan, tallies: Tallies, extra_attrs: dict | None
 
 
 def _war_or_peace(data: dict, n: int) -> dict:
-    """Two readings that separate a force's deterrence from Moscow's veto:
-    a re-attack can only follow a ceasefire, so an option that makes a
-    ceasefire less likely also shows fewer re-attacks."""
+    """Being at war at y years: no ceasefire yet, or re-attacked (disjoint
+    events, since a re-attack can only follow a ceasefire)."""
     dims = data["p_ceasefire"][0]
-    p_c, p_r = data["p_ceasefire"][1], data["p_reattack"][1]
-    p_war = 1.0 - p_c + p_r  # at war: no ceasefire yet, or re-attacked (disjoint events)
+    p_war = 1.0 - data["p_ceasefire"][1] + data["p_reattack"][1]
+    return {"p_war": (dims, p_war), "p_war_se": (dims, np.sqrt(p_war * (1 - p_war) / n))}
+
+
+def _after_ceasefire(tallies: Tallies, grid_array) -> dict:
+    """The risk of a re-attack within y years of the first ceasefire, among
+    runs whose ceasefire left y years of horizon: free of when the ceasefire
+    came, so an option that delays it does not look safer (NaN where no run
+    qualifies)."""
+    qualifying = tallies.after_ceasefire[:, :, 0].astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        p_given = np.where(p_c > 0, p_r / p_c, np.nan)
-        se_given = np.sqrt(p_given * (1 - p_given) / (n * p_c))
-    return {
-        "p_war": (dims, p_war),
-        "p_war_se": (dims, np.sqrt(p_war * (1 - p_war) / n)),
-        "p_reattack_given_ceasefire": (dims, p_given),
-        "p_reattack_given_ceasefire_se": (dims, se_given),
-    }
+        p = np.where(qualifying > 0, tallies.after_ceasefire[:, :, 1] / qualifying, np.nan)
+        se = np.sqrt(p * (1 - p) / qualifying)
+    dims = AXES + ("years",)
+    return {"p_reattack_after_ceasefire": (dims, grid_array(p)),
+            "p_reattack_after_ceasefire_se": (dims, grid_array(se)),
+            "runs_after_ceasefire": (dims, grid_array(tallies.after_ceasefire[:, :, 0]))}
 
 
 def _paired(tallies: Tallies, n: int, grid_array, in_horizon) -> dict:
@@ -376,10 +383,10 @@ def check(ds: xr.Dataset) -> None:
         raise UserError(f"damaged runs or day axis (expected {runs} runs over {horizon} days)")
     bad = [e for e in EVENTS if not (ds[e].sum("day") == runs).all()]
     # Within-years values are NaN by design beyond the horizon, and the
-    # conditional reading where no run had a ceasefire.
+    # reading after the ceasefire where no run qualifies.
     defined = xr.DataArray(year_days(ds["years"].values) <= horizon, dims="years")
     for name in required_variables():
-        if name.startswith("p_reattack_given_ceasefire"):
+        if name.startswith("p_reattack_after_ceasefire"):
             continue
         finite = np.isfinite(ds[name])
         if not bool((finite | ~defined if "years" in ds[name].dims else finite).all()):

@@ -31,7 +31,7 @@ def run_block(plan: Plan, start: int, stop: int) -> Tallies:
     *arrays, fault = kernels.simulate(
         plan.key[0], plan.key[1], start, stop, plan.horizon, plan.family, plan.args,
         plan.force_levels, plan.options, plan.year_days, plan.sensitivity_parameters,
-        plan.sensitivity_edges, plan.level_parameters)
+        plan.sensitivity_edges, plan.level_parameters, plan.choices)
     if fault[0] != kernels.NO_FAULT:
         raise UserError(fault_message(plan, *(int(x) for x in fault)))
     return Tallies(stop - start, *arrays)

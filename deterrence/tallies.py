@@ -6,13 +6,14 @@ import numpy as np
 
 from deterrence.model import MAX_RUNS
 
-ARRAYS = ("hist", "moments", "paired", "sensitivity", "sensitivity_runs")
+ARRAYS = ("hist", "moments", "paired", "after_ceasefire", "sensitivity", "sensitivity_runs")
 
 
 @dataclass
 class Tallies:
     """Day histograms, moments (sum and 32-bit halves of the sum of squares),
-    paired differences against the baseline, and sums of the headline
+    paired differences against the baseline, the re-attacks within y years
+    of the first ceasefire, and sums of the headline
     outcomes by prior-quantile bin of each uncertain parameter (with the runs
     per bin), for ``runs`` runs. The NumPy reference leaves the last two out.
 
@@ -23,6 +24,9 @@ class Tallies:
     hist: np.ndarray
     moments: np.ndarray
     paired: np.ndarray
+    # (options, years, 2): runs whose first ceasefire came at least y years
+    # before the horizon, and among them those re-attacked within y years of it.
+    after_ceasefire: np.ndarray
     sensitivity: np.ndarray | None = None
     sensitivity_runs: np.ndarray | None = None
 

@@ -2,8 +2,9 @@
 closed forms and standard-error comparisons."""
 
 import numpy as np
+import pytest
 
-from deterrence import config, reference, results, runner
+from deterrence import config, fit, kernels, reference, results, runner
 from deterrence.plan import make_plan
 
 # Every parameter fixed to a plausible value (all the model's branches live).
@@ -17,6 +18,10 @@ FIXED_VALUES = {
     "mu_truce": 50.0, "k_truce": 1.0, "mu_war": 300.0, "k_war": 2.0, "sigma_truce": 0.05,
     "sigma_war": 2.0, "intercept.isr_c2": 0.05, "intercept.air_defense": 0.4,
     "intercept.air_support": 0.5, "q_rear": 0.25, "lambda_hit": 0.001,
+    # Model v2 channels at their neutral values unless a test sets them.
+    "p_durable": 0.0, "p_durable_first": 0.0, "veto_floor": 1.0, "veto_relief.sanctions": 0.0,
+    "veto_relief.assets_and_aid": 0.0, "intercept_force": 0.0, "war_ceasefire_mult": 1.0,
+    "engage_collapse": 0.0,
 }
 # One option only: the baseline (no force, status quo).
 BASELINE_GRID = {"force_size": [0], "posture": ["rear"], "deploy_rule": ["after_ceasefire"],
@@ -31,12 +36,19 @@ def fixed(**overrides) -> dict:
 
 
 def make_config(grid=None, priors=None, runs=20_000, seed=12345, horizon=1826,
-                block_runs=100_000) -> config.Config:
+                block_runs=100_000, model=None) -> config.Config:
     raw = {"study": {"name": "test", "runs": runs, "seed": seed, "horizon_days": horizon,
                      "block_runs": block_runs},
+           "model": model or {},
            "grid": grid if grid is not None else BASELINE_GRID,
            "priors": priors or {}}
     return config.parse(raw)
+
+
+# The kernel of a branch without model v2 (no gamma_exposure family, no
+# after-ceasefire tally) cannot run v2 configs; once it has them these run.
+needs_v2_kernel = pytest.mark.skipif(not hasattr(kernels, "GAMMA_EXPOSURE"),
+                                     reason="the numba kernel does not implement model v2 yet")
 
 
 def run_kernel(plan: runner.Plan):
@@ -194,3 +206,146 @@ def same_result(a, b) -> bool:
         x.attrs = {k: v for k, v in x.attrs.items() if k not in keep}
         y.attrs = {k: v for k, v in y.attrs.items() if k not in keep}
         return x.identical(y)
+
+
+# Model v2 closed forms (docs/model.md). A ceasefire "at once" is
+# lambda_c0 = 1e6 per day (T_c ~ 1e-6 days); "never" is 1e-12 per day.
+AT_ONCE, NEVER = 1e6, 1e-12
+
+
+def assert_ceasefire_rates(ds, plan, selections: dict, n):
+    """p_ceasefire of each selected option against 1 - exp(-rate * day)."""
+    for selection, rate in selections.items():
+        p = ds.p_ceasefire.sel(dict(selection)).values.reshape(-1)
+        assert_proportions(p, 1.0 - np.exp(-rate * plan.year_days), n)
+
+
+def check_threshold_veto(simulate, seed):
+    """veto = "threshold": any force multiplies the ceasefire hazard by
+    veto_floor, whatever its size; under sanctions the hazard is
+    lambda_c0 * leverage_mult * veto_floor ** (1 - veto_relief)."""
+    rate, floor, mult, relief = 0.002, 0.3, 1.2, 0.4
+    grid = dict(BASELINE_GRID, force_size=[0, 2000, 30000], leverage=["status_quo", "sanctions"])
+    plan, _, ds = simulate(make_config(grid, fixed(
+        lambda_c0=rate, veto_floor=floor, nu=2.0, **{"leverage_mult.sanctions": mult,
+                                                    "veto_relief.sanctions": relief}),
+        runs=N_CLOSED, seed=seed, model={"veto": "threshold"}))
+    selections = {(("force_size", 0), ("leverage", "status_quo")): rate,
+                  (("force_size", 0), ("leverage", "sanctions")): rate * mult}
+    for force in (2000, 30000):
+        selections[(("force_size", force), ("leverage", "status_quo"))] = rate * floor
+        selections[(("force_size", force), ("leverage", "sanctions"))] = rate * mult * floor ** (1 - relief)
+    assert_ceasefire_rates(ds, plan, selections, N_CLOSED)
+
+
+def check_veto_relief_power(simulate, seed):
+    """veto = "power" under sanctions: hazard lambda_c0 * mult * V ** (1 - r),
+    V = (1 + F / f_veto) ** -nu."""
+    rate, nu, f_veto, mult, relief, force = 0.002, 1.5, 5000.0, 1.2, 0.6, 20000
+    grid = dict(BASELINE_GRID, force_size=[force], leverage=["status_quo", "sanctions"])
+    plan, _, ds = simulate(make_config(grid, fixed(
+        lambda_c0=rate, nu=nu, f_veto=f_veto, **{"leverage_mult.sanctions": mult,
+                                                 "veto_relief.sanctions": relief}),
+        runs=N_CLOSED, seed=seed))
+    v = (1.0 + force / f_veto) ** -nu
+    assert_ceasefire_rates(ds, plan, {(("force_size", force), ("leverage", "status_quo")): rate * v,
+                                      (("force_size", force), ("leverage", "sanctions")):
+                                      rate * mult * v ** (1 - relief)}, N_CLOSED)
+
+
+def check_durable_first_truce(simulate, seed):
+    """No force, a ceasefire at once, next to no re-attack in a truce and an
+    immediate one once it collapses (lambda_a0 tiny, e_collapse huge): T_a is
+    the first truce's length, whose survival is the cure fraction
+    S(t) = p + (1 - p) exp(-(t / scale) ** shape), p = p_durable_first
+    (p_durable, for later truces, set apart to show it is not used)."""
+    shape, scale, p_first = 0.7, 90.0, 0.35
+    _, tallies, _ = simulate(make_config(BASELINE_GRID, fixed(
+        lambda_c0=AT_ONCE, truce_shape=shape, truce_scale=scale, p_durable_first=p_first,
+        p_durable=0.9, lambda_a0=1e-10, e_collapse=1e12), runs=N_CLOSED, seed=seed))
+    days = [10, 60, 200, 730, 1500]
+    assert_proportions(within(tallies.hist[0, 2], days),
+                       1.0 - fit.cure_survival(days, shape, scale, p_first), N_CLOSED)
+
+
+def check_durable_later_truces(simulate, seed):
+    """Truces that collapse at once unless durable, a new one a day or so
+    later, no re-attack: the first truce collapses (p_durable_first = 0), and
+    each later one is durable with chance p_durable, so the collapses are
+    geometric, mean 1 / p, variance (1 - p) / p ** 2 (the horizon's ~1800
+    episodes truncate nothing at p = 0.3)."""
+    p = 0.3
+    _, _, ds = simulate(make_config(BASELINE_GRID, fixed(
+        lambda_c0=AT_ONCE, truce_scale=1e-9, lambda_retruce=1.0, p_durable=p, p_durable_first=0.0,
+        lambda_a0=NEVER), runs=N_CLOSED, seed=seed))
+    se = np.sqrt((1.0 - p) / p ** 2 / N_CLOSED)
+    assert abs(scalar(ds.mean_collapses) - 1.0 / p) < 4.5 * se
+
+
+def check_intercept_force(simulate, seed):
+    """No ceasefire, immediate deployment at lag L: strikes ~ Poisson with
+    mean (1 - intercept) sigma_war (L + (1 - i_F)(H - L)),
+    i_F = intercept_force F / (F + f_scale); a force never deployed
+    (after_ceasefire) stops nothing."""
+    sigma, lag, horizon, force, f_scale, share, us = 2.0, 200.0, 1000, 10000, 5000.0, 0.6, 0.4
+    grid = dict(BASELINE_GRID, force_size=[force], deploy_rule=["after_ceasefire", "immediate"],
+                support=["none", "air_defense"])
+    _, _, ds = simulate(make_config(grid, fixed(
+        lambda_c0=NEVER, sigma_war=sigma, deploy_lag=lag, f_scale=f_scale, intercept_force=share,
+        lambda_hit=0.0, **{"intercept.air_defense": us}), runs=N_CLOSED, seed=seed, horizon=horizon))
+    i_force = share * force / (force + f_scale)
+    for rule, stopped in (("after_ceasefire", 0.0), ("immediate", i_force)):
+        for level, us_share in (("none", 0.0), ("air_defense", us)):
+            lam = (1 - us_share) * sigma * (lag + (1 - stopped) * (horizon - lag))
+            mean = scalar(ds.mean_strikes.sel(deploy_rule=rule, support=level))
+            assert abs(mean - lam) < 4.5 * np.sqrt(lam / N_CLOSED), (rule, level, mean, lam)
+
+
+def check_engage_collapse(simulate, seed):
+    """A ceasefire at once, deployment at once (lag 0), truces that collapse
+    at once and never return, no re-attack: fighting engages the force at
+    T_c + Exp(engage_collapse * w(posture))."""
+    engage, w_rear = 0.002, 0.4
+    grid = dict(BASELINE_GRID, force_size=[10000], posture=["rear", "contact_line"])
+    plan, _, ds = simulate(make_config(grid, fixed(
+        lambda_c0=AT_ONCE, deploy_lag=0.0, truce_scale=1e-9, lambda_retruce=NEVER, lambda_a0=NEVER,
+        engage_collapse=engage, w_rear=w_rear), runs=N_CLOSED, seed=seed))
+    for posture, w in (("rear", w_rear), ("contact_line", 1.0)):
+        p = ds.p_tripwire.sel(posture=posture).values.reshape(-1)
+        assert_proportions(p, 1.0 - np.exp(-engage * w * plan.year_days), N_CLOSED)
+
+
+def check_war_ceasefire_mult(simulate, seed):
+    """Immediate deployment at lag L: the ceasefire hazard is c before L and
+    c * war_ceasefire_mult after; deployment after the ceasefire leaves it c."""
+    rate, mult, lag = 0.002, 2.5, 200.0
+    grid = dict(BASELINE_GRID, force_size=[10000], deploy_rule=["after_ceasefire", "immediate"])
+    _, tallies, ds = simulate(make_config(grid, fixed(
+        lambda_c0=rate, nu=0.0, deploy_lag=lag, war_ceasefire_mult=mult), runs=N_CLOSED, seed=seed))
+    days = np.array([100, 200, 365, 730])
+    piecewise = 1.0 - np.exp(-rate * np.minimum(days, lag) - rate * mult * np.maximum(days - lag, 0.0))
+    for rule, expected in (("after_ceasefire", 1.0 - np.exp(-rate * days)), ("immediate", piecewise)):
+        hist = ds.first_ceasefire_day.sel(deploy_rule=rule).values.reshape(-1, ds.sizes["day"])[0]
+        assert_proportions(within(hist, days), expected, N_CLOSED)
+
+
+# Kernel against reference: the compared estimates, each with its `_se`.
+COMPARED = ("p_ceasefire", "p_deployed", "p_reattack", "p_tripwire", "mean_violations",
+            "mean_strikes", "mean_truce_days", "mean_collapses", "diff_p_ceasefire",
+            "diff_p_reattack", "diff_p_tripwire", "diff_mean_violations", "diff_mean_strikes",
+            "p_reattack_after_ceasefire")
+
+
+def assert_agree(a, b, z=5.0) -> int:
+    """Every compared estimate of two independent simulations within z
+    combined SEs sqrt(se_a**2 + se_b**2); returns how many were compared."""
+    checked = 0
+    for name in COMPARED:
+        x, y = a[name].values, b[name].values
+        se = np.sqrt(a[f"{name}_se"].values ** 2 + b[f"{name}_se"].values ** 2)
+        ok = np.isfinite(x)
+        assert np.array_equal(ok, np.isfinite(y)), name
+        bad = ok & ~(np.abs(x - y) <= z * se)
+        assert not bad.any(), (name, x[bad], y[bad], se[bad])
+        checked += int(ok.sum())
+    return checked

@@ -5,19 +5,27 @@ import pytest
 from conftest import (
     check_ceasefire_exponential,
     check_deterrence_and_tripwire,
+    check_durable_first_truce,
+    check_durable_later_truces,
+    check_engage_collapse,
+    check_intercept_force,
     check_leverage,
     check_reattack_hypoexponential,
     check_strikes_without_ceasefire,
+    check_threshold_veto,
     check_tripwire_during_war,
     check_veto,
+    check_veto_relief_power,
+    check_war_ceasefire_mult,
     kernel_run,
+    needs_v2_kernel,
     reference_run,
 )
 
 IMPLEMENTATIONS = {"kernel": (kernel_run, 100), "reference": (reference_run, 200)}
 
 
-@pytest.fixture(params=sorted(IMPLEMENTATIONS))
+@pytest.fixture(params=[pytest.param("kernel", marks=needs_v2_kernel), "reference"])
 def simulate(request):
     return IMPLEMENTATIONS[request.param]
 
@@ -57,3 +65,40 @@ def test_tripwire_during_war(simulate):
 def test_strikes_without_ceasefire(simulate):
     run, seed = simulate
     check_strikes_without_ceasefire(run, seed=seed + 7)
+
+
+# Model v2 (docs/model.md).
+
+def test_threshold_veto(simulate):
+    run, seed = simulate
+    check_threshold_veto(run, seed=seed + 8)
+
+
+def test_veto_relief_on_the_power_veto(simulate):
+    run, seed = simulate
+    check_veto_relief_power(run, seed=seed + 9)
+
+
+def test_first_truce_survival_is_the_cure_fraction(simulate):
+    run, seed = simulate
+    check_durable_first_truce(run, seed=seed + 10)
+
+
+def test_later_truces_durable_with_p_durable(simulate):
+    run, seed = simulate
+    check_durable_later_truces(run, seed=seed + 11)
+
+
+def test_intercept_force(simulate):
+    run, seed = simulate
+    check_intercept_force(run, seed=seed + 12)
+
+
+def test_engage_collapse(simulate):
+    run, seed = simulate
+    check_engage_collapse(run, seed=seed + 13)
+
+
+def test_war_ceasefire_mult(simulate):
+    run, seed = simulate
+    check_war_ceasefire_mult(run, seed=seed + 14)

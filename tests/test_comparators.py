@@ -5,10 +5,11 @@
 - The per-run Python loop (benchmarks/python_loop.py) gives the kernel's
   statistics within Monte Carlo error: |a - b| < 5 combined SEs
   sqrt(se_a**2 + se_b**2) of the two independent estimates (binomial SEs
-  for proportions, sample variances for means); about 2,100 comparisons at
-  P(|Z| > 5) = 5.7e-7 each, family-wise false alarm under 0.2%. Seeds are fixed.
+  for proportions, sample variances for means); about 3,800 comparisons at
+  P(|Z| > 5) = 5.7e-7 each, family-wise false alarm under 0.3%. Seeds are fixed.
 """
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -28,16 +29,32 @@ GRID = {"force_size": [0, 25000], "posture": ["rear", "contact_line"],
         "leverage": ["status_quo", "assets_and_aid"]}
 
 
+# Every v2 channel switched on, with the threshold veto.
+V2_CHANNELS = fixed(p_durable=0.3, p_durable_first=0.4, veto_floor=0.6, intercept_force=0.7,
+                    war_ceasefire_mult=1.8, engage_collapse=0.003,
+                    **{"veto_relief.assets_and_aid": 0.5, "veto_relief.sanctions": 0.2})
+THRESHOLD = {"veto": "threshold"}
+
+
 def test_floor_draws_the_kernels_variates():
     plan = make_plan(config.load(ROOT / "configs" / "laptop.toml"))
     ok, detail = floor.check_against_kernel(plan, 0, 300)
     assert ok, detail
 
 
-@pytest.mark.parametrize("priors", [{}, fixed()], ids=["default_priors", "fixed_priors"])
-def test_python_loop_is_the_kernels_model(priors):
+def test_floor_draws_the_kernels_variates_with_v2_channels():
+    cfg = make_config(GRID, V2_CHANNELS, runs=300, seed=5)
+    plan = make_plan(dataclasses.replace(cfg, choices={**cfg.choices, **THRESHOLD}))
+    ok, detail = floor.check_against_kernel(plan, 0, 300)
+    assert ok, detail
+
+
+@pytest.mark.parametrize("priors, choices", [({}, {}), (fixed(), {}), (V2_CHANNELS, THRESHOLD)],
+                         ids=["default_priors", "fixed_priors", "v2_channels_threshold"])
+def test_python_loop_is_the_kernels_model(priors, choices):
     n_loop, n_kernel = 5000, 40_000
     cfg = make_config(GRID, priors, runs=n_kernel, seed=31)
+    cfg = dataclasses.replace(cfg, choices={**cfg.choices, **choices})
     plan = make_plan(cfg)
     tallies = run_kernel(plan)
     loop = python_loop.simulate(cfg, n_loop, seed=7)
@@ -57,3 +74,13 @@ def test_python_loop_is_the_kernels_model(priors):
     var_kernel = (squares / n_kernel - (total / n_kernel) ** 2) * unit ** 2
     se = np.sqrt(var_kernel / n_kernel + loop["var"] / n_loop)
     assert np.all(np.abs(mean_kernel - loop["mean"]) <= Z * se + 1e-9), np.abs(mean_kernel - loop["mean"]) / se
+
+    # The after-ceasefire shares: among qualifying runs, binomial SEs of each side.
+    kernel_after, loop_after = tallies.after_ceasefire[rows], loop["after_ceasefire"]
+    n_k, n_l = kernel_after[..., 0], loop_after[..., 0]
+    ok = (n_k > 0) & (n_l > 0)
+    p_k = kernel_after[..., 1][ok] / n_k[ok]
+    p_l = loop_after[..., 1][ok] / n_l[ok]
+    p = (kernel_after[..., 1][ok] + loop_after[..., 1][ok]) / (n_k[ok] + n_l[ok])
+    se = np.sqrt(p * (1 - p) * (1 / n_k[ok] + 1 / n_l[ok]))
+    assert ok.sum() > 0 and np.all(np.abs(p_k - p_l) <= Z * se + 1e-12), np.abs(p_k - p_l) / se

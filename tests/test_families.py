@@ -38,8 +38,14 @@ def kernel_draws(code, a0, a1, a2, n, key0, key1):
 def sampler_draws(side: str, prior: Prior) -> np.ndarray:
     code, args = priors.encode((prior,))
     if side == "kernel":
-        return kernel_draws(code[0], *args[0], N, *KEY)
-    return reference.sample_prior(np.random.default_rng(5), code[0], *args[0], N)
+        x = kernel_draws(code[0], *args[0], N, *KEY)
+    else:
+        x = reference.sample_prior(np.random.default_rng(5), code[0], *args[0], N)
+    if code[0] == families.GAMMA_EXPOSURE:
+        # Both samplers give Gamma(shape, 1); drawing the parameters then
+        # divides by the run's exposure, truce_days + gap_days at e_collapse = 1.
+        x = x / (args[0, 1] + args[0, 2])
+    return x
 
 
 def test_table_is_consistent():

@@ -15,6 +15,10 @@ from deterrence.model import PARAMETER_NAMES
 SEEDS = Path(shipped("seeds"))
 Z = 3.0   # tolerance in estimated standard errors
 
+# The [model] choices under which the fits are the plain v1 ones (a Weibull for
+# every truce, lambda_a0 fitted alone).
+PLAIN = {"truces": "weibull", "reattack": "separate"}
+
 
 def _synthetic_truces(rng, shape, scale, n):
     """Weibull durations: 30% at risk of right-censoring at a uniform time, 35% seen only
@@ -114,7 +118,7 @@ def test_gamma_posteriors_match_the_closed_form(name, rows):
     used = [r for r in _csv("exposures.csv") if rows(r)]
     events = sum(int(r["events"]) for r in used)
     exposure = sum(_days(r) for r in used)
-    prior = fit.record_prior(name)
+    prior = fit.record_prior(name, choices=PLAIN)
     assert prior.dist == "gamma" and prior.fit == "record"
     assert prior.get("shape") == pytest.approx(events + 0.5)
     assert prior.get("scale") == pytest.approx(1.0 / exposure)
@@ -123,7 +127,9 @@ def test_gamma_posteriors_match_the_closed_form(name, rows):
 
 def test_known_values_of_the_rate_fits():
     assert fit.record_prior("lambda_c0").params == (("shape", 1.5), ("scale", 1 / 1780))
-    assert fit.record_prior("lambda_a0").params == (("shape", 3.5), ("scale", 1 / 2806))
+    assert fit.record_prior("lambda_a0", choices=PLAIN).params == (("shape", 3.5), ("scale", 1 / 2806))
+    joint = fit.record_prior("lambda_a0")
+    assert joint.params == (("shape", 3.5), ("truce_days", 1312.0), ("gap_days", 1447.0))
 
 
 def test_lognormal_priors_carry_mle_and_standard_error():
@@ -131,7 +137,7 @@ def test_lognormal_priors_carry_mle_and_standard_error():
     for name, est, key in (("truce_shape", f.truce, "shape"), ("truce_scale", f.truce, "scale"),
                            ("mu_truce", f.nb["truce"], "mu"), ("k_truce", f.nb["truce"], "k"),
                            ("mu_war", f.nb["war"], "mu"), ("k_war", f.nb["war"], "k")):
-        prior = fit.record_prior(name)
+        prior = fit.record_prior(name, choices=PLAIN)
         assert prior.dist == "lognormal"
         assert prior.get("median") == est.get(key)
         assert prior.get("sigma") == est.se(key) > 0
@@ -159,8 +165,8 @@ def test_no_fit_for_other_parameters():
 def test_default_config_uses_the_record_fits():
     cfg = config.parse({"study": {"name": "t", "runs": 1, "seed": 0}})
     fitted = {p.name for p in cfg.priors if p.fit == "record"}
-    assert fitted == set(fit.FITTED)
-    assert set(fit.FITTED) <= set(PARAMETER_NAMES)
+    assert fitted == set(fit.FITTED) | set(fit.CURE_FITTED)
+    assert fitted <= set(PARAMETER_NAMES)
     for name in fitted:
         assert cfg.prior(name).params == fit.record_prior(name).params
 
@@ -189,7 +195,7 @@ def test_every_rows_choice_has_a_reason_and_its_rows_exist():
     ("lambda_a0", "post_minsk2", 1, 2561),
 ])
 def test_rows_choices_give_the_closed_form_gamma(parameter, rows, events, days):
-    prior = fit.record_prior(parameter, rows=rows)
+    prior = fit.record_prior(parameter, rows=rows, choices=PLAIN)
     assert prior.params == (("shape", events + 0.5), ("scale", 1 / days))
 
 

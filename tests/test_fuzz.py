@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from deterrence import UserError, config, results
-from deterrence.model import AT_LEAST_ONE, EVENTS, NONNEGATIVE, PARAMETERS, POSITIVE, PROBABILITY
+from deterrence.model import AT_LEAST_ONE, CHOICES, EVENTS, NONNEGATIVE, PARAMETERS, POSITIVE, PROBABILITY
 from deterrence.plan import make_plan
 
 INNER = os.environ.get("DETERRENCE_FUZZ") == "1"
@@ -87,6 +87,12 @@ def prior(draw, domain):
 def raw_config(draw):
     chosen = draw(st.lists(st.sampled_from(PARAMETERS), max_size=6, unique_by=lambda p: p.name))
     priors = {p.name: draw(prior(p.domain)) for p in chosen}
+    if draw(st.booleans()):
+        # The joint calibration of lambda_a0, its exposure at the edges too.
+        priors["lambda_a0"] = {"dist": "gamma_exposure", "shape": draw(positive()),
+                               "truce_days": draw(positive()),
+                               "gap_days": draw(st.one_of(st.just(0.0), positive()))}
+    model = {key: draw(st.sampled_from(values)) for key, values in CHOICES.items() if draw(st.booleans())}
 
     def some(levels):
         return draw(st.lists(st.sampled_from(levels), min_size=1, max_size=2, unique=True))
@@ -97,7 +103,7 @@ def raw_config(draw):
     study = {"name": "fuzz", "runs": draw(st.integers(20, 200)), "seed": draw(st.integers(0, 2**64 - 1)),
              "horizon_days": draw(st.one_of(st.sampled_from((1, 2, 365, 4000)), st.integers(1, 4000))),
              "block_runs": draw(st.integers(7, 100))}
-    return {"study": study, "grid": grid, "priors": priors}
+    return {"study": study, "model": model, "grid": grid, "priors": priors}
 
 
 def assert_clean(error: UserError) -> None:

@@ -11,6 +11,7 @@ All seeds are fixed, so every test is deterministic. Tolerances:
   false-alarm rate is below 0.2%.
 """
 
+import dataclasses
 import math
 import os
 import subprocess
@@ -21,17 +22,19 @@ import numpy as np
 import pytest
 from conftest import (
     BASELINE_GRID,
+    N_CLOSED,
     assert_proportions,
     fixed,
     make_config,
     run_kernel,
+    scalar,
     within,
 )
 from numba import njit
 from scipy import stats
 
 from deterrence import UserError, kernels, reference, results, rng, runner
-from deterrence.model import EVENTS, MAX_COUNT, MAX_RUNS
+from deterrence.model import EVENTS, MAX_COUNT, MAX_RUNS, TRUCE_DAYS_UNIT
 from deterrence.plan import make_plan, seed_key
 from deterrence.tallies import Tallies, moment_sums
 
@@ -207,6 +210,11 @@ def test_hazard_walk_spends_budget():
 # Closed forms with fixed priors
 
 
+def with_choices(cfg, **choices):
+    """The config with some of its [model] choices changed."""
+    return dataclasses.replace(cfg, choices={**cfg.choices, **choices})
+
+
 def kernel_dataset(cfg, block_runs=None):
     plan = make_plan(cfg, block_runs=block_runs)
     tallies = run_kernel(plan)
@@ -220,6 +228,121 @@ def test_deployment_after_ceasefire_is_shifted_exponential():
     _, tallies, _ = kernel_dataset(cfg)
     days = np.array([100, 365, 730, 1826])
     assert_proportions(within(tallies.hist[0, 1], days), 1.0 - np.exp(-rate * (days - lag)), n)
+
+
+# ---------------------------------------------------------------------------
+# Model v2 channels against closed forms
+
+
+def test_after_ceasefire_tally():
+    """No force, e_collapse = 1: the re-attack hazard is lambda_a0 from T_c
+    on, so T_a - T_c ~ Exp(lambda_a0) whatever the truces. The qualifying
+    runs are exactly those the T_c histogram puts before day H - y; among
+    them P(T_a - T_c < y) = 1 - exp(-lambda_a0 y) (4.5 binomial SEs); a
+    re-attack at once counts every qualifying run, none never does."""
+    lc, n, horizon = 0.002, 40_000, 1826
+    grid = dict(BASELINE_GRID, leverage=["status_quo", "sanctions"])
+    for la, expected in ((0.0008, None), (1e6, 1.0), (1e-300, 0.0)):
+        cfg = make_config(grid, fixed(lambda_c0=lc, lambda_a0=la, e_collapse=1.0, p_durable_first=0.3),
+                          runs=n, seed=41, horizon=horizon)
+        plan = make_plan(cfg)
+        t = run_kernel(plan)
+        cumulative = np.cumsum(t.hist[:, 0], axis=1)
+        for o in range(t.hist.shape[0]):
+            for y, d in enumerate(plan.year_days):
+                qualifying = cumulative[o, horizon - d - 1] if d < horizon else 0   # T_c < H - d
+                assert t.after_ceasefire[o, y, 0] == qualifying
+                if qualifying == 0:
+                    assert t.after_ceasefire[o, y, 1] == 0
+                elif expected is None:
+                    assert_proportions([t.after_ceasefire[o, y, 1] / qualifying], [1.0 - np.exp(-la * d)],
+                                       qualifying)
+                else:
+                    assert t.after_ceasefire[o, y, 1] == expected * qualifying
+
+
+def test_threshold_veto_and_relief():
+    """Threshold veto: the ceasefire hazard with any force is
+    lambda_c0 * leverage_mult * veto_floor ** (1 - veto_relief)."""
+    lc, floor, mult, relief, n = 0.002, 0.3, 1.2, 0.4, N_CLOSED
+    grid = dict(BASELINE_GRID, force_size=[0, 5000], leverage=["status_quo", "sanctions"])
+    cfg = with_choices(make_config(grid, fixed(lambda_c0=lc, veto_floor=floor, nu=5.0, **{
+        "leverage_mult.sanctions": mult, "veto_relief.sanctions": relief}), runs=n, seed=8), veto="threshold")
+    plan, _, ds = kernel_dataset(cfg)
+    for force, veto in ((0, 1.0), (5000, floor)):
+        for leverage, m, r in (("status_quo", 1.0, 0.0), ("sanctions", mult, relief)):
+            rate = lc * m * veto ** (1.0 - r)
+            assert_proportions(ds.p_ceasefire.sel(force_size=force, leverage=leverage).values.reshape(-1),
+                               1.0 - np.exp(-rate * plan.year_days), n)
+
+
+def test_war_ceasefire_multiplier():
+    """Immediate deployment at lag L: the ceasefire hazard is c before L and
+    c * mult after, so P(T_c < t) = 1 - exp(-c t) for t <= L and
+    1 - exp(-c L - c mult (t - L)) after."""
+    lc, lag, mult, n = 0.002, 200.0, 2.5, N_CLOSED
+    grid = dict(BASELINE_GRID, force_size=[10000], deploy_rule=["immediate"])
+    cfg = make_config(grid, fixed(lambda_c0=lc, nu=0.0, deploy_lag=lag, war_ceasefire_mult=mult), runs=n, seed=12)
+    _, tallies, _ = kernel_dataset(cfg)
+    days = np.array([100, 200, 365, 730])
+    cdf = np.where(days <= lag, 1.0 - np.exp(-lc * days), 1.0 - np.exp(-lc * lag - lc * mult * (days - lag)))
+    assert_proportions(within(tallies.hist[0, 0], days), cdf, n)
+
+
+def test_durable_truces():
+    """p_durable_first = 1: no truce ever collapses and, without re-attacks,
+    every run after its ceasefire is in truce to the horizon. p_durable = 1
+    (the first not durable): at most one collapse per run, and some."""
+    horizon, n = 1826, 5_000
+    grid = dict(BASELINE_GRID, force_size=[0, 10000], posture=["contact_line"])
+    cfg = make_config(grid, fixed(p_durable_first=1.0, lambda_a0=1e-300, m_collapse=3.0), runs=n, seed=3,
+                      horizon=horizon)
+    _, tallies, _ = kernel_dataset(cfg)
+    assert np.all(tallies.moments[:, 3] == 0)
+    # truce days = H - T_c, within the 1/1024-day units' rounding (< 1 unit a run)
+    t_c = np.arange(horizon + 1) + 0.5     # a day bin's middle: |error| <= 0.5 day a run
+    units = tallies.moments[:, 2, 0] * TRUCE_DAYS_UNIT
+    bound = (tallies.hist[:, 0, :horizon] * (horizon - t_c[:horizon])).sum(axis=1)
+    assert np.all(np.abs(units - bound) <= 0.5 * tallies.hist[:, 0, :horizon].sum(axis=1) + 1.0)
+    cfg = make_config(grid, fixed(p_durable_first=0.0, p_durable=1.0, lambda_a0=1e-300), runs=n, seed=3,
+                      horizon=horizon)
+    _, tallies, _ = kernel_dataset(cfg)
+    collapses = tallies.moments[:, 3]
+    # counts in {0, 1}: the sum of squares (low limb) equals the sum
+    assert np.all(collapses[:, 0] == collapses[:, 2]) and np.all(collapses[:, 1] == 0)
+    assert np.all(collapses[:, 0] > 0)
+
+
+def test_force_intercepts_strikes():
+    """No ceasefire, deployed at day 0: strikes ~ Poisson((1 - i_F)(1 -
+    intercept) sigma_war H) with i_F = intercept_force F / (F + f_scale);
+    without a force the force's share is 0 (4.5 Poisson SEs)."""
+    sigma, i_force, f_scale, force, horizon, n = 2.0, 0.6, 5000.0, 15000, 1000, 20_000
+    grid = dict(BASELINE_GRID, force_size=[0, force], deploy_rule=["immediate"])
+    cfg = make_config(grid, fixed(lambda_c0=1e-12, sigma_war=sigma, intercept_force=i_force, f_scale=f_scale,
+                                  deploy_lag=0.0, lambda_hit=0.0), runs=n, seed=21, horizon=horizon)
+    _, _, ds = kernel_dataset(cfg)
+    for troops, share in ((0, 0.0), (force, i_force * force / (force + f_scale))):
+        lam = (1 - share) * sigma * horizon
+        assert abs(scalar(ds.mean_strikes.sel(force_size=troops)) - lam) < 4.5 * np.sqrt(lam / n)
+
+
+def test_engagement_after_collapses():
+    """Deployed at the ceasefire on the contact line, no re-attack, no hit:
+    the force is engaged only in gaps after collapses. Durable truces
+    (p_durable_first = 1) leave it never engaged; truces of moments and
+    engagement at once engage it in every run with a ceasefire."""
+    n = 2_000
+    grid = dict(BASELINE_GRID, force_size=[10000], posture=["contact_line"])
+    base = {"lambda_c0": 0.01, "nu": 0.0, "deploy_lag": 0.0, "lambda_a0": 1e-300, "lambda_hit": 0.0,
+            "truce_scale": 1e-3, "engage_collapse": 1e6}
+    _, tallies, _ = kernel_dataset(make_config(grid, fixed(**base, p_durable_first=1.0), runs=n, seed=4))
+    assert tallies.hist[0, 3, -1] == n
+    _, tallies, _ = kernel_dataset(make_config(grid, fixed(**base), runs=n, seed=4))
+    ceasefires = n - tallies.hist[0, 0, -1]
+    assert ceasefires > 0.9 * n and n - tallies.hist[0, 3, -1] == ceasefires
+    _, tallies, _ = kernel_dataset(make_config(grid, fixed(**{**base, "engage_collapse": 0.0}), runs=n, seed=4))
+    assert tallies.hist[0, 3, -1] == n
 
 
 # ---------------------------------------------------------------------------
@@ -296,14 +419,18 @@ def without_time_attrs(ds):
 
 def assert_tallies_equal(a, b):
     assert a.runs == b.runs
-    for field in ("hist", "moments", "paired"):
+    for field in ("hist", "moments", "paired", "after_ceasefire", "sensitivity", "sensitivity_runs"):
         assert np.array_equal(getattr(a, field), getattr(b, field)), field
 
 
-def test_bit_identical_across_blocks_and_workers():
+# The default priors switch every v2 channel on (durable truces, veto relief,
+# the force's interception, the war ceasefire multiplier, engagement after
+# collapses, gamma_exposure lambda_a0); the threshold veto besides.
+@pytest.mark.parametrize("choices", [{}, {"veto": "threshold"}], ids=["power_veto", "threshold_veto"])
+def test_bit_identical_across_blocks_and_workers(choices):
     grid = {**SMALL_GRID, "support": ["none", "isr_c2"]}
     n = 3_000
-    cfg = make_config(grid, {}, runs=n, seed=77)
+    cfg = with_choices(make_config(grid, {}, runs=n, seed=77), **choices)
     runs = {}
     for block_runs, workers in ((1_000, 1), (1_000, 2), (100_000, 1), (100_000, 2), (7, 2)):
         plan = make_plan(cfg, block_runs=block_runs)
@@ -343,6 +470,7 @@ def test_tally_layout():
     n_opt = len(cfg.options) + 1
     assert t.hist.shape == (n_opt, len(EVENTS), 401) and t.hist.dtype == np.int64
     assert t.moments.shape == (n_opt, 4, 3) and t.paired.shape == (n_opt, 4 * 3 + 2, 3)
+    assert t.after_ceasefire.shape == (n_opt, 3, 2) and t.after_ceasefire.dtype == np.int64
     assert np.all(t.hist.sum(axis=2) == 50)
 
 
@@ -412,10 +540,11 @@ def test_moment_sums_exact_up_to_max_runs():
     kernels.add_moment(minus, np.int64(-MAX_COUNT))
     paired[0, 0] = minus * block
     hist = np.zeros((1, 1, 1), dtype=np.int64)
+    after = np.zeros((1, 1, 2), dtype=np.int64)
     total = None
     blocks = MAX_RUNS // block
     for _ in range(blocks):
-        t = Tallies(block, hist.copy(), moments.copy(), paired.copy())
+        t = Tallies(block, hist.copy(), moments.copy(), paired.copy(), after.copy())
         total = t if total is None else total.__iadd__(t)
     runs = blocks * block
     sums, squares = moment_sums(total.moments)
@@ -425,7 +554,7 @@ def test_moment_sums_exact_up_to_max_runs():
     assert int(total.paired[0, 0, 0]) == -runs * MAX_COUNT
     assert (int(total.paired[0, 0, 1]) << 32) + int(total.paired[0, 0, 2]) == runs * MAX_COUNT**2
     with pytest.raises(OverflowError):
-        total += Tallies(block, hist.copy(), moments.copy(), paired.copy())
+        total += Tallies(block, hist.copy(), moments.copy(), paired.copy(), after.copy())
 
 
 def test_runs_above_max_runs_rejected():

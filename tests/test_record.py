@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from deterrence import UserError, record, shipped
+from deterrence import UserError, fit, record, shipped
 from deterrence.cli import main
+from deterrence.model import PARAMETER_NAMES
 
 SEEDS = Path(shipped("seeds"))
 
@@ -93,7 +94,8 @@ def test_priors_cli_writes_every_listed_file(tmp_path, capsys):
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in paths)
     with open(out / "priors.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert len(rows) == 30 and sum(r["fit"] == "record" for r in rows) == 9
+    # The record fits, plus p_durable (cure fit) and p_durable_first (literature row).
+    assert len(rows) == len(PARAMETER_NAMES) and sum(r["fit"] == "record" for r in rows) == len(fit.FITTED) + 2
     assert "predictive check" in text.strip().splitlines()[-1]
 
 

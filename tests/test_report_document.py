@@ -107,8 +107,8 @@ def test_report_reads_every_outcome_from_the_declarations(small, tmp_path):
         assert {c for r in readings for c in (r, f"{r}_se")} <= columns, o.name
     for r in rows:
         o = small.sel(force_size=int(r["force_size"]), **{a: r[a] for a in AXES[1:]}).sel(years=2)
-        for column, name in (("p_war_2y", "p_war"), ("p_reattack_given_ceasefire_2y", "p_reattack_given_ceasefire"),
-                             ("p_reattack_given_ceasefire_2y_se", "p_reattack_given_ceasefire_se")):
+        for column, name in (("p_war_2y", "p_war"), ("p_reattack_after_ceasefire_2y", "p_reattack_after_ceasefire"),
+                             ("p_reattack_after_ceasefire_2y_se", "p_reattack_after_ceasefire_se")):
             assert float(r[column]) == pytest.approx(float(o[name])), column
     md = (tmp_path / "report.md").read_text()
     assert f"tripwire: {outcome('tripwire').meaning}" in md

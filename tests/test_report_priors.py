@@ -32,3 +32,19 @@ assert "matplotlib.pyplot" not in sys.modules
     assert done.returncode == 0, done.stderr
     assert {p.name for p in tmp_path.iterdir()} == {"priors.csv", "truce_survival.png", "violations_nb.png",
                                                     "truce_ppc.png"}
+
+
+def test_docs_list_every_prior_with_its_source():
+    """docs/model.md's table of priors is the one the code makes, and it
+    names every parameter with a source."""
+    import re
+
+    from deterrence.model import PARAMETER_NAMES
+    from deterrence.report.priors import default_config, markdown
+
+    docs = (Path(__file__).parent.parent / "docs" / "model.md").read_text()
+    table = re.search(r"<!-- priors -->\n(.*?)<!-- /priors -->", docs, re.S).group(1)
+    assert table == markdown(default_config())
+    rows = table.strip().splitlines()[2:]
+    assert [re.match(r"\| `([^`]+)`", r).group(1) for r in rows] == list(PARAMETER_NAMES)
+    assert all(r.rstrip(" |").rsplit("|", 1)[1].strip() for r in rows)

@@ -72,8 +72,9 @@ def test_units_and_provenance(default_study):
     assert ds.day.attrs["units"] == "days" and ds.day.attrs["reference_date"] == "2027-01-01"
 
 
-def test_war_and_conditional_readings(default_study):
-    """p_war and p_reattack_given_ceasefire from the histograms, by hand."""
+def test_war_and_after_ceasefire_readings(default_study):
+    """p_war from the histograms, and p_reattack_after_ceasefire from its
+    tally, by hand."""
     cfg, ds = default_study
     option = dict(force_size=5000, posture="rear", deploy_rule="after_ceasefire", support="none",
                   leverage="status_quo")
@@ -83,9 +84,12 @@ def test_war_and_conditional_readings(default_study):
     reattacks = int(o.reattack_day[:730].sum())
     two = o.sel(years=2)
     assert float(two.p_war) == pytest.approx(1 - (ceasefires - reattacks) / n)
-    assert float(two.p_reattack_given_ceasefire) == pytest.approx(reattacks / ceasefires)
-    p = reattacks / ceasefires
-    assert float(two.p_reattack_given_ceasefire_se) == pytest.approx(np.sqrt(p * (1 - p) / ceasefires))
+    qualifying = int(two.runs_after_ceasefire)
+    # Qualifying: a ceasefire more than two years before the horizon (T_c < H - 730).
+    assert qualifying == int(o.first_ceasefire_day[:cfg.study.horizon_days - 730].sum())
+    p = float(two.p_reattack_after_ceasefire)
+    assert 0 < p < 1
+    assert float(two.p_reattack_after_ceasefire_se) == pytest.approx(np.sqrt(p * (1 - p) / qualifying))
 
 
 def test_every_declared_variable_is_built_with_its_words(default_study):

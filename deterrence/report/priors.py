@@ -197,10 +197,11 @@ def _rows(config):
     rows = []
     for p in config.priors:
         mean, low, high = priors.summary(p)
-        detail = fit.record_prior(p.name).source if p.fit == "record" else ""
+        detail = (fit.record_prior(p.name, rows=p.rows or None, choices=config.choices).source
+                  if p.fit == "record" else "")
         rows.append({"parameter": p.name, "unit": UNITS.get(p.name, ""), "family": p.dist,
                      "hyperparameters": _hyper(p), "mean": mean, "p05": low, "p95": high,
-                     "fit": p.fit, "source": p.source, "fit_detail": detail})
+                     "fit": p.fit, "rows": p.rows, "source": p.source, "fit_detail": detail})
     return rows
 
 
@@ -219,7 +220,29 @@ def table(config, width: int | None = None) -> str:
         cells_text = "  ".join(x.ljust(w) for x, w in zip(c, widths, strict=True))
         lines.append(cells_text + "  " + _cut(r["source"], source_width))
     lines.append("* fitted from the record in seeds/ (fit = \"record\"); priors.csv has the full sources")
+    lines.append("[model] " + ", ".join(f"{k} = {v}" for k, v in config.choices.items())
+                 + "; record rows: " + ", ".join(f"{r['parameter']} = {r['rows']}" for r in rows if r["rows"]))
     return "\n".join(lines)
+
+
+def markdown(config) -> str:
+    """Every parameter's prior and source as a Markdown table (docs/model.md
+    holds this table for the default priors; a test keeps the two equal)."""
+    lines = ["| parameter | unit | prior | mean | 90% interval | source |", "| --- | --- | --- | --- | --- | --- |"]
+    for r in _rows(config):
+        prior = f"{r['family']} {r['hyperparameters']}" + (f" (record, rows {r['rows']})" if r["rows"] else
+                                                          " (record)" if r["fit"] else "")
+        source = " ".join(r["source"].split()).replace("|", "/")
+        lines.append(f"| `{r['parameter']}` | {r['unit']} | {prior} | {_g(r['mean'])} | "
+                     f"{_g(r['p05'])} - {_g(r['p95'])} | {source} |")
+    return "\n".join(lines) + "\n"
+
+
+def default_config():
+    """The config of the shipped default priors (what `deterrence priors` shows without a config)."""
+    from deterrence import config
+
+    return config.parse({"study": {"name": "defaults", "runs": 1, "seed": 0}}, "", "deterrence/priors.toml")
 
 
 def summary(f: fit.RecordFit, ppc) -> str:
@@ -293,3 +316,7 @@ def report(config, out_dir: Path | None) -> str:
         parts.append("Wrote:\n" + "\n".join(f"  {out_dir / name}  ({what})" for name, what in files.items()))
     parts.append(summary(f, ppc))
     return "\n\n".join(parts)
+
+
+if __name__ == "__main__":
+    print(markdown(default_config()), end="")
