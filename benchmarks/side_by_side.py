@@ -112,6 +112,7 @@ def child(code: str, env: dict | None = None, timeout: float = 1800.0) -> tuple[
 RSS_CHILD = """
 import json, resource, sys, threading, time
 from deterrence import config, runner
+from deterrence.plan import make_plan
 
 def rss_kib():
     with open("/proc/self/status") as f:
@@ -147,6 +148,7 @@ import time
 t0 = time.perf_counter()
 import json
 from deterrence import config, runner
+from deterrence.plan import make_plan
 t_import = time.perf_counter()
 plan = make_plan(config.load({config!r}))
 runner.run_block(plan, 0, {runs})
