@@ -57,11 +57,18 @@ class Prior:
 # the axis's reference level, which is neutral by definition (the stem's
 # NEUTRAL value: leverage_mult 1, delta_support 0, intercept 0). The plan maps
 # each level to its parameter, so a new level is one entry in LEVELS (with its
-# words in LEVEL_WORDS) and its priors in priors.toml; no kernel change.
+# words below, optional) and its priors in priors.toml; no kernel change.
 REFERENCE_LEVELS = {"support": "none", "leverage": "status_quo"}
-LEVEL_WORDS = {"sanctions": "tighter sanctions", "assets_and_aid": "frozen assets seized and aid funded",
-               "isr_c2": "US intelligence and command support", "air_defense": "a US air-defence backstop",
-               "air_support": "US air power"}
+# Each level in words: plain (figures, prose, parameter meanings) and short
+# (table columns). A level without words reads as its name.
+LEVEL_PLAIN = {"rear": "rear area", "contact_line": "contact line", "after_ceasefire": "after a ceasefire",
+               "immediate": "now (during the war)", "none": "no US support", "isr_c2": "US ISR/C2",
+               "air_defense": "US air defence", "air_support": "US air power",
+               "status_quo": "status-quo leverage", "sanctions": "tighter sanctions",
+               "assets_and_aid": "seized assets + aid"}
+LEVEL_SHORT = {"after_ceasefire": "after", "immediate": "now", "contact_line": "contact",
+               "status_quo": "status quo", "assets_and_aid": "assets+aid", "air_defense": "air def",
+               "air_support": "air power", "isr_c2": "ISR/C2"}
 
 
 @dataclass(frozen=True)
@@ -90,7 +97,7 @@ def level_name(stem: str, level: str) -> str:
 def _per_level(stem: str) -> tuple[Parameter, ...]:
     lp = LEVEL_PARAMETERS[LEVEL_STEMS.index(stem)]
     return tuple(Parameter(level_name(stem, level), lp.domain, "1",
-                           lp.meaning.format(LEVEL_WORDS.get(level, level.replace("_", " "))))
+                           lp.meaning.format(LEVEL_PLAIN.get(level, level.replace("_", " "))))
                  for level in LEVELS[lp.axis] if level != REFERENCE_LEVELS[lp.axis])
 
 

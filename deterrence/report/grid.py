@@ -7,15 +7,10 @@ import json
 import numpy as np
 import xarray as xr
 
-from deterrence.model import AXES
+from deterrence.model import AXES, LEVEL_PLAIN, LEVEL_SHORT
 
-SHORT = {"after_ceasefire": "after", "immediate": "now", "contact_line": "contact",
-         "status_quo": "status quo", "assets_and_aid": "assets+aid", "air_defense": "air def",
-         "air_support": "air power", "isr_c2": "ISR/C2"}
-PLAIN = {"rear": "rear area", "contact_line": "contact line", "after_ceasefire": "after a ceasefire",
-         "immediate": "now (during the war)", "none": "no US support", "isr_c2": "US ISR/C2",
-         "air_defense": "US air defence", "air_support": "US air power", "status_quo": "status-quo leverage",
-         "sanctions": "tighter sanctions", "assets_and_aid": "seized assets + aid"}
+# Level words have one owner, the model's vocabulary.
+SHORT, PLAIN = LEVEL_SHORT, LEVEL_PLAIN
 AXIS_WORDS = {"force_size": "force size", "posture": "posture", "deploy_rule": "deployment",
               "support": "US support", "leverage": "leverage"}
 
