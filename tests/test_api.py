@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import xarray as xr
-from conftest import same_result
+from helpers import same_result
 
 import deterrence
 from deterrence import UserError, runner
@@ -17,29 +17,8 @@ from deterrence.plan import make_plan
 
 ROOT = Path(__file__).parent.parent
 LAPTOP = ROOT / "configs" / "laptop.toml"
-GOOD = """
-[study]
-name = "tiny"
-runs = 2000
-seed = 7
-horizon_days = 800
-block_runs = 500
-
-[grid]
-force_size = [0, 5000]
-posture = ["rear"]
-deploy_rule = ["after_ceasefire"]
-support = ["none"]
-leverage = ["status_quo"]
-"""
 TIMES = {"created", "history", "wall_seconds"}
 
-
-@pytest.fixture
-def study(tmp_path):
-    path = tmp_path / "tiny.toml"
-    path.write_text(GOOD)
-    return path
 
 
 def same_as_file(ds: xr.Dataset, path) -> bool:

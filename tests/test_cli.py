@@ -6,24 +6,11 @@ from pathlib import Path
 
 import pytest
 import xarray as xr
+from helpers import study_text
 
 from deterrence.cli import main
 
-GOOD = """
-[study]
-name = "tiny"
-runs = 2000
-seed = 7
-horizon_days = 800
-block_runs = 500
-
-[grid]
-force_size = [0, 5000]
-posture = ["rear"]
-deploy_rule = ["after_ceasefire"]
-support = ["none"]
-leverage = ["status_quo"]
-"""
+GOOD = study_text("tiny")
 
 BAD = {
     "typo in a study key": (GOOD.replace("runs = 2000", "runz = 2000"), "did you mean 'runs'"),

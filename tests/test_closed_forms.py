@@ -2,7 +2,7 @@
 reference alike (each checked against the formula, not against the other)."""
 
 import pytest
-from conftest import (
+from helpers import (
     check_ceasefire_exponential,
     check_deterrence_and_tripwire,
     check_durable_first_truce,

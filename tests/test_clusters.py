@@ -11,28 +11,14 @@ import time
 
 import numpy as np
 import pytest
-from conftest import same_result
 from distributed import Client, LocalCluster
+from helpers import same_result, study_text
 
 from deterrence import clusters, config, runner
 from deterrence.cli import main
 from deterrence.plan import make_plan
 
-CONFIG = """
-[study]
-name = "{name}"
-runs = {runs}
-seed = 5
-horizon_days = 1000
-block_runs = {block}
-
-[grid]
-force_size = [0, 5000, 25000]
-posture = ["rear", "contact_line"]
-deploy_rule = ["after_ceasefire", "immediate"]
-support = ["none", "air_defense"]
-leverage = ["status_quo", "assets_and_aid"]
-
+CLUSTER = """
 [cluster]
 cores = 1
 memory = "2GB"
@@ -43,7 +29,7 @@ job_extra_directives = ["--oversubscribe"]
 
 def write_config(tmp_path, runs=20_000, block=2_000, name="dask"):
     path = tmp_path / f"{name}.toml"
-    path.write_text(CONFIG.format(runs=runs, block=block, name=name))
+    path.write_text(study_text("grid48", name=name, runs=runs, seed=5, block_runs=block) + CLUSTER)
     return path
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import fixed, make_config, run_kernel
+from helpers import fixed, make_config, run_kernel
 
 from benchmarks import floor, python_loop
 from deterrence import config

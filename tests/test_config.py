@@ -1,10 +1,12 @@
-"""Config v2: the [model] table's structural choices and the record rows
-behind each fitted rate, each with a one-line error for a mistake."""
+"""The config: the [model] table's structural choices, the record rows
+behind each fitted rate and the limit on runs, each with a one-line error
+for a mistake."""
 
 import pytest
+from helpers import make_config
 
 from deterrence import UserError, config, fit
-from deterrence.model import CHOICES, DEFAULT_CHOICES
+from deterrence.model import CHOICES, DEFAULT_CHOICES, MAX_RUNS
 
 BASE = {"study": {"name": "choices", "runs": 100, "seed": 1}}
 
@@ -75,3 +77,10 @@ def test_gamma_exposure_is_for_the_reattack_rate_only():
         parse(priors={"lambda_c0": table})
     with pytest.raises(UserError, match="gap_days must be >= 0"):
         parse(priors={"lambda_a0": {**table, "gap_days": -1.0}})
+
+
+def test_runs_above_max_runs_rejected():
+    with pytest.raises(UserError, match="study.runs must be at most"):
+        make_config(runs=MAX_RUNS + 1)
+    with pytest.raises(UserError, match="--runs must be at most"):
+        make_config(runs=10).with_overrides(runs=MAX_RUNS + 1)

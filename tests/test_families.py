@@ -9,6 +9,7 @@ here. Tolerance: a KS test passes when its p-value exceeds ALPHA = 1e-4
 
 import numpy as np
 import pytest
+from helpers import ALPHA
 from numba import njit
 from scipy import stats
 
@@ -16,7 +17,6 @@ from deterrence import UserError, config, families, kernels, priors, reference, 
 from deterrence.model import Prior
 from deterrence.plan import seed_key
 
-ALPHA = 1e-4
 N = 20_000
 KEY = seed_key(77)
 

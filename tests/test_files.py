@@ -11,7 +11,7 @@ import h5py
 import numpy as np
 import pytest
 import xarray as xr
-from conftest import make_config, same_result
+from helpers import make_config, same_result, write_study
 
 from deterrence import UserError, results, runner
 from deterrence.cli import main
@@ -21,37 +21,16 @@ from deterrence.plan import make_plan
 # Zarr v3 warns about; the tool's own writes do not.
 pytestmark = pytest.mark.filterwarnings("ignore:.*Zarr")
 
-GOOD = """
-[study]
-name = "tiny"
-runs = 2000
-seed = 7
-horizon_days = 800
-block_runs = 500
 
-[grid]
-force_size = [0, 5000]
-posture = ["rear"]
-deploy_rule = ["after_ceasefire"]
-support = ["none"]
-leverage = ["status_quo"]
-"""
-
-
-@pytest.fixture
-def study(tmp_path):
-    path = tmp_path / "tiny.toml"
-    path.write_text(GOOD)
-    return path
 
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory):
     """A finished result (NetCDF) to copy and damage."""
     folder = tmp_path_factory.mktemp("result")
-    (folder / "tiny.toml").write_text(GOOD)
+    study = write_study(folder / "tiny.toml", "tiny")
     out = folder / "tiny.nc"
-    assert main(["run", str(folder / "tiny.toml"), "--out", str(out), "--workers", "1"]) == 0
+    assert main(["run", str(study), "--out", str(out), "--workers", "1"]) == 0
     return out
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_kernel
+from helpers import run_kernel
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

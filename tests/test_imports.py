@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import make_config
+from helpers import make_config
 
 from deterrence import reference, results
 from deterrence.plan import make_plan

@@ -1,8 +1,9 @@
-"""Statistical and exactness tests of the RNG and the numba kernels.
+"""Statistical and exactness tests of the numba kernels (the RNG's are in
+test_rng.py).
 
 All seeds are fixed, so every test is deterministic. Tolerances:
-- goodness-of-fit tests (KS, chi-square) pass when the p-value exceeds
-  ALPHA = 1e-4 (19 such tests: family-wise false alarm under 0.2%);
+- goodness-of-fit tests (KS) pass when the p-value exceeds ALPHA = 1e-4
+  (see helpers.ALPHA);
 - a proportion against a closed form passes when |p_hat - p| < 4.5 SE with
   the exact binomial SE sqrt(p (1 - p) / n) (two-sided 6.8e-6 per check);
 - kernel against the NumPy reference: |a - b| < 5 SE with the combined
@@ -11,7 +12,6 @@ All seeds are fixed, so every test is deterministic. Tolerances:
   false-alarm rate is below 0.2%.
 """
 
-import dataclasses
 import math
 import os
 import subprocess
@@ -20,140 +20,28 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import (
+from helpers import (
+    ALPHA,
     BASELINE_GRID,
     N_CLOSED,
+    SMALL_GRID,
+    assert_agree,
     assert_proportions,
+    assert_tallies_equal,
     fixed,
+    kernel_run,
     make_config,
     run_kernel,
     scalar,
+    study_text,
+    with_choices,
     within,
 )
-from numba import njit
 from scipy import stats
 
-from deterrence import UserError, kernels, reference, results, rng, runner
-from deterrence.model import EVENTS, MAX_COUNT, MAX_RUNS, TRUCE_DAYS_UNIT
-from deterrence.plan import make_plan, seed_key
-from deterrence.tallies import Tallies, moment_sums
-
-ALPHA = 1e-4
-Z_REFERENCE = 5.0
-KEY = seed_key(20240917)
-
-# ---------------------------------------------------------------------------
-# Philox4x32-10 and uniforms
-
-
-@pytest.mark.parametrize("counter, key, expected", [
-    ((0, 0, 0, 0), (0, 0), (0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8)),
-    ((0xFFFFFFFF,) * 4, (0xFFFFFFFF,) * 2, (0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD)),
-    ((0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344), (0xA4093822, 0x299F31D0),
-     (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1)),
-])
-def test_philox_known_answers(counter, key, expected):
-    """Random123's known-answer vectors for Philox4x32-10."""
-    out = rng.philox4x32(*(np.uint64(w) for w in counter), *(np.uint64(w) for w in key))
-    assert tuple(int(w) for w in out) == expected
-
-
-def test_uniform_extreme_words_stay_inside_unit_interval():
-    st = rng.new_state()
-    st[6:10] = np.array([0, 0xFFFFFFFF, 0, 0xFFFFFFFF], dtype=np.uint64)
-    st[10] = 0          # buffer position: the next draws read these words
-    lowest, highest = rng.uniform(st), rng.uniform(st)
-    assert 0.0 < lowest < 1e-9
-    assert 1.0 - 1e-9 < highest < 1.0
-    st[6:10] = np.array([0, 0xFFFFFFFF, 0, 0xFFFFFFFF], dtype=np.uint64)
-    st[10] = 0
-    assert 0.0 < rng.exponential(st) < math.inf
-    assert 0.0 < rng.exponential(st) < math.inf
-
-
-# Sampler codes of the fill helper.
-UNIFORM, EXPONENTIAL, NORMAL, GAMMA, POISSON, NEGBIN = range(6)
-
-
-@njit
-def fill(kind, n, a, b, key0, key1, run, stream_id):
-    """n draws of one sampler from one stream."""
-    st = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
-    rng.stream(st, key0, key1, run, stream_id)
-    out = np.empty(n)
-    for i in range(n):
-        if kind == UNIFORM:
-            out[i] = rng.uniform(st)
-        elif kind == EXPONENTIAL:
-            out[i] = rng.exponential(st)
-        elif kind == NORMAL:
-            out[i] = rng.normal(st)
-        elif kind == GAMMA:
-            out[i] = rng.gamma(st, a, b)
-        elif kind == POISSON:
-            out[i] = rng.poisson(st, a)
-        else:
-            out[i] = rng.negative_binomial(st, a, b)
-    return out
-
-
-def test_uniform_large_sample_open_interval():
-    u = fill(UNIFORM, 2_000_000, 0.0, 0.0, KEY[0], KEY[1], 3, 7)
-    assert u.min() > 0.0 and u.max() < 1.0
-    # mean of U(0,1): SE = sqrt(1/12 / n); 4.5 SE
-    assert abs(u.mean() - 0.5) < 4.5 * math.sqrt(1 / 12 / u.size)
-
-
-@pytest.mark.parametrize("kind, a, b, dist", [
-    (UNIFORM, 0, 0, stats.uniform()),
-    (EXPONENTIAL, 0, 0, stats.expon()),
-    (NORMAL, 0, 0, stats.norm()),
-    (GAMMA, 0.3, 2.0, stats.gamma(0.3, scale=2.0)),
-    (GAMMA, 1.0, 2.0, stats.gamma(1.0, scale=2.0)),
-    (GAMMA, 4.5, 2.0, stats.gamma(4.5, scale=2.0)),
-    (GAMMA, 0.02, 1.0, stats.gamma(0.02)),
-], ids=["uniform", "exponential", "normal", "gamma0.3", "gamma1", "gamma4.5", "gamma0.02"])
-def test_continuous_samplers_ks(kind, a, b, dist):
-    x = fill(kind, 50_000, a, b, KEY[0], KEY[1], 11, 5)
-    assert stats.kstest(x, dist.cdf).pvalue > ALPHA
-
-
-def chisquare_discrete(x, dist, quantiles=40):
-    """Chi-square goodness of fit of integer draws, bins at the distribution's
-    quantiles (each with hundreds of expected counts)."""
-    edges = np.unique(dist.ppf(np.linspace(0, 1, quantiles + 1)[1:-1]))
-    probs = np.diff(np.concatenate([[0.0], dist.cdf(edges), [1.0]]))
-    # bin i holds edges[i-1] < x <= edges[i]
-    counts = np.bincount(np.searchsorted(edges, x, side="left"), minlength=len(edges) + 1)
-    expected = probs * len(x)
-    assert expected.min() > 5
-    return stats.chisquare(counts, expected).pvalue
-
-
-@pytest.mark.parametrize("kind, a, b, dist", [
-    (POISSON, 0.05, 0, stats.poisson(0.05)),
-    (POISSON, 3.0, 0, stats.poisson(3.0)),
-    (POISSON, 9.9, 0, stats.poisson(9.9)),
-    (POISSON, 10.0, 0, stats.poisson(10.0)),
-    (POISSON, 40.0, 0, stats.poisson(40.0)),
-    (POISSON, 1e5, 0, stats.poisson(1e5)),
-    (NEGBIN, 5.0, 0.7, stats.nbinom(0.7, 0.7 / (0.7 + 5.0))),
-    (NEGBIN, 200.0, 3.0, stats.nbinom(3.0, 3.0 / (3.0 + 200.0))),
-], ids=["poisson0.05", "poisson3", "poisson9.9", "poisson10", "poisson40", "poisson1e5",
-        "negbin5", "negbin200"])
-def test_discrete_samplers_chisquare(kind, a, b, dist):
-    x = fill(kind, 50_000, a, b, KEY[0], KEY[1], 13, 9)
-    assert np.all(x == np.round(x)) and x.min() >= 0
-    assert chisquare_discrete(x, dist) > ALPHA
-
-
-def test_streams_are_distinct_and_reproducible():
-    a = fill(UNIFORM, 8, 0, 0, KEY[0], KEY[1], 5, 1)
-    assert np.array_equal(a, fill(UNIFORM, 8, 0, 0, KEY[0], KEY[1], 5, 1))
-    assert not np.any(a == fill(UNIFORM, 8, 0, 0, KEY[0], KEY[1], 5, 2))
-    assert not np.any(a == fill(UNIFORM, 8, 0, 0, KEY[0], KEY[1], 6, 1))
-    assert not np.any(a == fill(UNIFORM, 8, 0, 0, KEY[0], KEY[1] + 1, 5, 1))
-
+from deterrence import UserError, kernels, reference, results, runner
+from deterrence.model import EVENTS, TRUCE_DAYS_UNIT
+from deterrence.plan import make_plan
 
 # ---------------------------------------------------------------------------
 # Weibull truce with a hazard multiplier from the deployment on
@@ -210,22 +98,11 @@ def test_hazard_walk_spends_budget():
 # Closed forms with fixed priors
 
 
-def with_choices(cfg, **choices):
-    """The config with some of its [model] choices changed."""
-    return dataclasses.replace(cfg, choices={**cfg.choices, **choices})
-
-
-def kernel_dataset(cfg, block_runs=None):
-    plan = make_plan(cfg, block_runs=block_runs)
-    tallies = run_kernel(plan)
-    return plan, tallies, results.build(cfg, plan, tallies)
-
-
 def test_deployment_after_ceasefire_is_shifted_exponential():
     rate, lag, n = 0.002, 60.0, 40_000
     grid = dict(BASELINE_GRID, force_size=[10000])
     cfg = make_config(grid, fixed(lambda_c0=rate, nu=0.0, deploy_lag=lag), runs=n, seed=108)
-    _, tallies, _ = kernel_dataset(cfg)
+    _, tallies, _ = kernel_run(cfg)
     days = np.array([100, 365, 730, 1826])
     assert_proportions(within(tallies.hist[0, 1], days), 1.0 - np.exp(-rate * (days - lag)), n)
 
@@ -268,7 +145,7 @@ def test_threshold_veto_and_relief():
     grid = dict(BASELINE_GRID, force_size=[0, 5000], leverage=["status_quo", "sanctions"])
     cfg = with_choices(make_config(grid, fixed(lambda_c0=lc, veto_floor=floor, nu=5.0, **{
         "leverage_mult.sanctions": mult, "veto_relief.sanctions": relief}), runs=n, seed=8), veto="threshold")
-    plan, _, ds = kernel_dataset(cfg)
+    plan, _, ds = kernel_run(cfg)
     for force, veto in ((0, 1.0), (5000, floor)):
         for leverage, m, r in (("status_quo", 1.0, 0.0), ("sanctions", mult, relief)):
             rate = lc * m * veto ** (1.0 - r)
@@ -283,7 +160,7 @@ def test_war_ceasefire_multiplier():
     lc, lag, mult, n = 0.002, 200.0, 2.5, N_CLOSED
     grid = dict(BASELINE_GRID, force_size=[10000], deploy_rule=["immediate"])
     cfg = make_config(grid, fixed(lambda_c0=lc, nu=0.0, deploy_lag=lag, war_ceasefire_mult=mult), runs=n, seed=12)
-    _, tallies, _ = kernel_dataset(cfg)
+    _, tallies, _ = kernel_run(cfg)
     days = np.array([100, 200, 365, 730])
     cdf = np.where(days <= lag, 1.0 - np.exp(-lc * days), 1.0 - np.exp(-lc * lag - lc * mult * (days - lag)))
     assert_proportions(within(tallies.hist[0, 0], days), cdf, n)
@@ -297,7 +174,7 @@ def test_durable_truces():
     grid = dict(BASELINE_GRID, force_size=[0, 10000], posture=["contact_line"])
     cfg = make_config(grid, fixed(p_durable_first=1.0, lambda_a0=1e-300, m_collapse=3.0), runs=n, seed=3,
                       horizon=horizon)
-    _, tallies, _ = kernel_dataset(cfg)
+    _, tallies, _ = kernel_run(cfg)
     assert np.all(tallies.moments[:, 3] == 0)
     # truce days = H - T_c, within the 1/1024-day units' rounding (< 1 unit a run)
     t_c = np.arange(horizon + 1) + 0.5     # a day bin's middle: |error| <= 0.5 day a run
@@ -306,7 +183,7 @@ def test_durable_truces():
     assert np.all(np.abs(units - bound) <= 0.5 * tallies.hist[:, 0, :horizon].sum(axis=1) + 1.0)
     cfg = make_config(grid, fixed(p_durable_first=0.0, p_durable=1.0, lambda_a0=1e-300), runs=n, seed=3,
                       horizon=horizon)
-    _, tallies, _ = kernel_dataset(cfg)
+    _, tallies, _ = kernel_run(cfg)
     collapses = tallies.moments[:, 3]
     # counts in {0, 1}: the sum of squares (low limb) equals the sum
     assert np.all(collapses[:, 0] == collapses[:, 2]) and np.all(collapses[:, 1] == 0)
@@ -321,7 +198,7 @@ def test_force_intercepts_strikes():
     grid = dict(BASELINE_GRID, force_size=[0, force], deploy_rule=["immediate"])
     cfg = make_config(grid, fixed(lambda_c0=1e-12, sigma_war=sigma, intercept_force=i_force, f_scale=f_scale,
                                   deploy_lag=0.0, lambda_hit=0.0), runs=n, seed=21, horizon=horizon)
-    _, _, ds = kernel_dataset(cfg)
+    _, _, ds = kernel_run(cfg)
     for troops, share in ((0, 0.0), (force, i_force * force / (force + f_scale))):
         lam = (1 - share) * sigma * horizon
         assert abs(scalar(ds.mean_strikes.sel(force_size=troops)) - lam) < 4.5 * np.sqrt(lam / n)
@@ -336,40 +213,18 @@ def test_engagement_after_collapses():
     grid = dict(BASELINE_GRID, force_size=[10000], posture=["contact_line"])
     base = {"lambda_c0": 0.01, "nu": 0.0, "deploy_lag": 0.0, "lambda_a0": 1e-300, "lambda_hit": 0.0,
             "truce_scale": 1e-3, "engage_collapse": 1e6}
-    _, tallies, _ = kernel_dataset(make_config(grid, fixed(**base, p_durable_first=1.0), runs=n, seed=4))
+    _, tallies, _ = kernel_run(make_config(grid, fixed(**base, p_durable_first=1.0), runs=n, seed=4))
     assert tallies.hist[0, 3, -1] == n
-    _, tallies, _ = kernel_dataset(make_config(grid, fixed(**base), runs=n, seed=4))
+    _, tallies, _ = kernel_run(make_config(grid, fixed(**base), runs=n, seed=4))
     ceasefires = n - tallies.hist[0, 0, -1]
     assert ceasefires > 0.9 * n and n - tallies.hist[0, 3, -1] == ceasefires
-    _, tallies, _ = kernel_dataset(make_config(grid, fixed(**{**base, "engage_collapse": 0.0}), runs=n, seed=4))
+    _, tallies, _ = kernel_run(make_config(grid, fixed(**{**base, "engage_collapse": 0.0}), runs=n, seed=4))
     assert tallies.hist[0, 3, -1] == n
 
 
 # ---------------------------------------------------------------------------
 # The kernel against the NumPy reference
 
-COMPARED = ("p_ceasefire", "p_deployed", "p_reattack", "p_tripwire", "mean_violations",
-            "mean_strikes", "mean_truce_days", "mean_collapses", "diff_p_ceasefire",
-            "diff_p_reattack", "diff_p_tripwire", "diff_mean_violations", "diff_mean_strikes")
-
-
-def assert_agree(a, b, z=Z_REFERENCE):
-    """Every compared estimate within z combined SEs (see the module docstring)."""
-    checked = 0
-    for name in COMPARED:
-        x, y = a[name].values, b[name].values
-        se = np.sqrt(a[f"{name}_se"].values ** 2 + b[f"{name}_se"].values ** 2)
-        ok = np.isfinite(x)
-        assert np.array_equal(ok, np.isfinite(y)), name
-        bad = ok & ~(np.abs(x - y) <= z * se)
-        assert not bad.any(), (name, x[bad], y[bad], se[bad])
-        checked += int(ok.sum())
-    return checked
-
-
-SMALL_GRID = {"force_size": [0, 25000], "posture": ["rear", "contact_line"],
-              "deploy_rule": ["after_ceasefire", "immediate"], "support": ["none", "air_support"],
-              "leverage": ["status_quo", "assets_and_aid"]}
 REFERENCE_CASES = {
     "default_priors": (SMALL_GRID, {}, 1826),
     "fixed_priors": ({**SMALL_GRID, "force_size": [0, 10000], "support": ["none", "air_defense"],
@@ -401,46 +256,9 @@ def test_kernel_agrees_with_reference(case):
     grid, priors, horizon = REFERENCE_CASES[case]
     n = RUNS_REFERENCE.get(case, 40_000)
     cfg = make_config(grid, priors, runs=n, seed=2024, horizon=horizon)
-    plan, _, kernel_ds = kernel_dataset(cfg)
+    plan, _, kernel_ds = kernel_run(cfg)
     ref_ds = results.build(cfg, plan, reference.simulate(plan, n, seed=99))
     assert assert_agree(kernel_ds, ref_ds) > 100
-
-
-# ---------------------------------------------------------------------------
-# Exact reproducibility: blocks and workers
-
-
-def without_time_attrs(ds):
-    ds = ds.copy()
-    for key in ("created", "history"):
-        ds.attrs.pop(key, None)
-    return ds
-
-
-def assert_tallies_equal(a, b):
-    assert a.runs == b.runs
-    for field in ("hist", "moments", "paired", "after_ceasefire", "sensitivity", "sensitivity_runs"):
-        assert np.array_equal(getattr(a, field), getattr(b, field)), field
-
-
-# The default priors switch every v2 channel on (durable truces, veto relief,
-# the force's interception, the war ceasefire multiplier, engagement after
-# collapses, gamma_exposure lambda_a0); the threshold veto besides.
-@pytest.mark.parametrize("choices", [{}, {"veto": "threshold"}], ids=["power_veto", "threshold_veto"])
-def test_bit_identical_across_blocks_and_workers(choices):
-    grid = {**SMALL_GRID, "support": ["none", "isr_c2"]}
-    n = 3_000
-    cfg = with_choices(make_config(grid, {}, runs=n, seed=77), **choices)
-    runs = {}
-    for block_runs, workers in ((1_000, 1), (1_000, 2), (100_000, 1), (100_000, 2), (7, 2)):
-        plan = make_plan(cfg, block_runs=block_runs)
-        runs[block_runs, workers] = (plan, runner.run_local(plan, workers=workers,
-                                                            show_progress=False))
-    (plan0, first), *others = runs.values()
-    ds0 = without_time_attrs(results.build(cfg, plan0, first))
-    for plan, tallies in others:
-        assert_tallies_equal(first, tallies)
-        assert ds0.identical(without_time_attrs(results.build(cfg, plan, tallies)))
 
 
 # ---------------------------------------------------------------------------
@@ -452,7 +270,7 @@ def test_common_random_numbers_across_support():
     the same ceasefire and deployment days, so the histograms are identical."""
     grid = {**SMALL_GRID, "support": ["none", "isr_c2", "air_defense", "air_support"]}
     cfg = make_config(grid, {}, runs=5_000, seed=31)
-    _, _, ds = kernel_dataset(cfg)
+    _, _, ds = kernel_run(cfg)
     for event in ("first_ceasefire_day", "deployment_day"):
         h = ds[event]
         for level in h.support.values[1:]:
@@ -524,111 +342,6 @@ def test_counts_just_below_max_count_give_the_poisson_se():
     assert abs(float(ds.mean_strikes.values.reshape(-1)[0]) - lam) < 4.5 * math.sqrt(lam / n)
 
 
-def test_moment_sums_exact_up_to_max_runs():
-    """Blocks of 1e8 runs (the largest), every count MAX_COUNT or -MAX_COUNT
-    (paired differences), added up to MAX_RUNS runs: the sums and sums of
-    squares equal Python's integers exactly."""
-    block = 100_000_000
-    moments = np.zeros((1, 1, 3), dtype=np.int64)
-    paired = np.zeros((1, 1, 3), dtype=np.int64)
-    # A block's limbs as add_moment leaves them (uncarried), by adding the
-    # run's limbs block times over.
-    one = np.zeros(3, dtype=np.int64)
-    kernels.add_moment(one, np.int64(MAX_COUNT))
-    moments[0, 0] = one * block
-    minus = np.zeros(3, dtype=np.int64)
-    kernels.add_moment(minus, np.int64(-MAX_COUNT))
-    paired[0, 0] = minus * block
-    hist = np.zeros((1, 1, 1), dtype=np.int64)
-    after = np.zeros((1, 1, 2), dtype=np.int64)
-    total = None
-    blocks = MAX_RUNS // block
-    for _ in range(blocks):
-        t = Tallies(block, hist.copy(), moments.copy(), paired.copy(), after.copy())
-        total = t if total is None else total.__iadd__(t)
-    runs = blocks * block
-    sums, squares = moment_sums(total.moments)
-    exact = (int(total.moments[0, 0, 1]) << 32) + int(total.moments[0, 0, 2])
-    assert int(total.moments[0, 0, 0]) == runs * MAX_COUNT
-    assert exact == runs * MAX_COUNT**2 and squares[0, 0] == float(runs * MAX_COUNT**2)
-    assert int(total.paired[0, 0, 0]) == -runs * MAX_COUNT
-    assert (int(total.paired[0, 0, 1]) << 32) + int(total.paired[0, 0, 2]) == runs * MAX_COUNT**2
-    with pytest.raises(OverflowError):
-        total += Tallies(block, hist.copy(), moments.copy(), paired.copy(), after.copy())
-
-
-def test_runs_above_max_runs_rejected():
-    with pytest.raises(UserError, match="study.runs must be at most"):
-        make_config(runs=MAX_RUNS + 1)
-    with pytest.raises(UserError, match="--runs must be at most"):
-        make_config(runs=10).with_overrides(runs=MAX_RUNS + 1)
-
-
-@njit
-def beta_draws(n, a, b, key0, key1):
-    st = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
-    rng.stream(st, key0, key1, 0, 7)
-    out = np.empty(n)
-    for i in range(n):
-        out[i] = rng.beta(st, a, b)
-    return out
-
-
-@pytest.mark.parametrize("a, b", [(1e-3, 3e-3), (0.05, 0.02), (1e-300, 2e-300)])
-def test_beta_with_tiny_shapes(a, b):
-    """The gamma draws underflow to 0 here (0 / 0 before): draws are finite,
-    in [0, 1], with the mean and P(X < 1/2) of scipy's Beta within 4.5 SE."""
-    n = 20_000
-    x = beta_draws(n, a, b, *KEY)
-    assert np.all(np.isfinite(x)) and np.all((x >= 0.0) & (x <= 1.0))
-    mean = a / (a + b)
-    sd = math.sqrt(mean * (1.0 - mean) / (a + b + 1.0))   # scipy's std is NaN at 1e-300
-    assert abs(x.mean() - mean) < 4.5 * sd / math.sqrt(n)
-    assert_proportions([np.mean(x < 0.5)], [stats.beta(a, b).cdf(0.5)], n)
-
-
-def test_beta_unchanged_for_ordinary_shapes():
-    """Draws the old X / (X + Y) gave, bit for bit, where nothing underflows."""
-    @njit
-    def old(n, a, b, key0, key1):
-        st = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
-        rng.stream(st, key0, key1, 0, 7)
-        out = np.empty(n)
-        for i in range(n):
-            x = rng.gamma(st, a, 1.0)
-            out[i] = x / (x + rng.gamma(st, b, 1.0))
-        return out
-
-    for a, b in ((0.5, 0.7), (2.0, 38.0)):
-        assert np.array_equal(beta_draws(2000, a, b, *KEY), old(2000, a, b, *KEY))
-
-
-def test_samplers_fault_instead_of_hanging():
-    """NaN and infinite inputs end at once in the fault values (NaN, -1)."""
-    st = rng.new_state()
-    rng.stream(st, KEY[0], KEY[1], 0, 1)
-    assert math.isnan(rng.gamma(st, math.nan, 1.0)) and math.isnan(rng.gamma(st, math.inf, 1.0))
-    assert rng.poisson(st, math.nan) == -1 and rng.poisson(st, math.inf) == -1
-    assert rng.poisson(st, 1e300) == -1
-    assert math.isnan(rng.beta(st, math.nan, 1.0))
-
-
-CLI_CONFIG = """
-[study]
-name = "edge"
-runs = 300
-seed = 3
-horizon_days = 2000
-block_runs = 100
-
-[grid]
-force_size = [0, 10000]
-posture = ["rear", "contact_line"]
-deploy_rule = ["immediate"]
-support = ["none"]
-leverage = ["status_quo"]
-
-"""
 EDGE_PRIORS = {
     "truce_shape tiny": {"truce_shape": {"dist": "fixed", "value": 1e-9}},
     "truce_shape tiny gamma": {"truce_shape": {"dist": "gamma", "shape": 0.01, "scale": 1e-6}},
@@ -645,7 +358,7 @@ def test_edge_priors_end_cleanly(case, tmp_path):
     """In a fresh process with bounds checking (and a time limit): exit 0 with
     a result, or exit 2 with one line and nothing under the output name;
     never a crash, a hang or a traceback."""
-    text = CLI_CONFIG + "".join(
+    text = study_text("edge") + "".join(
         f"[priors.{name}]\n" + "".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in table.items())
         for name, table in EDGE_PRIORS[case].items())
     (tmp_path / "edge.toml").write_text(text)
@@ -663,14 +376,3 @@ def test_edge_priors_end_cleanly(case, tmp_path):
         assert out.exists()
 
 
-def test_import_leaves_numba_cache_dir_alone():
-    """The digest-keyed cache folder applies to this package's functions
-    only: importing it does not change numba's folder for the process."""
-    code = ("import numba; before = numba.config.CACHE_DIR; import deterrence.kernels, deterrence.rng as r; "
-            "assert numba.config.CACHE_DIR == before, numba.config.CACHE_DIR; "
-            "loc = r._CacheLocator.from_function(deterrence.kernels.simulate.py_func, deterrence.kernels.__file__); "
-            "assert loc.get_cache_path().startswith(r.CACHE_DIR); "
-            "assert r._CacheLocator.from_function(r.new_state, numba.__file__) is None")
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
-    env.pop("NUMBA_CACHE_DIR", None)
-    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)

@@ -8,7 +8,7 @@ Monte Carlo) SE, as in test_closed_forms.py. Seeds are fixed.
 
 import numpy as np
 import pytest
-from conftest import AT_ONCE, BASELINE_GRID, kernel_run, make_config, needs_v2_kernel, reference_run
+from helpers import AT_ONCE, BASELINE_GRID, kernel_run, make_config, needs_v2_kernel, reference_run
 
 from deterrence import fit, reference
 from deterrence.model import PARAMETER_NAMES

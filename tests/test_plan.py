@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import BASELINE_GRID, fixed, make_config, run_kernel
+from helpers import BASELINE_GRID, fixed, make_config, run_kernel
 
 from deterrence import plan as plan_mod
 from deterrence import results
@@ -81,7 +81,7 @@ sys.modules["deterrence.model"] = deterrence.model = model
 exec(compile(source.replace(old, old[:-1] + ', "naval")'), model.__file__, "exec"), model.__dict__)
 sys.path.insert(0, "tests")
 import numpy as np
-from conftest import BASELINE_GRID, fixed, make_config, run_kernel, within, hypoexponential_cdf
+from helpers import BASELINE_GRID, fixed, make_config, run_kernel, within, hypoexponential_cdf
 from deterrence import plan as plan_mod, reference
 
 n, horizon, sigma, intercept = 20_000, 1000, 2.0, 0.4

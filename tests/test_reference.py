@@ -18,14 +18,12 @@ import inspect
 
 import numpy as np
 import pytest
-from conftest import assert_agree, fixed, kernel_run, make_config, needs_v2_kernel, reference_run
+from helpers import ALPHA, assert_agree, fixed, kernel_run, make_config, needs_v2_kernel, reference_run
 from scipy import stats
 
 from deterrence import families, kernels, priors, reference, results, runner
 from deterrence.model import EVENTS, Prior
 from deterrence.plan import make_plan
-
-ALPHA = 1e-4
 
 
 def test_independent_of_kernels_and_rng():

@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 import pytest
-from report_cases import COLLAPSED, SMALL, run, with_sensitivity
+from helpers import with_sensitivity
 
 from deterrence import report
 from deterrence.cli import main
@@ -19,14 +19,6 @@ PNGS = {"reattack_incidence.png", "reattack_heatmap.png", "deployment_vs_leverag
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture(scope="module")
-def small(tmp_path_factory):
-    return run(tmp_path_factory, "small", SMALL)
-
-
-@pytest.fixture(scope="module")
-def collapsed(tmp_path_factory):
-    return run(tmp_path_factory, "collapsed", COLLAPSED)
 
 
 def _check_files(written, out_dir, sensitivity: bool):

@@ -3,7 +3,7 @@ its numbers from the result, whichever way they point."""
 
 import numpy as np
 import pytest
-from report_cases import SMALL, run, with_sensitivity
+from helpers import with_sensitivity
 
 from deterrence.report import figures
 from deterrence.report.tables import table
@@ -11,10 +11,6 @@ from deterrence.report.tables import table
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 REST = {"posture": "rear", "deploy_rule": "after_ceasefire", "leverage": "status_quo"}
 
-
-@pytest.fixture(scope="module")
-def small(tmp_path_factory):
-    return run(tmp_path_factory, "small", SMALL)
 
 
 def _draw(draw, ds, tmp_path):

@@ -6,8 +6,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
-from report_cases import SMALL, run
 
 from deterrence.model import AXES
 from deterrence.outcomes import outcome
@@ -16,10 +14,6 @@ from deterrence.report.tables import ANY, HEADLINE, heading
 
 ROOT = Path(__file__).parent.parent
 
-
-@pytest.fixture(scope="module")
-def small(tmp_path_factory):
-    return run(tmp_path_factory, "small", SMALL)
 
 
 def _rows(text: str) -> list[str]:

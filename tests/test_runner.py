@@ -1,4 +1,5 @@
-"""Checkpoints and resume: an interrupted study ends with the same bits."""
+"""Checkpoints and resume: an interrupted study ends with the same bits; any
+blocking and any number of workers give the same bits too."""
 
 import os
 import signal
@@ -8,33 +9,15 @@ import time
 
 import numpy as np
 import pytest
-from conftest import same_result
+from helpers import SMALL_GRID, assert_tallies_equal, make_config, same_result, with_choices, write_study
 
-from deterrence import UserError, config, runner
+from deterrence import UserError, config, results, runner
 from deterrence.cli import main
 from deterrence.plan import make_plan
 
-CONFIG = """
-[study]
-name = "resume"
-runs = {runs}
-seed = {seed}
-horizon_days = 1000
-block_runs = {block}
-
-[grid]
-force_size = [0, 5000, 25000]
-posture = ["rear", "contact_line"]
-deploy_rule = ["after_ceasefire", "immediate"]
-support = ["none", "air_defense"]
-leverage = ["status_quo", "assets_and_aid"]
-"""
-
 
 def write_config(tmp_path, runs=400_000, seed=11, block=10_000, name="study.toml"):
-    path = tmp_path / name
-    path.write_text(CONFIG.format(runs=runs, seed=seed, block=block))
-    return path
+    return write_study(tmp_path / name, "grid48", name="resume", runs=runs, seed=seed, block_runs=block)
 
 
 def test_accumulator_resumes_from_checkpoint(tmp_path):
@@ -116,3 +99,34 @@ def test_resume_with_changed_config_is_refused(tmp_path, capsys):
     assert main(["run", str(path), "--out", str(out), "--resume"]) == 2
     assert "different config_sha256" in capsys.readouterr().err
     assert not out.exists()
+
+
+# ---------------------------------------------------------------------------
+# Exact reproducibility: blocks and workers
+
+
+def without_time_attrs(ds):
+    ds = ds.copy()
+    for key in ("created", "history"):
+        ds.attrs.pop(key, None)
+    return ds
+
+
+# The default priors switch every v2 channel on (durable truces, veto relief,
+# the force's interception, the war ceasefire multiplier, engagement after
+# collapses, gamma_exposure lambda_a0); the threshold veto besides.
+@pytest.mark.parametrize("choices", [{}, {"veto": "threshold"}], ids=["power_veto", "threshold_veto"])
+def test_bit_identical_across_blocks_and_workers(choices):
+    grid = {**SMALL_GRID, "support": ["none", "isr_c2"]}
+    n = 3_000
+    cfg = with_choices(make_config(grid, {}, runs=n, seed=77), **choices)
+    runs = {}
+    for block_runs, workers in ((1_000, 1), (1_000, 2), (100_000, 1), (100_000, 2), (7, 2)):
+        plan = make_plan(cfg, block_runs=block_runs)
+        runs[block_runs, workers] = (plan, runner.run_local(plan, workers=workers,
+                                                            show_progress=False))
+    (plan0, first), *others = runs.values()
+    ds0 = without_time_attrs(results.build(cfg, plan0, first))
+    for plan, tallies in others:
+        assert_tallies_equal(first, tallies)
+        assert ds0.identical(without_time_attrs(results.build(cfg, plan, tallies)))

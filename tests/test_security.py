@@ -12,23 +12,10 @@ import time
 
 import dask
 import pytest
+from helpers import study_text
 
 from deterrence import UserError, clusters
 from deterrence.cli import main
-
-CONFIG = """
-[study]
-name = "{name}"
-runs = 2000
-seed = 5
-block_runs = 1000
-
-[grid]
-force_size = [0, 5000]
-
-[cluster]
-{cluster}
-"""
 
 # Connects to a scheduler with the given credentials (None: none at all,
 # "own": temporary ones of its own) and says what happened; in its own
@@ -57,7 +44,7 @@ def stranger(address: str, security) -> str:
 
 def write_config(tmp_path, name="sec", cluster="cores = 1"):
     path = tmp_path / f"{name}.toml"
-    path.write_text(CONFIG.format(name=name, cluster=cluster))
+    path.write_text(study_text("secure", name=name) + f"\n[cluster]\n{cluster}\n")
     return path
 
 

@@ -6,30 +6,16 @@ from pathlib import Path
 
 import dask_jobqueue
 import pytest
+from helpers import write_study
 
 from deterrence import UserError, config, shipped, submit
 from deterrence.cli import parser
 from deterrence.clusters import SYSTEMS, batch_system
 
-CONFIG = """
-[study]
-name = "batch"
-runs = 1000
-seed = 1
-
-[cluster]
-cores = 4
-queue = "short"
-account = "proj-1"
-walltime = "01:00:00"
-"""
-
 
 @pytest.fixture
 def cfg(tmp_path):
-    path = tmp_path / "batch.toml"
-    path.write_text(CONFIG)
-    return config.load(path)
+    return config.load(write_study(tmp_path / "batch.toml", "batch"))
 
 
 @pytest.mark.parametrize("key", sorted(SYSTEMS))

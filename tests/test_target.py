@@ -2,31 +2,16 @@
 
 import numpy as np
 import xarray as xr
+from helpers import write_study
 
 from deterrence import clusters, config, runner
 from deterrence.cli import main
 from deterrence.plan import make_plan
 
-CONFIG = """
-[study]
-name = "target"
-runs = 200000
-seed = 21
-horizon_days = 1000
-block_runs = 1000
-
-[grid]
-force_size = [0, 5000]
-posture = ["rear", "contact_line"]
-deploy_rule = ["after_ceasefire"]
-support = ["none", "air_defense"]
-leverage = ["status_quo"]
-"""
-
 
 def test_stopping_is_deterministic_across_workers(tmp_path):
     path = tmp_path / "target.toml"
-    path.write_text(CONFIG)
+    write_study(path, "target")
     plan = make_plan(config.load(path))
     totals = []
     for workers in (1, 2):
@@ -52,7 +37,7 @@ def test_stopping_is_deterministic_across_workers(tmp_path):
 
 def test_max_runs_caps_and_is_recorded(tmp_path, capsys):
     path = tmp_path / "target.toml"
-    path.write_text(CONFIG)
+    write_study(path, "target")
     out = tmp_path / "capped.nc"
     assert main(["run", str(path), "--target-se", "0.0001", "--max-runs", "3000", "--out", str(out)]) == 0
     with xr.open_dataset(out) as ds:

@@ -1,0 +1,41 @@
+"""Exact integer tallies: moment sums carried in limbs stay exact up to MAX_RUNS."""
+
+import numpy as np
+import pytest
+
+from deterrence import kernels
+from deterrence.model import MAX_COUNT, MAX_RUNS
+from deterrence.tallies import Tallies, moment_sums
+
+
+def test_moment_sums_exact_up_to_max_runs():
+    """Blocks of 1e8 runs (the largest), every count MAX_COUNT or -MAX_COUNT
+    (paired differences), added up to MAX_RUNS runs: the sums and sums of
+    squares equal Python's integers exactly."""
+    block = 100_000_000
+    moments = np.zeros((1, 1, 3), dtype=np.int64)
+    paired = np.zeros((1, 1, 3), dtype=np.int64)
+    # A block's limbs as add_moment leaves them (uncarried), by adding the
+    # run's limbs block times over.
+    one = np.zeros(3, dtype=np.int64)
+    kernels.add_moment(one, np.int64(MAX_COUNT))
+    moments[0, 0] = one * block
+    minus = np.zeros(3, dtype=np.int64)
+    kernels.add_moment(minus, np.int64(-MAX_COUNT))
+    paired[0, 0] = minus * block
+    hist = np.zeros((1, 1, 1), dtype=np.int64)
+    after = np.zeros((1, 1, 2), dtype=np.int64)
+    total = None
+    blocks = MAX_RUNS // block
+    for _ in range(blocks):
+        t = Tallies(block, hist.copy(), moments.copy(), paired.copy(), after.copy())
+        total = t if total is None else total.__iadd__(t)
+    runs = blocks * block
+    sums, squares = moment_sums(total.moments)
+    exact = (int(total.moments[0, 0, 1]) << 32) + int(total.moments[0, 0, 2])
+    assert int(total.moments[0, 0, 0]) == runs * MAX_COUNT
+    assert exact == runs * MAX_COUNT**2 and squares[0, 0] == float(runs * MAX_COUNT**2)
+    assert int(total.paired[0, 0, 0]) == -runs * MAX_COUNT
+    assert (int(total.paired[0, 0, 1]) << 32) + int(total.paired[0, 0, 2]) == runs * MAX_COUNT**2
+    with pytest.raises(OverflowError):
+        total += Tallies(block, hist.copy(), moments.copy(), paired.copy(), after.copy())
