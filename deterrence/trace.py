@@ -222,7 +222,7 @@ def _walk(row, horizon, theta, run_values, tables, episodes, times):
         remaining = run_values[E_REATTACK]
         t = t_ceasefire
         for j in range(int(run_values[N_EPISODES])):
-            durable = episodes[EP_DURABLE, j] != 0.0
+            durable = bool(episodes[EP_DURABLE, j] != 0.0)
             length = episodes[EP_BASE, j]
             if durable:
                 length = INF
