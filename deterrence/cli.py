@@ -85,6 +85,15 @@ def _validate(args) -> int:
     return 0
 
 
+def _trace(args) -> int:
+    from deterrence import study, trace
+
+    cfg = study.load_config(args.config)
+    run = trace.trace_run(cfg, args.run, trace.parse_option(args.option, cfg.study.baseline))
+    print(trace.to_json(run) if args.json else trace.story(run))
+    return 0
+
+
 DESCRIPTION = """\
 Estimate, for each policy option (a European reassurance force's size and
 posture, when it deploys, US support, pressure on Russia), the risk that a
@@ -165,6 +174,16 @@ def parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="out-of-sample check: fit the record to 2018, predict 2019-2022")
     val.add_argument("--out", help="folder for the table (validation.csv) and the figure (validation.png)")
     val.set_defaults(func=_validate)
+    tra = sub.add_parser("trace", help="one run's story: its draws, events and totals, as the kernel simulated it")
+    tra.add_argument("config", help="study config (TOML): its seed, horizon, priors and [model] choices")
+    tra.add_argument("--run", type=whole_number, required=True,
+                     help="run index, 0 to 2**32 - 2 (any index replays; the study's result holds those below "
+                          "study.runs)")
+    tra.add_argument("--option", default="",
+                     help='the option as axis=level pairs, e.g. "force_size=5000,posture=contact_line"; '
+                          "axes left out take the study's baseline level (default: the baseline)")
+    tra.add_argument("--json", action="store_true", help="print the trace as a JSON object")
+    tra.set_defaults(func=_trace)
     return p
 
 
