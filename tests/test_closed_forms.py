@@ -69,36 +69,18 @@ def test_strikes_without_ceasefire(simulate):
 
 # Model v2 (docs/model.md).
 
-def test_threshold_veto(simulate):
+V2_CHECKS = {
+    "threshold veto": check_threshold_veto,
+    "veto relief on the power veto": check_veto_relief_power,
+    "first truce survival is the cure fraction": check_durable_first_truce,
+    "later truces durable with p_durable": check_durable_later_truces,
+    "intercept_force": check_intercept_force,
+    "engage_collapse": check_engage_collapse,
+    "war_ceasefire_mult": check_war_ceasefire_mult,
+}
+
+
+@pytest.mark.parametrize("offset, name", list(enumerate(V2_CHECKS, start=8)))
+def test_v2_closed_form(simulate, offset, name):
     run, seed = simulate
-    check_threshold_veto(run, seed=seed + 8)
-
-
-def test_veto_relief_on_the_power_veto(simulate):
-    run, seed = simulate
-    check_veto_relief_power(run, seed=seed + 9)
-
-
-def test_first_truce_survival_is_the_cure_fraction(simulate):
-    run, seed = simulate
-    check_durable_first_truce(run, seed=seed + 10)
-
-
-def test_later_truces_durable_with_p_durable(simulate):
-    run, seed = simulate
-    check_durable_later_truces(run, seed=seed + 11)
-
-
-def test_intercept_force(simulate):
-    run, seed = simulate
-    check_intercept_force(run, seed=seed + 12)
-
-
-def test_engage_collapse(simulate):
-    run, seed = simulate
-    check_engage_collapse(run, seed=seed + 13)
-
-
-def test_war_ceasefire_mult(simulate):
-    run, seed = simulate
-    check_war_ceasefire_mult(run, seed=seed + 14)
+    V2_CHECKS[name](run, seed=seed + offset)
