@@ -31,10 +31,11 @@ from deterrence.model import (
     POSITIVE,
     PROBABILITY,
     UNUSED,
+    YEARS,
     Prior,
 )
 
-STUDY_KEYS = ("name", "runs", "seed", "horizon_days", "start_date", "block_runs", "baseline")
+STUDY_KEYS = ("name", "runs", "seed", "horizon_days", "start_date", "block_runs", "runs_per_draw", "baseline")
 MAX_SEED = 2**64 - 1
 MAX_BLOCK_RUNS = 100_000_000
 # Limits checked before anything is allocated. A hundred years of days; at
@@ -46,6 +47,9 @@ MAX_HORIZON_DAYS = 36_525
 MAX_BLOCKS = 1_000_000
 MAX_FORCE_SIZE = 2**53
 MAX_TALLY_BYTES = 2 * 1024**3
+# Runs per parameter draw (the nested design): each draw's histograms hold
+# 3 * runs_per_draw + 2 counts per option and headline outcome.
+MAX_RUNS_PER_DRAW = 10_000
 # A study name becomes a file name (results/NAME.nc) and a batch job name.
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 NAME_RULE = "1-100 letters, digits, '.', '_' or '-', starting with a letter or digit, without '..'"
@@ -126,6 +130,8 @@ class Study:
     horizon_days: int = 1826
     start_date: datetime.date = datetime.date(2027, 1, 1)
     block_runs: int = 100_000
+    # Runs that share one draw of the uncertain parameters (1: every run its own).
+    runs_per_draw: int = 1
     baseline: Option = Option(0, "rear", "after_ceasefire", "none", "status_quo")
 
 
@@ -155,10 +161,22 @@ class Config:
         study = self.study
         if runs is not None:
             study = replace(study, runs=_runs(runs, "--runs", self.path))
+            _check_draws(study, self.path, "--runs")
         if seed is not None:
             study = replace(study, seed=_seed(seed, "--seed", self.path))
         _check_size(study, math.prod(len(v) for v in self.grid.values()), self.path)
         return replace(self, study=study)
+
+
+def _check_draws(study: Study, where: str, runs_name: str = "study.runs") -> None:
+    """Runs and blocks hold whole parameter draws."""
+    rpd = study.runs_per_draw
+    if study.runs % rpd:
+        _fail(where, f"{runs_name} ({study.runs:,}) must be a multiple of study.runs_per_draw ({rpd:,}); "
+                     f"try {max(rpd, study.runs // rpd * rpd):,}")
+    if study.block_runs % rpd:
+        _fail(where, f"study.block_runs ({study.block_runs:,}) must be a multiple of study.runs_per_draw "
+                     f"({rpd:,}); try {max(rpd, study.block_runs // rpd * rpd):,}")
 
 
 def _check_size(study: Study, n_options: int, where: str) -> None:
@@ -168,9 +186,10 @@ def _check_size(study: Study, n_options: int, where: str) -> None:
     if blocks > MAX_BLOCKS:
         _fail(where, f"{study.runs:,} runs in blocks of {study.block_runs:,} make {blocks:,} blocks, more than "
                      f"{MAX_BLOCKS:,}; raise study.block_runs")
-    tally_bytes = (n_options + 1) * len(EVENTS) * (study.horizon_days + 1) * 8
+    draw_bins = len(YEARS) * (3 * study.runs_per_draw + 2)
+    tally_bytes = (n_options + 1) * len(EVENTS) * (study.horizon_days + 1 + draw_bins) * 8
     if tally_bytes > MAX_TALLY_BYTES:
-        _fail(where, f"the day histograms of {n_options:,} options over {study.horizon_days:,} days take "
+        _fail(where, f"the day and draw histograms of {n_options:,} options over {study.horizon_days:,} days take "
                      f"{tally_bytes / 1024**3:.1f} GiB per block, above the {MAX_TALLY_BYTES // 1024**3} GiB limit; "
                      f"shorten study.horizon_days or the [grid]")
 
@@ -204,6 +223,14 @@ def _block_runs(value, where: str) -> int:
     value = _positive_int(value, "study.block_runs", where)
     if value > MAX_BLOCK_RUNS:
         _fail(where, f"study.block_runs must be at most {MAX_BLOCK_RUNS:,} (blocks count in 32-bit integers), "
+                     f"got {value:,}")
+    return value
+
+
+def _runs_per_draw(value, where: str) -> int:
+    value = _positive_int(value, "study.runs_per_draw", where)
+    if value > MAX_RUNS_PER_DRAW:
+        _fail(where, f"study.runs_per_draw must be at most {MAX_RUNS_PER_DRAW:,} (its histograms grow with it), "
                      f"got {value:,}")
     return value
 
@@ -404,6 +431,7 @@ def parse(raw: dict, text: str = "", where: str = "", record_fit=None) -> Config
         horizon_days=_horizon(study_table.get("horizon_days", Study.horizon_days), where),
         start_date=start,
         block_runs=_block_runs(study_table.get("block_runs", Study.block_runs), where),
+        runs_per_draw=_runs_per_draw(study_table.get("runs_per_draw", Study.runs_per_draw), where),
         baseline=parse_option(study_table.get("baseline", {}), where, "study.baseline"),
     )
     grid_table = raw.get("grid", {})
@@ -412,6 +440,7 @@ def parse(raw: dict, text: str = "", where: str = "", record_fit=None) -> Config
     _unknown_keys(grid_table, AXES, where, "[grid]")
     grid = {axis: _axis_values(axis, grid_table.get(axis, list(DEFAULT_GRID[axis])), where,
                                f"grid.{axis}") for axis in AXES}
+    _check_draws(study, where)
     _check_size(study, math.prod(len(v) for v in grid.values()), where)
     priors_table = raw.get("priors", {})
     if not isinstance(priors_table, dict):

@@ -151,8 +151,9 @@ def sample_prior(st, family, a0, a1, a2):
 
 
 @jit
-def draw_parameters(theta, st, key0, key1, run, family, args):
-    """A run's parameters into ``theta``; returns the first parameter whose
+def draw_parameters(theta, st, key0, key1, draw, family, args):
+    """A parameter draw's parameters into ``theta`` (on the streams of
+    ``draw``: run // runs_per_draw); returns the first parameter whose
     draw is outside its domain or not finite, or -1. A gamma_exposure
     lambda_a0 is divided by the exposure truce_days + e_collapse * gap_days
     once every parameter is drawn (so the order of parameters is irrelevant)."""
@@ -160,10 +161,16 @@ def draw_parameters(theta, st, key0, key1, run, family, args):
         if family[p] == FIXED:
             theta[p] = args[p, 0]
         else:
-            rng.stream(st, key0, key1, run, p)
+            rng.stream(st, key0, key1, draw, p)
             theta[p] = sample_prior(st, family[p], args[p, 0], args[p, 1], args[p, 2])
     if family[LAMBDA_A0] == GAMMA_EXPOSURE:
         theta[LAMBDA_A0] /= args[LAMBDA_A0, 1] + theta[E_COLLAPSE] * args[LAMBDA_A0, 2]
+    return check_parameters(theta)
+
+
+@jit
+def check_parameters(theta):
+    """The first parameter outside its domain or not finite, or -1."""
     bad = -1
     for p in range(N_PARAMETERS):
         x = theta[p]
@@ -569,12 +576,60 @@ def widen(counts):
     return out
 
 
+@inline
+def run_options(run, key0, key1, horizon, theta, force_levels, options, run_values, tables, episodes, times,
+                counts, days, strike_means, st, fault):
+    """Every option's history of one run whose parameters are ``theta`` and
+    whose run-level draws are prepared: event times into ``times``,
+    violations and strikes into ``counts``, days into ``days``. A fault is
+    set in ``fault`` (the run then stops at that option)."""
+    for o in range(options.shape[0]):
+        truce_days, war_days, collapses, truce_after = option_history(
+            o, options, horizon, theta, force_levels, run_values, tables, episodes, times, days)
+        kind = walk_fault(o, times, truce_days, war_days, collapses)
+        if kind != NO_FAULT:
+            set_fault(fault, kind, run, 0)
+            return
+        strike_means[o] = strike_mean(o, options, horizon, theta, force_levels, tables, times, truce_days,
+                                      truce_after)
+        same_violations, same_strikes = reused_draws(o, options, days, strike_means)
+        if same_violations >= 0:
+            violations = counts[same_violations, 0]
+        else:
+            rng.stream(st, key0, key1, run, STREAM_VIOLATIONS)
+            mean_violations = rng.gamma(st, truce_days * theta[K_TRUCE], theta[MU_TRUCE] / theta[K_TRUCE])
+            mean_violations += rng.gamma(st, war_days * theta[K_WAR], theta[MU_WAR] / theta[K_WAR])
+            violations = rng.poisson(st, mean_violations)
+        if same_strikes >= 0:
+            strikes = counts[same_strikes, 1]
+        else:
+            rng.stream(st, key0, key1, run, STREAM_STRIKES)
+            strikes = rng.poisson(st, strike_means[o])
+        count = count_fault(violations, strikes, truce_days / TRUCE_DAYS_UNIT + 0.5)
+        if count >= 0:
+            set_fault(fault, FAULT_COUNT, run, count)
+            return
+        counts[o, 0] = violations
+        counts[o, 1] = strikes
+
+
+@inline
+def new_draw(run, run_start, runs_per_draw):
+    """Whether run starts a new parameter draw (the first run of a block, or
+    of a draw): runs draw * runs_per_draw ... share the draw's parameters."""
+    return run == run_start or run % runs_per_draw == 0
+
+
 @jit
-def simulate(key0, key1, run_start, run_stop, horizon, family, args, force_levels, options,
+def simulate(key0, key1, run_start, run_stop, runs_per_draw, horizon, family, args, force_levels, options,
              year_days, sens_parameters, sens_edges, level_parameters, choices):
     """Simulate runs [run_start, run_stop) of every option.
 
-    ``options`` is int64 (n_options, plan.OPTION_COLUMNS); its last row is
+    Runs come in parameter draws of ``runs_per_draw``: run r has the
+    parameters of draw r // runs_per_draw (drawn on that draw's streams) and
+    its own run-level randomness; run_start and run_stop are multiples of
+    runs_per_draw. ``options`` is int64 (n_options, plan.OPTION_COLUMNS);
+    its last row is
     the baseline of the paired differences. ``level_parameters`` maps each
     level to its per-level parameter, ``choices`` holds the [model] choices
     (see ``plan.Plan``). Returns day histograms
@@ -582,21 +637,28 @@ def simulate(key0, key1, run_start, run_stop, horizon, family, args, force_level
     paired differences against the baseline (n_options, events * years + 2, 3),
     each moment being (sum, high and low 32-bit parts of the sum of squares),
     the after-ceasefire counts (n_options, years, 2: runs with T_c < H - y,
-    and among them runs with T_a - T_c < y), and for first-order sensitivity the sums of the headline outcomes by bin
+    and among them runs with T_a - T_c < y), for first-order sensitivity the sums of the headline outcomes by bin
     of each uncertain parameter ``sens_parameters`` (bins between
     ``sens_edges``): (parameters, bins, n_options, outcomes), with the runs
-    per bin (parameters, bins), and the fault array (kind, run, detail) of
+    per bin (parameters, bins); the draws by how many of their runs had each
+    event within each year (n_options, events * years, runs_per_draw + 1),
+    and by that number minus the baseline's (same, 2 * runs_per_draw + 1,
+    offset runs_per_draw); and the fault array (kind, run, detail) of
     the first run that faulted (kind NO_FAULT if none; the block then stops
     there and its tallies are incomplete).
     """
     n_opt = options.shape[0]
     n_years = year_days.shape[0]
+    n_headline = N_EVENTS * n_years
     # Options are innermost: under common random numbers many options of a
     # run fall on the same day, so their counts share cache lines.
     hist = np.zeros((N_EVENTS, horizon + 1, n_opt), dtype=np.int32)
     moments = np.zeros((n_opt, N_COUNTS, 3), dtype=np.int64)
-    paired = np.zeros((n_opt, N_EVENTS * n_years + 2, 3), dtype=np.int64)
+    paired = np.zeros((n_opt, n_headline + 2, 3), dtype=np.int64)
     after_ceasefire = np.zeros((n_opt, n_years, 2), dtype=np.int64)
+    draw_hist = np.zeros((n_opt, n_headline, runs_per_draw + 1), dtype=np.int64)
+    draw_diff = np.zeros((n_opt, n_headline, 2 * runs_per_draw + 1), dtype=np.int64)
+    in_draw = np.zeros((n_opt, n_headline), dtype=np.int64)
     n_sens = sens_parameters.shape[0]
     n_bins = sens_edges.shape[1] + 1
     sens = np.zeros((n_sens, n_bins, n_opt, N_SENS_OUTCOMES), dtype=np.int32)
@@ -618,51 +680,25 @@ def simulate(key0, key1, run_start, run_stop, horizon, family, args, force_level
     veto_choice = choices[CHOICE_VETO]
     fault = np.zeros(FAULT_SIZE, dtype=np.int64)
     for run in range(run_start, run_stop):
-        bad = draw_parameters(theta, st, key0, key1, run, family, args)
-        if bad >= 0:
-            set_fault(fault, FAULT_PARAMETER, run, bad)
-            break
+        if new_draw(run, run_start, runs_per_draw):
+            bad = draw_parameters(theta, st, key0, key1, run // runs_per_draw, family, args)
+            if bad >= 0:
+                set_fault(fault, FAULT_PARAMETER, run, bad)
+                break
         episodes, kind = prepare_run(run_values, episodes, tables, st, st_gap, st_durable, key0, key1, run,
                                      horizon, theta, force_levels, level_parameters, veto_choice)
         if kind != NO_FAULT:
             set_fault(fault, kind, run, 0)
             break
-        for o in range(n_opt):
-            truce_days, war_days, collapses, truce_after = option_history(
-                o, options, horizon, theta, force_levels, run_values, tables, episodes, times, days)
-            kind = walk_fault(o, times, truce_days, war_days, collapses)
-            if kind != NO_FAULT:
-                set_fault(fault, kind, run, 0)
-                break
-            strike_means[o] = strike_mean(o, options, horizon, theta, force_levels, tables, times, truce_days,
-                                          truce_after)
-            same_violations, same_strikes = reused_draws(o, options, days, strike_means)
-            if same_violations >= 0:
-                violations = counts[same_violations, 0]
-            else:
-                rng.stream(st, key0, key1, run, STREAM_VIOLATIONS)
-                mean_violations = rng.gamma(st, truce_days * theta[K_TRUCE],
-                                            theta[MU_TRUCE] / theta[K_TRUCE])
-                mean_violations += rng.gamma(st, war_days * theta[K_WAR], theta[MU_WAR] / theta[K_WAR])
-                violations = rng.poisson(st, mean_violations)
-            if same_strikes >= 0:
-                strikes = counts[same_strikes, 1]
-            else:
-                rng.stream(st, key0, key1, run, STREAM_STRIKES)
-                strikes = rng.poisson(st, strike_means[o])
-            truce_units = truce_days / TRUCE_DAYS_UNIT + 0.5
-            count = count_fault(violations, strikes, truce_units)
-            if count >= 0:
-                set_fault(fault, FAULT_COUNT, run, count)
-                break
-            counts[o, 0] = violations
-            counts[o, 1] = strikes
-            add_moment(moments[o, 0], violations)
-            add_moment(moments[o, 1], strikes)
-            add_moment(moments[o, 2], np.int64(truce_units))
-            add_moment(moments[o, 3], np.int64(collapses))
+        run_options(run, key0, key1, horizon, theta, force_levels, options, run_values, tables, episodes, times,
+                    counts, days, strike_means, st, fault)
         if fault[0] != NO_FAULT:
             break
+        for o in range(n_opt):
+            add_moment(moments[o, 0], counts[o, 0])
+            add_moment(moments[o, 1], counts[o, 1])
+            add_moment(moments[o, 2], np.int64(days[o, 0] / TRUCE_DAYS_UNIT + 0.5))
+            add_moment(moments[o, 3], np.int64(days[o, 2]))
 
         base = n_opt - 1
         # Counted in a tight loop of their own: the scattered increments
@@ -674,7 +710,9 @@ def simulate(key0, key1, run_start, run_stop, horizon, family, args, force_level
             k = 0
             for e in range(N_EVENTS):
                 for y in range(n_years):
-                    d = np.int64(times[o, e] < year_days[y]) - np.int64(times[base, e] < year_days[y])
+                    within = np.int64(times[o, e] < year_days[y])
+                    in_draw[o, k] += within
+                    d = within - np.int64(times[base, e] < year_days[y])
                     if d != 0:
                         add_moment(paired[o, k], d)
                     k += 1
@@ -685,6 +723,12 @@ def simulate(key0, key1, run_start, run_stop, horizon, family, args, force_level
                     after_ceasefire[o, y, 0] += 1
                     if times[o, 2] - times[o, 0] < year_days[y]:
                         after_ceasefire[o, y, 1] += 1
+        if (run + 1) % runs_per_draw == 0:
+            for o in range(n_opt):
+                for k in range(n_headline):
+                    draw_hist[o, k, in_draw[o, k]] += 1
+                    draw_diff[o, k, in_draw[o, k] - in_draw[base, k] + runs_per_draw] += 1
+            in_draw[:, :] = 0
 
         # Sensitivity: add this run's nonzero outcomes to its bin of each parameter.
         n_nonzero = 0
@@ -705,4 +749,68 @@ def simulate(key0, key1, run_start, run_stop, horizon, family, args, force_level
             flat = sens[i, b].reshape(n_opt * N_SENS_OUTCOMES)
             for k in range(n_nonzero):
                 flat[nonzero[k]] += outcome[k]
-    return widen(hist.transpose((2, 0, 1))), moments, paired, after_ceasefire, widen(sens), sens_runs, fault
+    return (widen(hist.transpose((2, 0, 1))), moments, paired, after_ceasefire, widen(sens), sens_runs,
+            draw_hist, draw_diff, fault)
+
+
+@jit
+def replay_draws(key0, key1, draw_start, draw_stop, runs_per_draw, thetas, horizon, family, args, force_levels,
+                 options, year_days, level_parameters, choices):
+    """Replay parameter draws [draw_start, draw_stop) of a study, each with
+    its runs draw * runs_per_draw + r (r < runs_per_draw), exactly as
+    ``simulate`` computes them, and tally them per draw. With rows in
+    ``thetas`` (draws, parameters) draw d takes row d - draw_start as its
+    parameters instead of drawing them (the run-level randomness is the
+    same). Returns each draw's parameters (draws, parameters), its runs with
+    each event within each year (draws, n_options, events, years), its sums
+    of violations and strikes (draws, n_options, 2), and the fault array."""
+    n_draws = draw_stop - draw_start
+    n_opt = options.shape[0]
+    n_years = year_days.shape[0]
+    drawn = np.empty((n_draws, N_PARAMETERS))
+    within = np.zeros((n_draws, n_opt, N_EVENTS, n_years), dtype=np.int64)
+    count_sums = np.zeros((n_draws, n_opt, 2), dtype=np.int64)
+    st = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
+    st_gap = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
+    st_durable = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
+    theta = np.empty(N_PARAMETERS)
+    run_values = np.empty(N_RUN_VALUES)
+    episodes = np.empty((N_EP_ROWS, 64))
+    tables = new_tables(force_levels.shape[0], level_parameters)
+    times = np.empty((n_opt, N_EVENTS))
+    counts = np.empty((n_opt, 2), dtype=np.int64)
+    days = np.empty((n_opt, N_DAYS))
+    strike_means = np.empty(n_opt)
+    veto_choice = choices[CHOICE_VETO]
+    fault = np.zeros(FAULT_SIZE, dtype=np.int64)
+    for i in range(n_draws):
+        draw = draw_start + i
+        if thetas.shape[0] > 0:
+            theta[:] = thetas[i]
+            bad = check_parameters(theta)
+        else:
+            bad = draw_parameters(theta, st, key0, key1, draw, family, args)
+        drawn[i] = theta
+        if bad >= 0:
+            set_fault(fault, FAULT_PARAMETER, draw * runs_per_draw, bad)
+            break
+        for r in range(runs_per_draw):
+            run = draw * runs_per_draw + r
+            episodes, kind = prepare_run(run_values, episodes, tables, st, st_gap, st_durable, key0, key1, run,
+                                         horizon, theta, force_levels, level_parameters, veto_choice)
+            if kind != NO_FAULT:
+                set_fault(fault, kind, run, 0)
+                break
+            run_options(run, key0, key1, horizon, theta, force_levels, options, run_values, tables, episodes,
+                        times, counts, days, strike_means, st, fault)
+            if fault[0] != NO_FAULT:
+                break
+            for o in range(n_opt):
+                for e in range(N_EVENTS):
+                    for y in range(n_years):
+                        within[i, o, e, y] += times[o, e] < year_days[y]
+                count_sums[i, o, 0] += counts[o, 0]
+                count_sums[i, o, 1] += counts[o, 1]
+        if fault[0] != NO_FAULT:
+            break
+    return drawn, within, count_sums, fault

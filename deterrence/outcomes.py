@@ -51,9 +51,15 @@ class Outcome:
                 f"p_{n}": (f"probability of {what} within the given years", "1"),
                 f"p_{n}_se": (f"Monte Carlo standard error of p_{n}", "1"),
             }
+            found[f"p_{n}_q"] = (f"quantiles over the uncertain parameters of the conditional probability "
+                                 f"P({what} within the given years | parameters) (nested design, debiased)", "1")
+            found[f"p_{n}_q_se"] = (f"Monte Carlo error of p_{n}_q (simulation noise only)", "1")
             if self.paired:
                 found[f"diff_p_{n}"] = (f"paired difference to the baseline of p_{n} (common random numbers)", "1")
                 found[f"diff_p_{n}_se"] = (f"paired standard error of diff_p_{n}", "1")
+                found[f"diff_p_{n}_q"] = (f"quantiles over the uncertain parameters of the conditional paired "
+                                          f"effect E[diff | parameters] on p_{n} (nested design, debiased)", "1")
+                found[f"diff_p_{n}_q_se"] = (f"Monte Carlo error of diff_p_{n}_q (simulation noise only)", "1")
         elif self.kind == COUNT:
             total, unit = f"the total {what} over the horizon", self.unit
             found = {
@@ -98,10 +104,16 @@ OTHER_VARIABLES = {
                     "explained by the parameter's prior decile)", "1"),
     "sensitivity_bin_mean": ("mean outcome by prior decile of the parameter", "1"),
     "runs": ("runs simulated", "runs"),
+    "p_better": ("share of the uncertain parameters' draws under which the option's conditional 2-year "
+                 "re-attack risk is below the baseline's (nested design, debiased)", "1"),
+    "p_better_se": ("Monte Carlo error of p_better (simulation noise only)", "1"),
     "runs_after_ceasefire": ("runs whose first ceasefire came at least the given years before the horizon",
                              "runs"),
 }
-OPTIONAL_VARIABLES = ("sensitivity", "sensitivity_bin_mean")   # only with uncertain parameters
+# Only with uncertain parameters; only with study.runs_per_draw > 1 (the nested design).
+OPTIONAL_VARIABLES = ("sensitivity", "sensitivity_bin_mean", "p_better", "p_better_se",
+                      *(f"{prefix}p_{o.name}_q{se}" for o in OUTCOMES if o.kind == EVENT
+                        for prefix in ("", "diff_") if prefix == "" or o.paired for se in ("", "_se")))
 
 _BY_NAME = {o.name: o for o in OUTCOMES}
 _BY_TALLY = {o.tally: o for o in OUTCOMES if o.tally}

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from deterrence import priors
+from deterrence import UserError, priors
 from deterrence.config import Config, Option
 from deterrence.model import (
     CHOICES,
@@ -50,6 +50,8 @@ class Plan:
     year_days: np.ndarray
     runs: int
     block_runs: int
+    # Runs per draw of the uncertain parameters: run r has draw r // runs_per_draw.
+    runs_per_draw: int
     sensitivity_parameters: np.ndarray
     sensitivity_edges: np.ndarray
     # (LEVEL_PARAMETERS, levels): the parameter index of each level of the
@@ -102,6 +104,28 @@ def make_plan(config: Config, block_runs: int | None = None) -> Plan:
     options = [grid[i] for i in order] + [config.study.baseline]
     grid_rows = np.empty(len(grid), dtype=np.int64)
     grid_rows[order] = np.arange(len(grid))
+    rows, force_levels = encode_options(options)
+    family, args = priors.encode(config.priors)
+    uncertain = [i for i, p in enumerate(config.priors) if p.dist != "fixed"]
+    rpd = config.study.runs_per_draw
+    block_runs = block_runs or config.study.block_runs
+    if block_runs % rpd:
+        raise UserError(f"block_runs ({block_runs:,}) must be a multiple of study.runs_per_draw ({rpd:,})")
+    edges = np.array([priors.quantile_edges(config.priors[i], SENSITIVITY_BINS) for i in uncertain])
+    return Plan(key=seed_key(config.study.seed), horizon=config.study.horizon_days,
+                family=family, args=args, force_levels=force_levels, options=rows, grid_rows=grid_rows,
+                year_days=year_days(),
+                runs=config.study.runs, block_runs=block_runs, runs_per_draw=rpd,
+                sensitivity_parameters=np.array(uncertain, dtype=np.int64),
+                sensitivity_edges=edges.reshape(len(uncertain), SENSITIVITY_BINS - 1),
+                level_parameters=level_parameters(),
+                choices=np.array([values.index(config.choices[key]) for key, values in CHOICES.items()],
+                                 dtype=np.int64))
+
+
+def encode_options(options: list[Option]) -> tuple[np.ndarray, np.ndarray]:
+    """The kernel's options array (OPTION_COLUMNS) of ``options`` in their
+    order, and the force levels it indexes."""
     force_levels = sorted({o.force_size for o in options})
     # The earliest option with the same history-determining levels (without
     # a force only leverage matters), and with the same support besides.
@@ -110,18 +134,7 @@ def make_plan(config: Config, block_runs: int | None = None) -> Plan:
     strike_keys = [key + (o.support,) for key, o in zip(history_keys, options, strict=True)]
     rows = [_option_row(o, force_levels, history_keys.index(h), strike_keys.index(k))
             for o, h, k in zip(options, history_keys, strike_keys, strict=True)]
-    family, args = priors.encode(config.priors)
-    uncertain = [i for i, p in enumerate(config.priors) if p.dist != "fixed"]
-    edges = np.array([priors.quantile_edges(config.priors[i], SENSITIVITY_BINS) for i in uncertain])
-    return Plan(key=seed_key(config.study.seed), horizon=config.study.horizon_days,
-                family=family, args=args, force_levels=np.array(force_levels, dtype=np.float64),
-                options=np.array(rows, dtype=np.int64), grid_rows=grid_rows, year_days=year_days(),
-                runs=config.study.runs, block_runs=block_runs or config.study.block_runs,
-                sensitivity_parameters=np.array(uncertain, dtype=np.int64),
-                sensitivity_edges=edges.reshape(len(uncertain), SENSITIVITY_BINS - 1),
-                level_parameters=level_parameters(),
-                choices=np.array([values.index(config.choices[key]) for key, values in CHOICES.items()],
-                                 dtype=np.int64))
+    return np.array(rows, dtype=np.int64), np.array(force_levels, dtype=np.float64)
 
 
 def _option_row(option: Option, force_levels: list, same_history: int, same_strikes: int) -> list[int]:

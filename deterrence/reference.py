@@ -420,10 +420,11 @@ def moments(values: np.ndarray) -> np.ndarray:
 
 
 def tally(times: np.ndarray, counts: np.ndarray, truce_days: np.ndarray,
-          collapses: np.ndarray, horizon: int, year_days: np.ndarray) -> Tallies:
+          collapses: np.ndarray, horizon: int, year_days: np.ndarray, runs_per_draw: int = 1) -> Tallies:
     """Tallies of a chunk: ``times`` (runs, options, events) with inf for
     events not within the horizon, ``counts`` (runs, options, 2) violations
-    and strikes; the baseline is the last option."""
+    and strikes; the baseline is the last option. Consecutive runs come in
+    parameter draws of ``runs_per_draw``."""
     n, n_opt, n_events = times.shape
     hist = np.empty((n_opt, n_events, horizon + 1), dtype=np.int64)
     offsets = np.arange(n_opt) * (horizon + 1)
@@ -437,7 +438,23 @@ def tally(times: np.ndarray, counts: np.ndarray, truce_days: np.ndarray,
     diff = (within - within[:, -1:]).reshape(n, n_opt, -1)          # -1, 0 or 1
     count_diff = counts - counts[:, -1:]
     paired = np.concatenate([moments(diff), moments(count_diff)], axis=1)
-    return Tallies(n, hist, mom, paired, after_ceasefire(times[:, :, 0], times[:, :, 2], horizon, year_days))
+    draw_hist, draw_diff = draw_histograms(within.reshape(n, n_opt, -1), runs_per_draw)
+    return Tallies(n, hist, mom, paired, after_ceasefire(times[:, :, 0], times[:, :, 2], horizon, year_days),
+                   draw_hist=draw_hist, draw_diff=draw_diff)
+
+
+def draw_histograms(within: np.ndarray, runs_per_draw: int) -> tuple[np.ndarray, np.ndarray]:
+    """The draws (options, outcomes, k) by k, the runs of the draw with the
+    outcome (0 ... runs_per_draw), and by k minus the baseline's (offset
+    runs_per_draw), from ``within`` (runs, options, outcomes) of 0/1."""
+    n, n_opt, n_out = within.shape
+    k = within.reshape(n // runs_per_draw, runs_per_draw, n_opt, n_out).sum(axis=1, dtype=np.int64)
+    rows = np.arange(n_opt * n_out)
+    hist = np.zeros((n_opt * n_out, runs_per_draw + 1), dtype=np.int64)
+    np.add.at(hist, (rows, k.reshape(-1, n_opt * n_out)), 1)
+    diff = np.zeros((n_opt * n_out, 2 * runs_per_draw + 1), dtype=np.int64)
+    np.add.at(diff, (rows, (k - k[:, -1:] + runs_per_draw).reshape(-1, n_opt * n_out)), 1)
+    return hist.reshape(n_opt, n_out, -1), diff.reshape(n_opt, n_out, -1)
 
 
 def after_ceasefire(t_ceasefire: np.ndarray, t_reattack: np.ndarray, horizon: int,
@@ -455,7 +472,8 @@ def after_ceasefire(t_ceasefire: np.ndarray, t_reattack: np.ndarray, horizon: in
 
 def simulate_chunk(gen: np.random.Generator, plan: Plan, opts: Options, n: int) -> Tallies:
     horizon = plan.horizon
-    theta = draw_parameters(gen, plan.family, plan.args, n)
+    theta = np.repeat(draw_parameters(gen, plan.family, plan.args, n // plan.runs_per_draw),
+                      plan.runs_per_draw, axis=0)
     chance = draw_chance(gen, n)
     t_ceasefire = ceasefire(theta, chance, opts)
     t_deploy = deployment(theta, t_ceasefire, opts)
@@ -469,22 +487,28 @@ def simulate_chunk(gen: np.random.Generator, plan: Plan, opts: Options, n: int) 
     assert times.shape[-1] == len(EVENTS)
     counts = np.stack([n_violations, n_strikes], axis=-1)
     return tally(times, counts, walk.truce_days, walk.collapses, horizon,
-                 np.asarray(plan.year_days))
+                 np.asarray(plan.year_days), plan.runs_per_draw)
 
 
 def simulate(plan: Plan, runs: int, seed: int, chunk_runs: int | None = None) -> Tallies:
     """Tallies of ``runs`` runs of every option of ``plan``, in the layout of
     ``kernels.simulate`` (so ``results.build`` accepts them), drawn from
-    ``numpy.random.default_rng(seed)``."""
+    ``numpy.random.default_rng(seed)``. Runs come in parameter draws of
+    ``plan.runs_per_draw`` (``runs`` and ``chunk_runs`` are multiples of it)."""
     opts = Options.from_plan(plan)
     n_opt = len(opts)
-    chunk_runs = chunk_runs or max(1, CHUNK_ELEMENTS // n_opt)
+    rpd = plan.runs_per_draw
+    chunk_runs = chunk_runs or max(rpd, CHUNK_ELEMENTS // n_opt // rpd * rpd)
+    if runs % rpd or chunk_runs % rpd:
+        raise ValueError(f"runs ({runs}) and chunk_runs ({chunk_runs}) must be multiples of runs_per_draw ({rpd})")
     gen = np.random.default_rng(seed)
     n_years = len(plan.year_days)
     total = Tallies(0, np.zeros((n_opt, len(EVENTS), plan.horizon + 1), dtype=np.int64),
                     np.zeros((n_opt, len(COUNTS), 3), dtype=np.int64),
                     np.zeros((n_opt, len(EVENTS) * n_years + 2, 3), dtype=np.int64),
-                    np.zeros((n_opt, n_years, 2), dtype=np.int64))
+                    np.zeros((n_opt, n_years, 2), dtype=np.int64),
+                    draw_hist=np.zeros((n_opt, len(EVENTS) * n_years, rpd + 1), dtype=np.int64),
+                    draw_diff=np.zeros((n_opt, len(EVENTS) * n_years, 2 * rpd + 1), dtype=np.int64))
     for start in range(0, runs, chunk_runs):
         total += simulate_chunk(gen, plan, opts, min(chunk_runs, runs - start))
     return total

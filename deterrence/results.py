@@ -17,7 +17,7 @@ import dask
 import numpy as np
 import xarray as xr
 
-from deterrence import UserError, __version__, outcomes
+from deterrence import UserError, __version__, epistemic, outcomes
 from deterrence.config import Config
 from deterrence.model import AXES, EVENTS, SENSITIVITY_OUTCOMES, SENSITIVITY_YEAR, TRUCE_DAYS_UNIT, YEARS
 from deterrence.plan import Plan, year_days
@@ -65,16 +65,24 @@ def build(config: Config, plan: Plan, tallies: Tallies, extra_attrs: dict | None
         data[f"p_{o.name}"] = (AXES + ("years",), grid_array(p))
         data[f"p_{o.name}_se"] = (AXES + ("years",), grid_array(np.sqrt(p * (1 - p) / n)))
     data.update(_war_or_peace(data, n))
+    nested = plan.runs_per_draw > 1 and tallies.draw_hist is not None
+    if nested:
+        data.update(_parameter_uncertainty(plan, tallies, grid_array, in_horizon))
     data.update(_after_ceasefire(tallies, grid_array))
     total, squares = moment_sums(tallies.moments)
     for c, o in enumerate(outcomes.counts()):
         scale = TRUCE_DAYS_UNIT if o.tally == "truce_days" else 1.0
         s, sq = total[:, c] * scale, squares[:, c] * scale * scale
         mean, se = _mean_se(s, sq, n)
+        if nested:
+            # Runs of a draw share its parameters: an upper bound (runs of a
+            # draw as if all alike), since the draw sums are not tallied.
+            se = se * np.sqrt(plan.runs_per_draw)
         for name, values in ((f"{o.name}_sum", s), (f"{o.name}_sumsq", sq), (f"mean_{o.name}", mean),
                              (f"mean_{o.name}_se", se)):
             data[name] = (AXES, grid_array(values))
-    data.update(_paired(tallies, n, grid_array, in_horizon))
+    paired = _paired(tallies, n, grid_array, in_horizon)
+    data.update({k: v for k, v in paired.items() if k not in data})
     if tallies.sensitivity is not None and plan.sensitivity_parameters.size:
         data.update(_sensitivity(config, plan, tallies, grid_array))
     data["runs"] = (AXES, np.full(shape, n, dtype=np.int64))
@@ -100,14 +108,20 @@ def build(config: Config, plan: Plan, tallies: Tallies, extra_attrs: dict | None
                                        **({"fit": p.fit} if p.fit else {}), **({"rows": p.rows} if p.rows else {})}
                               for p in config.priors}),
         "model_choices": json.dumps(config.choices),
+        "runs_per_draw": plan.runs_per_draw,
+        "parameter_draws": n // plan.runs_per_draw,
     }
     attrs.update(extra_attrs or {})
+    if nested:
+        coords["quantile"] = np.array(epistemic.QUANTILES)
     coords["outcome"] = np.array(SENSITIVITY_OUTCOMES, dtype=object)
     coords["parameter"] = np.array([config.priors[i].name for i in plan.sensitivity_parameters], dtype=object)
     ds = xr.Dataset(data, coords=coords, attrs=attrs)
     ds["day"].attrs = {"long_name": "day since the study start (last: not within horizon)",
                        "units": "days", "reference_date": config.study.start_date.isoformat()}
     ds["years"].attrs = {"long_name": "years since the study start", "units": "years"}
+    if nested:
+        ds["quantile"].attrs = {"long_name": "quantile over the uncertain parameters' draws", "units": "1"}
     ds["force_size"].attrs = {"long_name": "troops of the reassurance force", "units": "troops"}
     return ds
 
@@ -118,6 +132,43 @@ def _war_or_peace(data: dict, n: int) -> dict:
     dims = data["p_ceasefire"][0]
     p_war = 1.0 - data["p_ceasefire"][1] + data["p_reattack"][1]
     return {"p_war": (dims, p_war), "p_war_se": (dims, np.sqrt(p_war * (1 - p_war) / n))}
+
+
+def _parameter_uncertainty(plan: Plan, tallies: Tallies, grid_array, in_horizon) -> dict:
+    """The nested design's outputs (deterrence.epistemic): per event and
+    year the debiased quantiles over parameter draws of the conditional
+    probability and of its paired effect, with Monte Carlo errors; the
+    share of draws under which the option's 2-year re-attack risk is below
+    the baseline's; and the standard errors of the headline probabilities
+    and effects over draws (which replace the per-run ones: runs of a draw
+    are not independent)."""
+    n = plan.runs_per_draw
+    n_years = len(YEARS)
+    n_opt = tallies.draw_hist.shape[0]
+    shape = (n_opt, len(EVENTS), n_years)
+    _, squares = moment_sums(tallies.paired)
+    discordant = squares[:, :len(EVENTS) * n_years].reshape(shape)
+    q, q_se, se = epistemic.event_summary(tallies.draw_hist.reshape(shape + (n + 1,)), n)
+    dq, dq_se, below, below_se, dse = epistemic.difference_summary(
+        tallies.draw_diff.reshape(shape + (2 * n + 1,)), n, discordant)
+    data = {}
+    dims = AXES + ("years",)
+    qdims = dims + ("quantile",)
+    cut = in_horizon[:, None]
+    for e, o in enumerate(outcomes.events()):
+        data[f"p_{o.name}_se"] = (dims, grid_array(np.where(in_horizon, se[:, e], np.nan)))
+        data[f"diff_p_{o.name}_se"] = (dims, grid_array(np.where(in_horizon, dse[:, e], np.nan)))
+        for name, values in ((f"p_{o.name}_q", q), (f"p_{o.name}_q_se", q_se), (f"diff_p_{o.name}_q", dq),
+                             (f"diff_p_{o.name}_q_se", dq_se)):
+            data[name] = (qdims, grid_array(np.where(cut, values[:, e], np.nan)))
+    e, y = EVENTS.index("reattack_day"), YEARS.index(SENSITIVITY_YEAR)
+    data["p_better"] = (AXES, grid_array(below[:, e, y]))
+    data["p_better_se"] = (AXES, grid_array(below_se[:, e, y]))
+    # At war = 1 - ceasefire + re-attack per run; its draw variance is at
+    # most (sd_c + sd_r)^2, the two events' covariance not being tallied.
+    c, r = EVENTS.index("first_ceasefire_day"), EVENTS.index("reattack_day")
+    data["p_war_se"] = (dims, grid_array(np.where(in_horizon, se[:, c] + se[:, r], np.nan)))
+    return data
 
 
 def _after_ceasefire(tallies: Tallies, grid_array) -> dict:
@@ -155,29 +206,65 @@ def _paired(tallies: Tallies, n: int, grid_array, in_horizon) -> dict:
 
 
 def _sensitivity(config: Config, plan: Plan, tallies: Tallies, grid_array) -> dict:
-    """First-order indices Var(E[Y | parameter bin]) / Var(Y) from the binned
-    sums, less the between-bin variance that sampling noise alone gives
-    ((bins - 1) Var(Y) / n), floored at 0."""
+    """First-order indices from the binned sums: the between-bin variance
+    of the outcome's mean by parameter bin, less what sampling noise alone
+    gives ((bins - 1) Var(x) / units), over a variance, floored at 0.
+
+    With one run per draw the units are runs, x a run's outcome and the
+    denominator Var(Y), chance included. With the nested design the units
+    are draws, x a draw's estimate, and the denominator the variance of the
+    conditional expectation E[Y | theta] (Var(x) less the within-draw noise,
+    deterrence.epistemic): the index of the quantity a decision depends on."""
     n = tallies.runs
     counts = tallies.sensitivity_runs.astype(np.float64)              # (param, bin)
     sums = tallies.sensitivity.astype(np.float64)                     # (param, bin, option, outcome)
     bin_mean = sums / np.maximum(counts, 1)[:, :, None, None]
     mean = sums.sum(axis=1) / n                                       # (param, option, outcome)
     between = (counts[:, :, None, None] * (bin_mean - mean[:, None]) ** 2).sum(axis=1) / n
-    # Var(Y): indicators p(1 - p); the paired difference from its sum of squares.
-    second = mean[0].copy()
-    _, squares = moment_sums(tallies.paired)
-    second[:, -1] = squares[:, EVENTS.index("reattack_day") * len(YEARS) + YEARS.index(SENSITIVITY_YEAR)] / n
-    variance = second - mean[0] ** 2
     bins = counts.shape[1]
+    reattack_2y = EVENTS.index("reattack_day") * len(YEARS) + YEARS.index(SENSITIVITY_YEAR)
+    if plan.runs_per_draw > 1 and tallies.draw_hist is not None:
+        variance, noise_bound = _draw_variances(plan, tallies, reattack_2y)
+    else:
+        # Var(Y): indicators p(1 - p); the paired difference from its sum of squares.
+        second = mean[0].copy()
+        _, squares = moment_sums(tallies.paired)
+        second[:, -1] = squares[:, reattack_2y] / n
+        variance = second - mean[0] ** 2
+        noise_bound = variance / n
     with np.errstate(invalid="ignore", divide="ignore"):
-        index = np.clip((between - (bins - 1) * variance / n) / variance, 0.0, 1.0)
+        index = np.clip((between - (bins - 1) * noise_bound) / variance, 0.0, 1.0)
     index = np.where(variance > 0, index, np.nan)
     dims = AXES + ("outcome", "parameter")
     return {
         "sensitivity": (dims, grid_array(index.transpose(1, 2, 0))),
         "sensitivity_bin_mean": (dims + ("decile",), grid_array(bin_mean.transpose(2, 3, 0, 1))),
     }
+
+
+def _draw_variances(plan: Plan, tallies: Tallies, reattack_2y: int) -> tuple[np.ndarray, np.ndarray]:
+    """(options, sensitivity outcomes): the variance over draws of the
+    conditional expectation, and the sampling variance of a mean over all
+    draws of the draws' estimates (Var(x) / draws)."""
+    n = plan.runs_per_draw
+    year = YEARS.index(SENSITIVITY_YEAR)
+    _, squares = moment_sums(tallies.paired)
+    n_opt = tallies.draw_hist.shape[0]
+    variance = np.empty((n_opt, len(SENSITIVITY_OUTCOMES)))
+    bound = np.empty_like(variance)
+    for o in range(n_opt):
+        for q in range(len(SENSITIVITY_OUTCOMES)):
+            if q < len(EVENTS):
+                w = tallies.draw_hist[o, q * len(YEARS) + year].astype(np.float64)
+                values, noise = epistemic.probability_values(n), epistemic.probability_noise(w, n)
+            else:
+                w = tallies.draw_diff[o, reattack_2y].astype(np.float64)
+                values = epistemic.difference_values(n)
+                noise = epistemic.difference_noise(w, n, float(squares[o, reattack_2y]))
+            _, var_x, _ = epistemic.spread(w, values, noise)
+            variance[o, q] = max(var_x - noise, 0.0)
+            bound[o, q] = var_x / w.sum()
+    return variance, bound
 
 
 def write(ds: xr.Dataset, path: str | Path, overwrite: bool = False,

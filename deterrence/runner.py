@@ -29,7 +29,7 @@ def run_block(plan: Plan, start: int, stop: int) -> Tallies:
     """Tallies of runs [start, stop); a run the kernel cannot compute
     exactly raises UserError (see :func:`fault_message`)."""
     *arrays, fault = kernels.simulate(
-        plan.key[0], plan.key[1], start, stop, plan.horizon, plan.family, plan.args,
+        plan.key[0], plan.key[1], start, stop, plan.runs_per_draw, plan.horizon, plan.family, plan.args,
         plan.force_levels, plan.options, plan.year_days, plan.sensitivity_parameters,
         plan.sensitivity_edges, plan.level_parameters, plan.choices)
     if fault[0] != kernels.NO_FAULT:
@@ -41,7 +41,8 @@ def fault_message(plan: Plan, kind: int, run: int, detail: int) -> str:
     """One line: the run, what it could not compute, the parameters it drew
     that steer it, and which priors to narrow."""
     theta = np.empty(N_PARAMETERS)
-    kernels.draw_parameters(theta, rng.new_state(), plan.key[0], plan.key[1], run, plan.family, plan.args)
+    kernels.draw_parameters(theta, rng.new_state(), plan.key[0], plan.key[1], run // plan.runs_per_draw,
+                            plan.family, plan.args)
     what, names = kernels.FAULTS[kind]
     if kind == kernels.FAULT_PARAMETER:
         names = (PARAMETER_NAMES[detail],)
@@ -125,6 +126,9 @@ class Checkpoint:
             return f"its day histograms do not sum to its {runs} runs"
         if tallies.sensitivity_runs is not None and not (tallies.sensitivity_runs.sum(axis=1) == runs).all():
             return f"its sensitivity bins do not sum to its {runs} runs"
+        if tallies.draw_hist is not None and not (
+                tallies.draw_hist.sum(axis=2) * (tallies.draw_hist.shape[2] - 1) == runs).all():
+            return f"its draw histograms do not hold its {runs} runs"
         return ""
 
     def save(self, total: Tallies, done: np.ndarray) -> None:

@@ -6,7 +6,8 @@ import numpy as np
 
 from deterrence.model import MAX_RUNS
 
-ARRAYS = ("hist", "moments", "paired", "after_ceasefire", "sensitivity", "sensitivity_runs")
+ARRAYS = ("hist", "moments", "paired", "after_ceasefire", "sensitivity", "sensitivity_runs", "draw_hist",
+          "draw_diff")
 
 
 @dataclass
@@ -15,7 +16,10 @@ class Tallies:
     paired differences against the baseline, the re-attacks within y years
     of the first ceasefire, and sums of the headline
     outcomes by prior-quantile bin of each uncertain parameter (with the runs
-    per bin), for ``runs`` runs. The NumPy reference leaves the last two out.
+    per bin), for ``runs`` runs; and the parameter draws by how many of
+    their runs had each headline outcome, and by that number minus the
+    baseline's (the nested design of ``deterrence.epistemic``). The NumPy
+    reference leaves the sensitivity sums out.
 
     The moments' limbs are kept carried (low limb below 2**32), so every
     total is one exact int64 for up to MAX_RUNS runs of counts up to
@@ -29,6 +33,9 @@ class Tallies:
     after_ceasefire: np.ndarray
     sensitivity: np.ndarray | None = None
     sensitivity_runs: np.ndarray | None = None
+    # (options, events * years, runs_per_draw + 1) and (..., 2 * runs_per_draw + 1).
+    draw_hist: np.ndarray | None = None
+    draw_diff: np.ndarray | None = None
 
     def __post_init__(self):
         carry(self.moments)

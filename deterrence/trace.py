@@ -143,7 +143,7 @@ def trace_run(cfg: Config, run: int, option: Option) -> Trace:
     horizon = plan.horizon
     st, st_gap, st_durable = rng.new_state(), rng.new_state(), rng.new_state()
     theta = np.empty(N_PARAMETERS)
-    bad = kernels.draw_parameters(theta, st, key0, key1, run, plan.family, plan.args)
+    bad = kernels.draw_parameters(theta, st, key0, key1, run // plan.runs_per_draw, plan.family, plan.args)
     if bad >= 0:
         raise UserError(fault_message(plan, kernels.FAULT_PARAMETER, run, bad))
     run_values = np.empty(kernels.N_RUN_VALUES)

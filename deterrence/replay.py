@@ -1,0 +1,127 @@
+"""Replay parameter draws of a study, per draw, without storing any run.
+
+A run is a pure function of (seed, run index, option), and runs come in
+parameter draws (``study.runs_per_draw``): draw d holds runs
+d * n ... d * n + n - 1. :func:`replay` recomputes draws for any options
+(the kernel's own code, ``kernels.replay_draws``) and returns per draw its
+parameters and its runs with each event within each year, and its sums of
+violations and strikes: the conditional expectations E[Y | theta] that
+``compare``, ``explain``, ``decide`` and the sensitivity indices work from.
+Memory grows with the draws, never with the runs of a draw.
+
+Draws are cut into blocks computed on local threads or a dask client; the
+per-draw sums are exact integers, so the result is the same for any block
+size and worker count.
+"""
+
+import dataclasses
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from deterrence import UserError, kernels, runner
+from deterrence.config import Config, Option
+from deterrence.model import AXES, EVENTS, MAX_RUNS, PARAMETER_NAMES, YEARS
+from deterrence.plan import Plan, encode_options, make_plan
+
+
+@dataclass(frozen=True)
+class Draws:
+    """Per-draw tallies of replayed draws [first, first + len) of some options.
+
+    ``theta`` (draws, parameters) in model.PARAMETER_NAMES order; ``within``
+    (draws, options, events, years): runs of the draw with the event within
+    the year; ``counts`` (draws, options, 2): sums of violations and strikes;
+    ``runs_per_draw`` runs each."""
+    options: tuple[Option, ...]
+    first: int
+    runs_per_draw: int
+    theta: np.ndarray
+    within: np.ndarray
+    counts: np.ndarray
+
+    def probability(self, event: str, years: int) -> np.ndarray:
+        """(draws, options): each draw's estimate of P(event within years | theta);
+        ``event`` is a model.EVENTS entry or an outcome name (``reattack``)."""
+        return self.within[:, :, event_index(event), YEARS.index(years)] / self.runs_per_draw
+
+    def parameter(self, name: str) -> np.ndarray:
+        return self.theta[:, PARAMETER_NAMES.index(name)]
+
+
+def event_index(event: str) -> int:
+    """The index in model.EVENTS of an event or outcome name; UserError for an unknown one."""
+    from deterrence import outcomes
+    names = {o.name: o.tally for o in outcomes.events()}
+    tally = names.get(event, event)
+    if tally not in EVENTS:
+        raise UserError(f"unknown event {event!r}; events: {', '.join(names)}")
+    return EVENTS.index(tally)
+
+
+def options_plan(config: Config, options: list[Option]) -> Plan:
+    """A plan whose kernel rows are ``options`` in the given order (no
+    baseline row is added beyond them)."""
+    plan = make_plan(dataclasses.replace(config, grid={a: (getattr(options[0], a),) for a in AXES}))
+    rows, force_levels = encode_options(options)
+    return dataclasses.replace(plan, options=rows, force_levels=force_levels, grid_rows=np.arange(len(options)))
+
+
+def replay_block(plan: Plan, first: int, stop: int, thetas: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+    """Draws [first, stop) of ``plan``: (theta, within, counts). ``thetas``
+    (stop - first, parameters) replaces the drawn parameters."""
+    given = np.empty((0, len(PARAMETER_NAMES))) if thetas is None else np.ascontiguousarray(thetas, dtype=float)
+    theta, within, counts, fault = kernels.replay_draws(
+        plan.key[0], plan.key[1], first, stop, plan.runs_per_draw, given, plan.horizon, plan.family, plan.args,
+        plan.force_levels, plan.options, plan.year_days, plan.level_parameters, plan.choices)
+    if fault[0] != kernels.NO_FAULT:
+        raise UserError(runner.fault_message(plan, *(int(x) for x in fault)))
+    return theta, within, counts
+
+
+def replay(config: Config, options: list[Option], draws: int, first: int = 0, runs_per_draw: int | None = None,
+           thetas: np.ndarray | None = None, block_draws: int | None = None, workers: int | None = None,
+           client=None, show_progress: bool | None = None) -> Draws:
+    """Replay ``draws`` parameter draws from draw ``first`` of ``options``
+    under ``config`` (its seed, priors and model choices): the runs are
+    those of a study with ``runs_per_draw`` (default the config's). With
+    ``thetas`` (draws, parameters) each draw takes its row as parameters
+    instead. Computed in blocks of ``block_draws`` on local threads or on a
+    dask ``client``; the result does not depend on either."""
+    rpd = runs_per_draw or config.study.runs_per_draw
+    if draws <= 0:
+        raise UserError(f"draws must be a positive integer, got {draws}")
+    if (first + draws) * rpd > MAX_RUNS:
+        raise UserError(f"{first + draws:,} draws of {rpd:,} runs pass the {MAX_RUNS:,} runs a study may have")
+    if thetas is not None and np.shape(thetas) != (draws, len(PARAMETER_NAMES)):
+        raise ValueError(f"thetas must be (draws, parameters) = ({draws}, {len(PARAMETER_NAMES)})")
+    plan = dataclasses.replace(options_plan(config, options), runs_per_draw=rpd)
+    block_draws = block_draws or max(1, min(draws, 20_000 // (rpd * len(options)) + 1))
+    blocks = [(start, min(start + block_draws, draws)) for start in range(0, draws, block_draws)]
+
+    def one(block):
+        start, stop = block
+        rows = None if thetas is None else thetas[start:stop]
+        return replay_block(plan, first + start, first + stop, rows)
+
+    bar = runner.tqdm(total=draws * rpd, unit="run", unit_scale=True, desc="replay", dynamic_ncols=True,
+                      disable=show_progress is False or (show_progress is None and draws * rpd < 200_000))
+    parts = []
+    try:
+        if client is not None:
+            plan_future = client.scatter(plan, broadcast=True)
+            futures = [client.submit(replay_block, plan_future, first + a, first + b,
+                                     None if thetas is None else thetas[a:b], pure=False) for a, b in blocks]
+            for (a, b), future in zip(blocks, futures, strict=True):
+                parts.append(future.result())
+                bar.update((b - a) * rpd)
+        else:
+            with ThreadPoolExecutor(max_workers=workers or runner.default_workers()) as pool:
+                for (a, b), part in zip(blocks, pool.map(one, blocks), strict=True):
+                    parts.append(part)
+                    bar.update((b - a) * rpd)
+    finally:
+        bar.close()
+    theta, within, counts = (np.concatenate(arrays) for arrays in zip(*parts, strict=True))
+    return Draws(tuple(options), first, rpd, theta, within, counts)
