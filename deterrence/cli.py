@@ -94,6 +94,29 @@ def _trace(args) -> int:
     return 0
 
 
+def _sensitivity(args) -> int:
+    import time
+
+    from deterrence import clusters, sensitivity, study, trace
+
+    cfg = study.load_config(args.config)
+    option = trace.parse_option(args.option, cfg.study.baseline)
+    vs = None if args.vs is None else trace.parse_option(args.vs, cfg.study.baseline)
+    given = dict(outcome=args.outcome, draws=args.draws, runs_per_draw=args.runs_per_draw, workers=args.workers)
+    start = time.perf_counter()
+    if args.scheduler:
+        with clusters.client_for(args.scheduler, args.workers, clusters.jobqueue_settings(cfg.cluster)) as client:
+            result = sensitivity.indices(cfg, option, vs, client=client, **given)
+    else:
+        result = sensitivity.indices(cfg, option, vs, **given)
+    print(sensitivity.to_json(result) if args.json else sensitivity.table(result))
+    if args.out:
+        sensitivity.draw(result, Path(args.out))
+    print(f"{result.runs:,} runs in {time.perf_counter() - start:.1f} s"
+          + (f"; wrote {args.out}" if args.out else ""), file=sys.stderr)
+    return 0
+
+
 DESCRIPTION = """\
 Estimate, for each policy option (a European reassurance force's size and
 posture, when it deploys, US support, pressure on Russia), the risk that a
@@ -131,6 +154,7 @@ class Parser(argparse.ArgumentParser):
 
 def parser() -> argparse.ArgumentParser:
     from deterrence.clusters import SYSTEMS
+    from deterrence.sensitivity import DRAWS, RUNS_PER_DRAW
 
     p = Parser(prog="deterrence", description=DESCRIPTION, epilog=EXAMPLES,
                formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -184,6 +208,27 @@ def parser() -> argparse.ArgumentParser:
                           "axes left out take the study's baseline level (default: the baseline)")
     tra.add_argument("--json", action="store_true", help="print the trace as a JSON object")
     tra.set_defaults(func=_trace)
+    sen = sub.add_parser("sensitivity", help="first- and total-order Sobol indices of an option's expected "
+                                             "outcome over the uncertain parameters")
+    sen.add_argument("config", help="study config (TOML): its seed, priors and [model] choices")
+    sen.add_argument("--option", required=True, help='the option as axis=level pairs, e.g. '
+                                                     '"force_size=5000,posture=rear"; axes left out take the '
+                                                     "study's baseline level")
+    sen.add_argument("--vs", nargs="?", const="", help="index its paired effect against this option (axis=level "
+                                                       "pairs; --vs alone: the study's baseline)")
+    sen.add_argument("--outcome", default="reattack_2y",
+                     help="<event>_<years>y: event ceasefire, deployed, reattack or tripwire; years 1, 2 or 5 "
+                          "(default reattack_2y)")
+    sen.add_argument("--draws", type=whole_number, default=DRAWS,
+                     help="base parameter draws N of the Saltelli design: N x (parameters + 3) rows "
+                          "(default %(default)s)")
+    sen.add_argument("--runs-per-draw", type=whole_number, default=RUNS_PER_DRAW,
+                     help="runs per design row (default %(default)s)")
+    sen.add_argument("--workers", type=whole_number, help="local worker threads (default: all cores)")
+    sen.add_argument("--scheduler", help="local, slurm, pbs, mpi or a scheduler address (default: local threads)")
+    sen.add_argument("--json", action="store_true", help="print the indices as a JSON object")
+    sen.add_argument("--out", help="bar figure (PNG) of the leading indices with their intervals")
+    sen.set_defaults(func=_sensitivity)
     return p
 
 
