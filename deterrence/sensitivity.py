@@ -192,8 +192,9 @@ def indices(config: Config, option: Option, vs: Option | None = None, outcome: s
     _, y = evaluate(config, option, vs, outcome, draws, runs_per_draw, workers, client, show_progress)
     first, total, variance, noise = estimate(y)
     if not variance > 0:
-        raise UserError(f"{outcome} of this option does not vary with the uncertain parameters beyond "
-                        f"simulation noise (variance {variance:.3g}); there is nothing to apportion")
+        raise UserError(f"{outcome}: the variance of its expectation over the parameters, simulation noise "
+                        f"removed, is {variance:.3g}, not above 0; raise --draws or --runs-per-draw (or the "
+                        f"outcome does not depend on the uncertain parameters for this option)")
     boot_first, boot_total = bootstrap(y)
     tails = 100 * np.array([(1 - CONFIDENCE) / 2, (1 + CONFIDENCE) / 2])
     d = y.shape[1] - 3
