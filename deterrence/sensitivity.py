@@ -161,6 +161,7 @@ def evaluate(config: Config, option: Option, vs: Option | None = None, outcome: 
     """The design's unit rows and its outputs (draws, d + 3): ``option``'s
     estimate of P(event within years | theta) per row, minus ``vs``'s on
     the same runs when given. Replayed on local threads or a dask ``client``."""
+    # Here, not at the top: the CLI's parser imports this module and must load no numba.
     from deterrence.replay import replay
 
     event, years = parse_outcome(outcome)
