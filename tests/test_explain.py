@@ -21,11 +21,11 @@ import math
 
 import numpy as np
 import pytest
+from helpers import fixed, make_config
 
 from deterrence import UserError, explain, trace
 from deterrence.cli import main
 from deterrence.replay import replay
-from tests.helpers import fixed, make_config
 
 LOW, HIGH = 0.0, 3.0                  # the prior of nu
 M, Y, MARGIN = 2.5, 730, 0.01
