@@ -156,7 +156,9 @@ def parser() -> argparse.ArgumentParser:
                                          "address such as tcp://host:8786 (default: local threads)")
     run.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
     run.add_argument("--target-se", type=float, help="run blocks in order until every headline probability's "
-                                                     "standard error is below this (e.g. 0.002)")
+                                                     "Monte Carlo error is below this (e.g. 0.002); with "
+                                                     "study.runs_per_draw > 1 also the errors of the 2-year "
+                                                     "re-attack's parameter quantiles and p_better")
     run.add_argument("--max-runs", type=whole_number,
                      help="cap on runs per option for --target-se (default study.runs)")
     run.add_argument("--jobqueue-config",
