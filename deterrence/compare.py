@@ -30,8 +30,10 @@ import dataclasses
 import json
 import math
 import os
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import islice
 
 import numpy as np
 import xarray as xr
@@ -105,7 +107,7 @@ def compare(config_a: Config | str | os.PathLike, a: Option | str, b: Option | s
     workers : int, optional
         Local worker threads (default: all cores).
     show_progress : bool, optional
-        A progress bar (default: on for long work).
+        A progress bar on stderr over the runs (default: shown; False hides it).
 
     Returns
     -------
@@ -211,12 +213,18 @@ def study_pair(cfg_a: Config, a: Option, cfg_b: Config, b: Option, workers: int 
     size = rpd * max(1, PAIR_BLOCK_RUNS // rpd)
     blocks = [(start, min(start + size, runs)) for start in range(0, runs, size)]
     bar = runner.progress(plans[0], disable=None if show_progress is None else not show_progress)
+    workers = workers or runner.default_workers()
+    pending = iter(blocks)
     total = None
     try:
-        with ThreadPoolExecutor(max_workers=workers or runner.default_workers()) as pool:
-            for part in pool.map(lambda block: pair_block(plans, *block), blocks):
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            # At most two blocks in flight per worker: memory stays flat.
+            in_flight = deque(pool.submit(pair_block, plans, *b) for b in islice(pending, 2 * workers))
+            while in_flight:
+                part = in_flight.popleft().result()
                 total = part if total is None else total.__iadd__(part)
                 bar.update(part.runs)
+                in_flight.extend(pool.submit(pair_block, plans, *b) for b in islice(pending, 1))
     finally:
         bar.close()
     return total
