@@ -85,6 +85,15 @@ def _validate(args) -> int:
     return 0
 
 
+def _compare(args) -> int:
+    from deterrence import compare
+
+    ds = compare.compare(args.config, args.a, args.b, args.config_b, runs=args.runs,
+                         runs_per_draw=args.runs_per_draw, workers=args.workers)
+    print(compare.to_json(ds) if args.json else compare.table(ds))
+    return 0
+
+
 def _trace(args) -> int:
     from deterrence import study, trace
 
@@ -272,6 +281,21 @@ def parser() -> argparse.ArgumentParser:
     exp.add_argument("--json", action="store_true", help="print the boxes as a JSON object")
     exp.add_argument("--out", help="figure (PNG): the draws in the top box's two parameters, the box drawn")
     exp.set_defaults(func=_explain)
+    com = sub.add_parser("compare", help="paired difference A - B of two options, or of one option under two "
+                                         "configs, on the same runs")
+    com.add_argument("config", help="study config (TOML) of A (and of B without --config-b)")
+    com.add_argument("--a", required=True, help='option A as axis=level pairs, e.g. "force_size=5000,posture=rear"; '
+                                                "axes left out take the study's baseline level")
+    com.add_argument("--b", help="option B, the same way (default: the baseline; with --config-b: A)")
+    com.add_argument("--config-b", help="study config of B (same seed, horizon and runs per draw; a structural "
+                                        "choice or prior apart): the runs pair by index")
+    com.add_argument("--runs", type=whole_number, help="runs (default study.runs of CONFIG)")
+    com.add_argument("--runs-per-draw", type=whole_number,
+                     help="runs per parameter draw (default study.runs_per_draw); above 1 gives the parameter "
+                          "interval and p_better")
+    com.add_argument("--workers", type=whole_number, help="local worker threads (default: all cores)")
+    com.add_argument("--json", action="store_true", help="print the result as a JSON object")
+    com.set_defaults(func=_compare)
     return p
 
 
