@@ -57,8 +57,8 @@ INF = np.inf
 
 
 @jit
-def record(key0, key1, run_start, run_stop, horizon, family, args, force_levels, options, level_parameters,
-           choices):
+def record(key0, key1, run_start, run_stop, runs_per_draw, horizon, family, args, force_levels, options,
+           level_parameters, choices):
     """Untimed kernel-equivalent pass, through the kernel's own functions:
     per run the number of truce episodes the kernel draws, and per (run,
     option) the days in truce and after a collapse, the strike Poisson mean,
@@ -82,7 +82,8 @@ def record(key0, key1, run_start, run_stop, horizon, family, args, force_levels,
     days = np.empty((n_opt, kernels.N_DAYS))
     for run in range(run_start, run_stop):
         i = run - run_start
-        kernels.draw_parameters(theta, st, key0, key1, run, family, args)
+        if kernels.new_draw(run, run_start, runs_per_draw):
+            kernels.draw_parameters(theta, st, key0, key1, run // runs_per_draw, family, args)
         episodes, _ = kernels.prepare_run(run_values, episodes, tables, st, st_gap, st_durable, key0, key1, run,
                                           horizon, theta, force_levels, level_parameters,
                                           choices[kernels.CHOICE_VETO])
@@ -100,7 +101,7 @@ def record(key0, key1, run_start, run_stop, horizon, family, args, force_levels,
 
 
 @jit
-def floor(key0, key1, run_start, run_stop, family, args, n_episodes, truce, war, strike_mean,
+def floor(key0, key1, run_start, run_stop, runs_per_draw, family, args, n_episodes, truce, war, strike_mean,
           draws, same, same_strikes):
     """The timed RNG-only pass over runs [run_start, run_stop) (the arrays
     from :func:`record` of the same range). Returns a checksum of every
@@ -117,7 +118,8 @@ def floor(key0, key1, run_start, run_stop, family, args, n_episodes, truce, war,
     counts = np.zeros((n_opt, 2), dtype=np.int64)
     for run in range(run_start, run_stop):
         i = run - run_start
-        kernels.draw_parameters(theta, st, key0, key1, run, family, args)
+        if kernels.new_draw(run, run_start, runs_per_draw):
+            kernels.draw_parameters(theta, st, key0, key1, run // runs_per_draw, family, args)
         checksum += theta[0]
         rng.stream(st, key0, key1, run, STREAM_RUN)
         checksum += rng.exponential(st) + rng.exponential(st) + rng.uniform(st) + rng.exponential(st)
@@ -205,13 +207,14 @@ class Floor:
         self.plan = plan
         self.start, self.stop = run_start, run_stop
         self.n_episodes, self.truce, self.war, self.strike_mean, self.draws = record(
-            plan.key[0], plan.key[1], run_start, run_stop, plan.horizon, plan.family, plan.args,
+            plan.key[0], plan.key[1], run_start, run_stop, plan.runs_per_draw, plan.horizon, plan.family, plan.args,
             plan.force_levels, plan.options, plan.level_parameters, plan.choices)
         self.same = np.ascontiguousarray(plan.options[:, OPT_SAME_HISTORY])
         self.same_strikes = np.ascontiguousarray(plan.options[:, OPT_SAME_STRIKES])
 
     def run(self):
-        return floor(self.plan.key[0], self.plan.key[1], self.start, self.stop, self.plan.family,
+        return floor(self.plan.key[0], self.plan.key[1], self.start, self.stop, self.plan.runs_per_draw,
+                     self.plan.family,
                      self.plan.args, self.n_episodes, self.truce, self.war, self.strike_mean,
                      self.draws, self.same, self.same_strikes)
 

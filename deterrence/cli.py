@@ -94,11 +94,51 @@ def _trace(args) -> int:
     return 0
 
 
+def _sensitivity(args) -> int:
+    import time
+
+    from deterrence import clusters, sensitivity, study, trace
+
+    cfg = study.load_config(args.config)
+    option = trace.parse_option(args.option, cfg.study.baseline)
+    vs = None if args.vs is None else trace.parse_option(args.vs, cfg.study.baseline)
+    given = dict(outcome=args.outcome, draws=args.draws, runs_per_draw=args.runs_per_draw, workers=args.workers)
+    start = time.perf_counter()
+    if args.scheduler:
+        with clusters.client_for(args.scheduler, args.workers, clusters.jobqueue_settings(cfg.cluster)) as client:
+            result = sensitivity.indices(cfg, option, vs, client=client, **given)
+    else:
+        result = sensitivity.indices(cfg, option, vs, **given)
+    print(sensitivity.to_json(result) if args.json else sensitivity.table(result))
+    if args.out:
+        sensitivity.draw(result, Path(args.out))
+    print(f"{result.runs:,} runs in {time.perf_counter() - start:.1f} s"
+          + (f"; wrote {args.out}" if args.out else ""), file=sys.stderr)
+    return 0
+
+
+def _explain(args) -> int:
+    from deterrence import explain, study, trace
+
+    if args.out and not Path(args.out).parent.is_dir():
+        raise UserError(f"--out {args.out}: no folder {Path(args.out).parent}; create it or choose another path")
+    cfg = study.load_config(args.config)
+    option = trace.parse_option(args.option, cfg.study.baseline)
+    versus = trace.parse_option(args.vs, cfg.study.baseline) if args.vs is not None else None
+    given = {k: v for k, v in vars(args).items() if k in ("draws", "depth", "margin", "resamples") and v is not None}
+    found = explain.explain(cfg, option, versus, args.outcome, runs_per_draw=args.runs_per_draw, workers=args.workers,
+                            scheduler=args.scheduler, show_progress=not args.json, **given)
+    print(explain.to_json(found) if args.json else explain.table(found))
+    if args.out:
+        print(f"wrote {explain.draw(found, Path(args.out))}", file=sys.stderr)
+    return 0
+
+
 def _decide(args) -> int:
     from deterrence import decide
 
-    found = decide.decide_source(args.source, args.options, args.draws, args.runs_per_draw, args.workers,
-                                 args.scheduler, args.jobqueue_config)
+    found = decide.decide_source(args.source, args.options, args.draws, args.runs_per_draw,
+                                 args.workers, args.scheduler, args.jobqueue_config)
     print(decide.to_json(found) if args.json else decide.table(found))
     return 0
 
@@ -140,6 +180,7 @@ class Parser(argparse.ArgumentParser):
 
 def parser() -> argparse.ArgumentParser:
     from deterrence.clusters import SYSTEMS
+    from deterrence.sensitivity import DRAWS, RUNS_PER_DRAW
 
     p = Parser(prog="deterrence", description=DESCRIPTION, epilog=EXAMPLES,
                formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -156,7 +197,9 @@ def parser() -> argparse.ArgumentParser:
                                          "address such as tcp://host:8786 (default: local threads)")
     run.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
     run.add_argument("--target-se", type=float, help="run blocks in order until every headline probability's "
-                                                     "standard error is below this (e.g. 0.002)")
+                                                     "Monte Carlo error is below this (e.g. 0.002); with "
+                                                     "study.runs_per_draw > 1 also the errors of the 2-year "
+                                                     "re-attack's parameter quantiles and p_better")
     run.add_argument("--max-runs", type=whole_number,
                      help="cap on runs per option for --target-se (default study.runs)")
     run.add_argument("--jobqueue-config",
@@ -193,12 +236,60 @@ def parser() -> argparse.ArgumentParser:
                           "axes left out take the study's baseline level (default: the baseline)")
     tra.add_argument("--json", action="store_true", help="print the trace as a JSON object")
     tra.set_defaults(func=_trace)
+    sen = sub.add_parser("sensitivity", help="first- and total-order Sobol indices of an option's expected "
+                                             "outcome over the uncertain parameters")
+    sen.add_argument("config", help="study config (TOML): its seed, priors and [model] choices")
+    sen.add_argument("--option", required=True, help='the option as axis=level pairs, e.g. '
+                                                     '"force_size=5000,posture=rear"; axes left out take the '
+                                                     "study's baseline level")
+    sen.add_argument("--vs", nargs="?", const="", help="index its paired effect against this option (axis=level "
+                                                       "pairs; --vs alone: the study's baseline)")
+    sen.add_argument("--outcome", default="reattack_2y",
+                     help="<event>_<years>y: event ceasefire, deployed, reattack or tripwire; years 1, 2 or 5 "
+                          "(default reattack_2y)")
+    sen.add_argument("--draws", type=whole_number, default=DRAWS,
+                     help="base parameter draws N of the Saltelli design: N x (parameters + 3) rows "
+                          "(default %(default)s)")
+    sen.add_argument("--runs-per-draw", type=whole_number, default=RUNS_PER_DRAW,
+                     help="runs per design row (default %(default)s)")
+    sen.add_argument("--workers", type=whole_number, help="local worker threads (default: all cores)")
+    sen.add_argument("--scheduler", help="local, slurm, pbs, mpi or a scheduler address (default: local threads)")
+    sen.add_argument("--json", action="store_true", help="print the indices as a JSON object")
+    sen.add_argument("--out", help="bar figure (PNG) of the leading indices with their intervals")
+    sen.set_defaults(func=_sensitivity)
+    exp = sub.add_parser("explain", help="the regions of parameter space where option A does worse than B")
+    exp.add_argument("config", help="study config (TOML): its seed, priors and [model] choices")
+    exp.add_argument("--option", required=True, help='option A as axis=level pairs, e.g. "force_size=5000,'
+                                                     'posture=rear"; axes left out take the baseline\'s level')
+    exp.add_argument("--vs", help="option B, written the same way (default: the study's baseline)")
+    exp.add_argument("--outcome", default="reattack_2y",
+                     help="EVENT_Ny: reattack, tripwire or ceasefire within 1, 2 or 5 years (default reattack_2y)")
+    exp.add_argument("--draws", type=whole_number,
+                     help="parameter draws (default 2000: on the laptop config, with its 500 runs per draw, "
+                          "about 20 s on two cores once the kernel is compiled)")
+    exp.add_argument("--runs-per-draw", type=whole_number,
+                     help="runs per draw, even (default: the config's study.runs_per_draw, or 200 if it is 1)")
+    exp.add_argument("--depth", type=whole_number, help="depth of the box tree (default 2)")
+    exp.add_argument("--resamples", type=whole_number,
+                     help="refits on random halves of the draws, for the boxes' stability (default 20)")
+    exp.add_argument("--margin", type=float,
+                     help="a draw where A and B differ by at most this much counts as the same (default 0.01)")
+    exp.add_argument("--workers", type=whole_number, help="local worker threads, or dask workers with "
+                                                          "--scheduler local (default: all cores)")
+    exp.add_argument("--scheduler", help="as for deterrence run: local, slurm, pbs, mpi or an address "
+                                         "tcp://host:8786 (default: local threads)")
+    exp.add_argument("--json", action="store_true", help="print the boxes as a JSON object")
+    exp.add_argument("--out", help="figure (PNG): the draws in the top box's two parameters, the box drawn")
+    exp.set_defaults(func=_explain)
     dec = sub.add_parser("decide", help="expected loss and regret of options, the value of (partial) perfect "
                                         "information, switching values")
     dec.add_argument("source", metavar="RESULT_OR_CONFIG",
                      help="a study config (TOML), or a result (.nc, .zarr) whose config is replayed")
-    dec.add_argument("--draws", type=whole_number, help="parameter draws (default: the study's, runs / runs_per_draw)")
-    dec.add_argument("--runs-per-draw", type=whole_number, help="runs per draw, even (default study.runs_per_draw)")
+    dec.add_argument("--draws", type=whole_number,
+                     help="parameter draws (default 2000: on the laptop config, with its 500 runs per draw, about "
+                          "5 s for two options and 20 s for its 48 on two cores once the kernel is compiled)")
+    dec.add_argument("--runs-per-draw", type=whole_number,
+                     help="runs per draw, even (default: the config's study.runs_per_draw, or 200 if it is 1)")
     dec.add_argument("--options", default="all",
                      help='"all" (the grid; default) or options as axis=level pairs separated by ";", e.g. '
                           '"force_size=5000;force_size=0,leverage=assets_and_aid"')

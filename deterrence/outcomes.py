@@ -52,13 +52,15 @@ class Outcome:
                 f"p_{n}_se": (f"Monte Carlo standard error of p_{n}", "1"),
             }
             found[f"p_{n}_q"] = (f"quantiles over the uncertain parameters of the conditional probability "
-                                 f"P({what} within the given years | parameters) (nested design, debiased)", "1")
+                                 f"P({what} within the given years, given the parameters)"
+                                 " (nested design, debiased)", "1")
             found[f"p_{n}_q_se"] = (f"Monte Carlo error of p_{n}_q (simulation noise only)", "1")
             if self.paired:
                 found[f"diff_p_{n}"] = (f"paired difference to the baseline of p_{n} (common random numbers)", "1")
                 found[f"diff_p_{n}_se"] = (f"paired standard error of diff_p_{n}", "1")
                 found[f"diff_p_{n}_q"] = (f"quantiles over the uncertain parameters of the conditional paired "
-                                          f"effect E[diff | parameters] on p_{n} (nested design, debiased)", "1")
+                                          f"effect E[diff given the parameters] on p_{n}"
+                                          " (nested design, debiased)", "1")
                 found[f"diff_p_{n}_q_se"] = (f"Monte Carlo error of diff_p_{n}_q (simulation noise only)", "1")
         elif self.kind == COUNT:
             total, unit = f"the total {what} over the horizon", self.unit

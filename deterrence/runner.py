@@ -19,10 +19,12 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from deterrence import UserError, families, kernels, rng
-from deterrence.model import COUNTS, N_PARAMETERS, PARAMETER_NAMES
+from deterrence import UserError, epistemic, families, kernels, rng
+from deterrence.model import COUNTS, EVENTS, N_PARAMETERS, PARAMETER_NAMES, SENSITIVITY_YEAR, YEARS
 from deterrence.plan import Plan
-from deterrence.tallies import Tallies
+from deterrence.tallies import Tallies, moment_sums
+
+SENSITIVITY_YEAR_INDEX = YEARS.index(SENSITIVITY_YEAR)
 
 
 def run_block(plan: Plan, start: int, stop: int) -> Tallies:
@@ -213,16 +215,39 @@ class Accumulator:
         return self.total if self.done.all() or self.stopped else None
 
 
-def max_probability_se(total: Tallies, year_days: np.ndarray, horizon: int) -> float:
-    """The largest standard error of the headline probabilities (every
-    event within each year that fits the horizon, every option), with
-    p = (x + 2) / (n + 4) so that an event not seen yet still counts as
-    uncertain."""
+def max_probability_se(total: Tallies, plan: Plan) -> float:
+    """The largest Monte Carlo error of the headline estimates.
+
+    One run per draw: the standard errors of every event within each year
+    that fits the horizon, every option, with p = (x + 2) / (n + 4) so that
+    an event not seen yet still counts as uncertain. With the nested design
+    (runs_per_draw > 1): the draw-level standard errors of those
+    probabilities and of their paired effects, and the bootstrap errors of
+    the 2-year re-attack's parameter quantiles, effect quantiles and
+    p_better (deterrence.epistemic)."""
     n = total.runs
-    cumulative = np.cumsum(total.hist, axis=2)
-    days = [min(d, horizon) - 1 for d in year_days if d <= horizon] or [horizon - 1]
-    p = (cumulative[:, :, days] + 2.0) / (n + 4.0)
-    return float(np.sqrt(p * (1 - p) / n).max())
+    horizon = plan.horizon
+    years = [y for y, d in enumerate(plan.year_days) if d <= horizon]
+    if plan.runs_per_draw == 1 or total.draw_hist is None:
+        cumulative = np.cumsum(total.hist, axis=2)
+        days = [min(d, horizon) - 1 for d in plan.year_days if d <= horizon] or [horizon - 1]
+        p = (cumulative[:, :, days] + 2.0) / (n + 4.0)
+        return float(np.sqrt(p * (1 - p) / n).max())
+    rpd = plan.runs_per_draw
+    if total.runs < 2 * rpd:
+        return np.inf
+    shape = (total.draw_hist.shape[0], len(EVENTS), len(YEARS))
+    hist = total.draw_hist.reshape(shape + (rpd + 1,))[:, :, years or [0]]
+    diff = total.draw_diff.reshape(shape + (2 * rpd + 1,))[:, :, years or [0]]
+    worst = max(float(epistemic.mean_se(hist, epistemic.probability_values(rpd)).max()),
+                float(epistemic.mean_se(diff, epistemic.difference_values(rpd)).max()))
+    if SENSITIVITY_YEAR_INDEX in years:
+        k = EVENTS.index("reattack_day") * len(YEARS) + SENSITIVITY_YEAR_INDEX
+        _, squares = moment_sums(total.paired)
+        _, q_se, _ = epistemic.event_summary(total.draw_hist[:, k], rpd)
+        _, dq_se, _, below_se, _ = epistemic.difference_summary(total.draw_diff[:, k], rpd, squares[:, k])
+        worst = max(worst, float(q_se.max()), float(dq_se.max()), float(below_se.max()))
+    return worst
 
 
 class TargetAccumulator(Accumulator):
@@ -245,7 +270,7 @@ class TargetAccumulator(Accumulator):
         return self._stopped
 
     def _reached(self) -> bool:
-        se = max_probability_se(self.total, self.plan.year_days, self.plan.horizon)
+        se = max_probability_se(self.total, self.plan)
         if se < self.target_se:
             self.reason = f"every headline standard error below {self.target_se} after {self.total.runs} runs"
             return True

@@ -118,7 +118,7 @@ def test_a_keyboard_interrupt_leaves_a_checkpoint_to_resume(study, tmp_path, mon
 
 def test_import_is_cheap():
     """Neither importing the package nor loading a config loads numba or xarray."""
-    code = ("import sys, deterrence; deterrence.load_config(sys.argv[1], runs=10); "
+    code = ("import sys, deterrence; deterrence.load_config(sys.argv[1], runs=1000); "
             "print(sorted({'numba', 'xarray', 'deterrence.kernels'} & set(sys.modules)))")
     done = subprocess.run([sys.executable, "-c", code, str(LAPTOP)], capture_output=True, text=True,
                           cwd=ROOT, check=True)

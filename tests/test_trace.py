@@ -164,13 +164,13 @@ def test_cli_story_and_json(capsys):
 
 
 def test_cli_json_has_null_for_events_past_the_horizon(capsys):
-    # Run 2 of a force deployed during the war: no ceasefire within the
+    # Run 12 of a force deployed during the war: no ceasefire within the
     # horizon, and a strike on the force trips the wire.
-    assert main(["trace", str(LAPTOP_PATH), "--run", "2", "--option",
+    assert main(["trace", str(LAPTOP_PATH), "--run", "12", "--option",
                  "force_size=5000,posture=contact_line,deploy_rule=immediate", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["events"]["ceasefire"] == {"time": None, "day": None, "date": None}
-    assert data["events"]["tripwire"]["cause"] == "hit" and data["events"]["tripwire"]["day"] == 139
+    assert data["events"]["tripwire"]["cause"] == "hit" and data["events"]["tripwire"]["day"] == 592
     assert data["truces"] == [] and data["totals"]["violations"] == 0
 
 
