@@ -38,9 +38,9 @@ from pathlib import Path
 
 import numpy as np
 
-from deterrence import UserError, config, epistemic, replay, runner
+from deterrence import UserError, config, epistemic, replay, runner, sensitivity
 from deterrence.config import Config, Option
-from deterrence.model import AXES, COUNTS
+from deterrence.model import AXES, COUNTS, PARAMETER_NAMES
 from deterrence.trace import parse_option
 
 # Knot counts the regression spline chooses from (2 knots: a cubic).
@@ -48,6 +48,10 @@ KNOTS = (2, 3, 4, 6, 8, 12, 16)
 # Switching values are sought inside this central share of a parameter's draws.
 SWITCH_RANGE = (0.01, 0.99)
 SWITCH_GRID = 197
+# Defaults as `deterrence explain`'s: parameter draws, and runs per draw
+# where the config's study has 1.
+DRAWS = 2000
+RUNS_PER_DRAW = 200
 MIN_DRAWS = 20
 
 
@@ -249,27 +253,23 @@ def analyse(theta: np.ndarray, halves: np.ndarray, parameters: dict[str, int], o
         evpi_plugin=float(expected.min() - losses.min(axis=1).mean()), information=information)
 
 
-def uncertain(cfg: Config) -> dict[str, int]:
-    """The parameters with a non-degenerate prior, each with its column in a replay's theta."""
-    return {p.name: k for k, p in enumerate(cfg.priors) if p.dist != "fixed"}
-
-
-def decide(cfg: Config, options: list[Option], draws: int | None = None, runs_per_draw: int | None = None,
+def decide(cfg: Config, options: list[Option], draws: int = DRAWS, runs_per_draw: int | None = None,
            workers: int | None = None, client=None, show_progress: bool | None = None) -> Decision:
     """Replay ``draws`` parameter draws of ``options`` with ``runs_per_draw``
-    runs each (defaults: the config's study) and weigh them into a decision."""
-    n = runs_per_draw or cfg.study.runs_per_draw
+    runs each (default the config's study.runs_per_draw, or RUNS_PER_DRAW
+    if that is 1) and weigh them into a decision."""
+    n = runs_per_draw or (cfg.study.runs_per_draw if cfg.study.runs_per_draw > 1 else RUNS_PER_DRAW)
     if n < 2 or n % 2:
         raise UserError(f"--runs-per-draw must be even and at least 2 (each draw's runs are split in two halves "
                         f"to correct the noise bias), got {n}; try --runs-per-draw {max(2, n + n % 2)}")
-    draws = draws or cfg.study.runs // cfg.study.runs_per_draw
     if draws < MIN_DRAWS:
         raise UserError(f"--draws must be at least {MIN_DRAWS} (the regressions need them), got {draws}")
     if len(options) < 2:
         raise UserError("--options: a decision needs at least two options, separated by ';'")
     start = time.perf_counter()
     theta, halves = half_losses(cfg, options, draws, n, workers, client, show_progress)
-    found = analyse(theta, halves, uncertain(cfg), tuple(options), cfg.decision, n, show_progress=show_progress)
+    columns = {name: PARAMETER_NAMES.index(name) for name in sensitivity.uncertain(cfg)}
+    found = analyse(theta, halves, columns, tuple(options), cfg.decision, n, show_progress=show_progress)
     return dataclasses.replace(found, seconds=round(time.perf_counter() - start, 3))
 
 
@@ -309,9 +309,11 @@ def decide_source(source: str, options: str = "all", draws: int | None = None, r
 
     cfg = load(source)
     chosen = parse_options(options, cfg)
+    clusters.check_scheduler(scheduler)
     for name, value in (("--draws", draws), ("--runs-per-draw", runs_per_draw), ("--workers", workers)):
         if value is not None and value < 1:
             raise UserError(f"{name} must be a positive integer, got {value}")
+    draws = DRAWS if draws is None else draws
     if scheduler is None:
         return decide(cfg, chosen, draws, runs_per_draw, workers)
     settings = clusters.jobqueue_settings(cfg.cluster, jobqueue_config or shipped("jobs") / "jobqueue.yaml")

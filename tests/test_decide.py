@@ -173,10 +173,11 @@ strikes_per_1000 = 0.2
 def test_cli_from_config_and_from_result(tmp_path, capsys):
     path = tmp_path / "decide.toml"
     path.write_text(STUDY)
-    args = ["--options", "force_size=5000;force_size=0,leverage=assets_and_aid", "--workers", "1", "--json"]
+    args = ["--options", "force_size=5000;force_size=0,leverage=assets_and_aid", "--draws", "30", "--workers", "1",
+            "--json"]
     assert main(["decide", str(path), *args]) == 0
     from_config = json.loads(capsys.readouterr().out)
-    assert from_config["draws"] == 20 and from_config["runs_per_draw"] == 20
+    assert from_config["draws"] == 30 and from_config["runs_per_draw"] == 20
     assert from_config["weights"]["strikes_per_1000"] == 0.2
     assert [o["label"] for o in from_config["options"]] == ["force_size=5000,leverage=status_quo",
                                                             "force_size=0,leverage=assets_and_aid"]
@@ -198,6 +199,7 @@ def test_cli_from_config_and_from_result(tmp_path, capsys):
     (["--options", "force_size=0;force_size=0"], "names an option twice"),
     (["--options", "force_size=0;leverage=gold"], "unknown value 'gold'"),
     (["--draws", "5"], "--draws must be at least 20"),
+    (["--draws", "0"], "--draws must be a positive integer"),
 ])
 def test_cli_mistakes(tmp_path, capsys, args, message):
     path = tmp_path / "decide.toml"
