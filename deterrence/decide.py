@@ -19,8 +19,8 @@ estimates of its losses.
   the correction.
 - EVPPI of a parameter phi (Strong & Oakley 2014): each option's draw losses
   are regressed on phi (a cubic regression spline, knots at quantiles,
-  their number chosen by generalised cross-validation), and
-  EVPPI = min_a E[L] - E[min_a fitted L_a(phi)].
+  their number chosen by generalised cross-validation on the options' gaps
+  to the best one), and EVPPI = min_a E[L] - E[min_a fitted L_a(phi)].
 - Switching values: where, along phi, the option with the lowest fitted loss
   changes.
 
