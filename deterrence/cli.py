@@ -286,8 +286,9 @@ def parser() -> argparse.ArgumentParser:
     dec.add_argument("source", metavar="RESULT_OR_CONFIG",
                      help="a study config (TOML), or a result (.nc, .zarr) whose config is replayed")
     dec.add_argument("--draws", type=whole_number,
-                     help="parameter draws (default 2000: on the laptop config, with its 500 runs per draw, about "
-                          "5 s for two options and 20 s for its 48 on two cores once the kernel is compiled)")
+                     help="parameter draws (default 2000: on the laptop config, with its 500 runs per draw, a "
+                          "few seconds for two options and 10 s or more for its 48 on two cores, once the kernel "
+                          "is compiled)")
     dec.add_argument("--runs-per-draw", type=whole_number,
                      help="runs per draw, even (default: the config's study.runs_per_draw, or 200 if it is 1)")
     dec.add_argument("--options", default="all",

@@ -343,7 +343,7 @@ def table(found: Decision) -> str:
     weights = " + ".join(f"{w:g} x {k}" for k, w in found.weights.items() if w)
     lines = [f"{len(found.options)} options, {found.draws:,} parameter draws x {found.runs_per_draw:,} runs "
              f"(common random numbers); loss = {weights}", "",
-             f"{'option':<{width}}  {'expected loss':>16}  {'regret':>16}"]
+             f"{'option':<{width}}  {'expected loss':>15}  {'regret':>15}"]
     for a in order:
         lines.append(f"{rank[a] + ' ' + names[a]:<{width}}  {found.expected_loss[a]:.4f} ± "
                      f"{found.expected_loss_se[a]:.4f}  {found.regret[a]:.4f} ± {found.regret_se[a]:.4f}")
