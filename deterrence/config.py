@@ -2,7 +2,9 @@
 
 A config has three tables: ``[study]`` (size, seed, horizon), ``[grid]`` (the
 policy options) and ``[priors.NAME]`` (overrides of the default priors in
-``deterrence/priors.toml``). Every mistake raises :class:`UserError` with one
+``deterrence/priors.toml``); optional ones: ``[model]`` (structural
+choices), ``[cluster]`` (batch settings) and ``[decision]`` (the loss
+weights of ``deterrence decide``). Every mistake raises :class:`UserError` with one
 line naming the file, the field and the fix.
 """
 
@@ -89,6 +91,26 @@ CLUSTER_FORMS = {
     "tls": (bool, "true or false"),
 }
 CLUSTER_KEYS = tuple(CLUSTER_FORMS)
+# A config's [decision] table: the weight of each outcome in the loss that
+# `deterrence decide` minimises (docs/model.md, "Decisions and the value of
+# information"). The unit of loss is one certain re-attack within two years;
+# the defaults are judgments, meant to be changed, and a key left out keeps
+# its default.
+DECISION_WEIGHTS = {
+    # Per unit of probability of a renewed major offensive within 2 years:
+    # the study's headline harm, the unit of loss.
+    "reattack_2y": 1.0,
+    # Per unit of probability that foreign troops are engaged in combat
+    # within 2 years: casualties and a risk of escalation, half a re-attack.
+    "tripwire_2y": 0.5,
+    # Per 1,000 missile and drone strikes on cities over the horizon (mean
+    # per run): about 460 days of the war's rate (2.2 a day), a tenth of a
+    # re-attack.
+    "strikes_per_1000": 0.1,
+    # Per unit of probability of being at war at 5 years (no ceasefire yet,
+    # or re-attacked): the war goes on, as grave as a re-attack.
+    "war_5y": 1.0,
+}
 
 
 def check_cluster(table: dict, where: str) -> dict:
@@ -144,6 +166,7 @@ class Config:
     text: str = ""
     path: str = ""
     choices: dict = field(default_factory=lambda: dict(DEFAULT_CHOICES), hash=False)
+    decision: dict = field(default_factory=lambda: dict(DECISION_WEIGHTS), hash=False)
 
     @property
     def options(self) -> list[Option]:
@@ -404,7 +427,7 @@ def parse(raw: dict, text: str = "", where: str = "", record_fit=None) -> Config
     returns the prior fitted from the record in seeds/ (default:
     ``deterrence.fit.record_prior``)."""
     record_fit = record_fit or _record_fit
-    _unknown_keys(raw, ("study", "model", "grid", "priors", "cluster"), where, "the config")
+    _unknown_keys(raw, ("study", "model", "grid", "priors", "cluster", "decision"), where, "the config")
     choices = _choices(raw.get("model", {}), where)
     study_table = raw.get("study")
     if not isinstance(study_table, dict):
@@ -465,7 +488,21 @@ def parse(raw: dict, text: str = "", where: str = "", record_fit=None) -> Config
     if not isinstance(cluster, dict):
         _fail(where, "[cluster] must be a table of batch-system settings")
     check_cluster(cluster, where)
-    return Config(study, grid, priors, cluster, text, where, choices)
+    return Config(study, grid, priors, cluster, text, where, choices, _decision(raw.get("decision", {}), where))
+
+
+def _decision(table, where: str) -> dict:
+    """The [decision] table's loss weights, each defaulting to DECISION_WEIGHTS."""
+    if not isinstance(table, dict):
+        _fail(where, "[decision] must be a table of loss weights, e.g. reattack_2y = 1.0")
+    _unknown_keys(table, tuple(DECISION_WEIGHTS), where, "[decision]")
+    weights = {**DECISION_WEIGHTS, **{k: _number(v, f"decision.{k}", where) for k, v in table.items()}}
+    for key, value in weights.items():
+        if value < 0:
+            _fail(where, f"decision.{key} must be >= 0 (a weight on a harm), got {value:g}")
+    if not any(weights.values()):
+        _fail(where, f"[decision] weighs nothing; give one of {', '.join(DECISION_WEIGHTS)} a weight > 0")
+    return weights
 
 
 def _choices(table, where: str) -> dict:
