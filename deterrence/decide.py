@@ -118,12 +118,9 @@ def half_losses(cfg: Config, options: list[Option], draws: int, runs_per_draw: i
     """The parameters (draws, parameters) and the losses of each draw's two
     halves (draws, 2, options): the draw's first and last n / 2 runs, which
     together are exactly the study's draw with ``runs_per_draw`` = n runs."""
-    # A draw's parameters depend on its index only, not on its runs.
-    theta = replay.replay(cfg, options[:1], draws, runs_per_draw=1, workers=workers, client=client,
-                          show_progress=False).theta
-    halves = replay.replay(cfg, options, 2 * draws, runs_per_draw=runs_per_draw // 2,
-                           thetas=np.repeat(theta, 2, axis=0), workers=workers, client=client,
+    halves = replay.halves(cfg, options, draws, runs_per_draw, workers=workers, client=client,
                            show_progress=show_progress)
+    theta = halves.theta[::2]
     return theta, loss(halves, cfg.decision).reshape(draws, 2, len(options))
 
 

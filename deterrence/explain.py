@@ -39,7 +39,8 @@ from deterrence import UserError, epistemic, shipped
 from deterrence.config import Config, Option
 from deterrence.model import PARAMETERS, YEARS
 from deterrence.outcomes import outcome as declared_outcome
-from deterrence.replay import event_index, replay
+from deterrence.replay import event_index
+from deterrence.replay import halves as replay_halves
 from deterrence.runner import default_workers, tqdm
 
 # Per event outcome: is a higher probability worse? An outcome without a
@@ -160,26 +161,19 @@ def explain(config: Config, option: Option, versus: Option | None = None, outcom
                                ("--resamples", resamples, 1)):
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             raise UserError(f"{what} must be a whole number of at least {least}, got {value!r}")
-    if n % 2:
-        raise UserError(f"--runs-per-draw must be even (each draw's noise comes from two halves of its "
-                        f"runs), got {n}")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise UserError(f"--workers must be at least 1, got {workers!r}")
     if not (isinstance(margin, (int, float)) and 0 <= margin < 1):
         raise UserError(f"--margin must lie in [0, 1), got {margin!r}")
     clusters.check_scheduler(scheduler)
-    # The parameters of each draw, then each draw as two half-draws with its
-    # parameters: half-draw 2d + h holds runs d n + h n/2 ... of draw d, so
-    # together they are exactly the runs of a study with runs_per_draw n.
-    theta = replay(config, [option], draws, first, runs_per_draw=1, workers=workers, show_progress=False).theta
-    kwargs = dict(runs_per_draw=n // 2, thetas=np.repeat(theta, 2, axis=0), block_draws=block_draws,
-                  show_progress=show_progress)
+    kwargs = dict(block_draws=block_draws, show_progress=show_progress)
     if scheduler is None:
-        halves = replay(config, [option, versus], 2 * draws, 2 * first, workers=workers, **kwargs)
+        halves = replay_halves(config, [option, versus], draws, n, first, workers=workers, **kwargs)
     else:
         settings = clusters.jobqueue_settings(config.cluster, shipped("jobs") / "jobqueue.yaml")
         with clusters.client_for(scheduler, workers, settings) as client:
-            halves = replay(config, [option, versus], 2 * draws, 2 * first, client=client, **kwargs)
+            halves = replay_halves(config, [option, versus], draws, n, first, client=client, **kwargs)
+    theta = halves.theta[::2]
     k = halves.within[:, :, event_index(name), YEARS.index(years)].reshape(draws, 2, 2)   # draw, half, option
     difference = k[:, :, 0] - k[:, :, 1]
     effect = difference.sum(axis=1) / n

@@ -125,3 +125,21 @@ def replay(config: Config, options: list[Option], draws: int, first: int = 0, ru
         bar.close()
     theta, within, counts = (np.concatenate(arrays) for arrays in zip(*parts, strict=True))
     return Draws(tuple(options), first, rpd, theta, within, counts)
+
+
+def halves(config: Config, options: list[Option], draws: int, runs_per_draw: int, first: int = 0,
+           **kwargs) -> Draws:
+    """Draws [first, first + draws) each as two half-draws of
+    ``runs_per_draw`` / 2 runs with the draw's parameters: half-draw 2 d + h
+    holds runs d n + h n / 2 ... of draw d, so together they are exactly the
+    runs of a study with ``runs_per_draw`` n, and the two halves give an
+    unbiased estimate of a draw's noise. ``runs_per_draw`` is even; other
+    arguments as for :func:`replay`. Returns 2 ``draws`` half-draws."""
+    if runs_per_draw % 2:
+        raise UserError(f"--runs-per-draw must be even (each draw's noise comes from two halves of its runs), "
+                        f"got {runs_per_draw}")
+    # A draw's parameters depend on its index only, not on its runs.
+    theta = replay(config, options[:1], draws, first, runs_per_draw=1, workers=kwargs.get("workers"),
+                   client=kwargs.get("client"), show_progress=False).theta
+    return replay(config, options, 2 * draws, 2 * first, runs_per_draw=runs_per_draw // 2,
+                  thetas=np.repeat(theta, 2, axis=0), **kwargs)
