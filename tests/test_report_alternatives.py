@@ -1,0 +1,24 @@
+"""deterrence.report.alternatives: the headline cells of one result, each
+with its parameter interval where the result has one; the noise column
+is the largest Monte Carlo SE among them."""
+
+from deterrence.report import alternatives
+
+
+def test_cells_give_intervals_and_the_largest_noise(nested, small):
+    found = alternatives.cells(nested)
+    assert len(found) == len(alternatives.COLUMNS) + 1
+    noise = 0.0
+    for (_, option, name, years), cell in zip(alternatives.COLUMNS, found, strict=False):
+        o = nested.sel(option).sel(years=years)
+        if years * 365.25 > nested.attrs["horizon_days"]:
+            continue                     # beyond this small study's horizon: undefined
+        noise = max(noise, float(o[f"{name}_se"]))
+        value = f"{100 * float(o[name]):{'+' if name.startswith('diff') else ''}.1f}"
+        if f"{name}_q" in nested:
+            low, high = (100 * float(o[f"{name}_q"].sel(quantile=q)) for q in (0.05, 0.95))
+            assert cell == f"{value} [{low:.1f}, {high:.1f}]"
+        else:
+            assert cell == value
+    assert found[-1] == f"{100 * noise:.2f}"
+    assert not any("[" in cell for cell in alternatives.cells(small))    # no intervals to give
