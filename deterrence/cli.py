@@ -85,12 +85,61 @@ def _validate(args) -> int:
     return 0
 
 
+def _compare(args) -> int:
+    from deterrence import compare
+
+    ds = compare.compare(args.config, args.a, args.b, args.config_b, runs=args.runs,
+                         runs_per_draw=args.runs_per_draw, workers=args.workers)
+    print(compare.to_json(ds) if args.json else compare.table(ds))
+    return 0
+
+
 def _trace(args) -> int:
     from deterrence import study, trace
 
     cfg = study.load_config(args.config)
     run = trace.trace_run(cfg, args.run, trace.parse_option(args.option, cfg.study.baseline))
     print(trace.to_json(run) if args.json else trace.story(run))
+    return 0
+
+
+def _sensitivity(args) -> int:
+    import time
+
+    from deterrence import clusters, sensitivity, study, trace
+
+    cfg = study.load_config(args.config)
+    option = trace.parse_option(args.option, cfg.study.baseline)
+    vs = None if args.vs is None else trace.parse_option(args.vs, cfg.study.baseline)
+    given = dict(outcome=args.outcome, draws=args.draws, runs_per_draw=args.runs_per_draw, workers=args.workers)
+    start = time.perf_counter()
+    if args.scheduler:
+        with clusters.client_for(args.scheduler, args.workers, clusters.jobqueue_settings(cfg.cluster)) as client:
+            result = sensitivity.indices(cfg, option, vs, client=client, **given)
+    else:
+        result = sensitivity.indices(cfg, option, vs, **given)
+    print(sensitivity.to_json(result) if args.json else sensitivity.table(result))
+    if args.out:
+        sensitivity.draw(result, Path(args.out))
+    print(f"{result.runs:,} runs in {time.perf_counter() - start:.1f} s"
+          + (f"; wrote {args.out}" if args.out else ""), file=sys.stderr)
+    return 0
+
+
+def _explain(args) -> int:
+    from deterrence import explain, study, trace
+
+    if args.out and not Path(args.out).parent.is_dir():
+        raise UserError(f"--out {args.out}: no folder {Path(args.out).parent}; create it or choose another path")
+    cfg = study.load_config(args.config)
+    option = trace.parse_option(args.option, cfg.study.baseline)
+    versus = trace.parse_option(args.vs, cfg.study.baseline) if args.vs is not None else None
+    given = {k: v for k, v in vars(args).items() if k in ("draws", "depth", "margin", "resamples") and v is not None}
+    found = explain.explain(cfg, option, versus, args.outcome, runs_per_draw=args.runs_per_draw, workers=args.workers,
+                            scheduler=args.scheduler, show_progress=not args.json, **given)
+    print(explain.to_json(found) if args.json else explain.table(found))
+    if args.out:
+        print(f"wrote {explain.draw(found, Path(args.out))}", file=sys.stderr)
     return 0
 
 
@@ -131,6 +180,7 @@ class Parser(argparse.ArgumentParser):
 
 def parser() -> argparse.ArgumentParser:
     from deterrence.clusters import SYSTEMS
+    from deterrence.sensitivity import DRAWS, RUNS_PER_DRAW
 
     p = Parser(prog="deterrence", description=DESCRIPTION, epilog=EXAMPLES,
                formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -186,6 +236,66 @@ def parser() -> argparse.ArgumentParser:
                           "axes left out take the study's baseline level (default: the baseline)")
     tra.add_argument("--json", action="store_true", help="print the trace as a JSON object")
     tra.set_defaults(func=_trace)
+    sen = sub.add_parser("sensitivity", help="first- and total-order Sobol indices of an option's expected "
+                                             "outcome over the uncertain parameters")
+    sen.add_argument("config", help="study config (TOML): its seed, priors and [model] choices")
+    sen.add_argument("--option", required=True, help='the option as axis=level pairs, e.g. '
+                                                     '"force_size=5000,posture=rear"; axes left out take the '
+                                                     "study's baseline level")
+    sen.add_argument("--vs", nargs="?", const="", help="index its paired effect against this option (axis=level "
+                                                       "pairs; --vs alone: the study's baseline)")
+    sen.add_argument("--outcome", default="reattack_2y",
+                     help="<event>_<years>y: event ceasefire, deployed, reattack or tripwire; years 1, 2 or 5 "
+                          "(default reattack_2y)")
+    sen.add_argument("--draws", type=whole_number, default=DRAWS,
+                     help="base parameter draws N of the Saltelli design: N x (parameters + 3) rows "
+                          "(default %(default)s)")
+    sen.add_argument("--runs-per-draw", type=whole_number, default=RUNS_PER_DRAW,
+                     help="runs per design row (default %(default)s)")
+    sen.add_argument("--workers", type=whole_number, help="local worker threads (default: all cores)")
+    sen.add_argument("--scheduler", help="local, slurm, pbs, mpi or a scheduler address (default: local threads)")
+    sen.add_argument("--json", action="store_true", help="print the indices as a JSON object")
+    sen.add_argument("--out", help="bar figure (PNG) of the leading indices with their intervals")
+    sen.set_defaults(func=_sensitivity)
+    exp = sub.add_parser("explain", help="the regions of parameter space where option A does worse than B")
+    exp.add_argument("config", help="study config (TOML): its seed, priors and [model] choices")
+    exp.add_argument("--option", required=True, help='option A as axis=level pairs, e.g. "force_size=5000,'
+                                                     'posture=rear"; axes left out take the baseline\'s level')
+    exp.add_argument("--vs", help="option B, written the same way (default: the study's baseline)")
+    exp.add_argument("--outcome", default="reattack_2y",
+                     help="EVENT_Ny: reattack, tripwire or ceasefire within 1, 2 or 5 years (default reattack_2y)")
+    exp.add_argument("--draws", type=whole_number,
+                     help="parameter draws (default 2000: on the laptop config, with its 500 runs per draw, "
+                          "about 20 s on two cores once the kernel is compiled)")
+    exp.add_argument("--runs-per-draw", type=whole_number,
+                     help="runs per draw, even (default: the config's study.runs_per_draw, or 200 if it is 1)")
+    exp.add_argument("--depth", type=whole_number, help="depth of the box tree (default 2)")
+    exp.add_argument("--resamples", type=whole_number,
+                     help="refits on random halves of the draws, for the boxes' stability (default 20)")
+    exp.add_argument("--margin", type=float,
+                     help="a draw where A and B differ by at most this much counts as the same (default 0.01)")
+    exp.add_argument("--workers", type=whole_number, help="local worker threads, or dask workers with "
+                                                          "--scheduler local (default: all cores)")
+    exp.add_argument("--scheduler", help="as for deterrence run: local, slurm, pbs, mpi or an address "
+                                         "tcp://host:8786 (default: local threads)")
+    exp.add_argument("--json", action="store_true", help="print the boxes as a JSON object")
+    exp.add_argument("--out", help="figure (PNG): the draws in the top box's two parameters, the box drawn")
+    exp.set_defaults(func=_explain)
+    com = sub.add_parser("compare", help="paired difference A - B of two options, or of one option under two "
+                                         "configs, on the same runs")
+    com.add_argument("config", help="study config (TOML) of A (and of B without --config-b)")
+    com.add_argument("--a", required=True, help='option A as axis=level pairs, e.g. "force_size=5000,posture=rear"; '
+                                                "axes left out take the study's baseline level")
+    com.add_argument("--b", help="option B, the same way (default: the baseline; with --config-b: A)")
+    com.add_argument("--config-b", help="study config of B (same seed, horizon and runs per draw; a structural "
+                                        "choice or prior apart): the runs pair by index")
+    com.add_argument("--runs", type=whole_number, help="runs (default study.runs of CONFIG)")
+    com.add_argument("--runs-per-draw", type=whole_number,
+                     help="runs per parameter draw (default study.runs_per_draw); above 1 gives the parameter "
+                          "interval and p_better")
+    com.add_argument("--workers", type=whole_number, help="local worker threads (default: all cores)")
+    com.add_argument("--json", action="store_true", help="print the result as a JSON object")
+    com.set_defaults(func=_compare)
     return p
 
 

@@ -149,6 +149,8 @@ def mean_se(hist: np.ndarray, values: np.ndarray) -> np.ndarray:
     estimates (runs of one draw share its parameters, so the draws, not the
     runs, are the independent units): sd(x) / sqrt(draws)."""
     draws = hist.sum(axis=-1)
-    mean = hist @ values / draws
-    variance = (hist @ values**2 - draws * mean**2) / np.maximum(draws - 1, 1)
+    # Row by row (not a matrix product), so a row's result does not depend
+    # on the rows beside it: compare and results agree bit for bit.
+    mean = (hist * values).sum(axis=-1) / draws
+    variance = ((hist * values**2).sum(axis=-1) - draws * mean**2) / np.maximum(draws - 1, 1)
     return np.sqrt(np.maximum(variance, 0.0) / draws)

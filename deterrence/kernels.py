@@ -814,3 +814,55 @@ def replay_draws(key0, key1, draw_start, draw_stop, runs_per_draw, thetas, horiz
         if fault[0] != NO_FAULT:
             break
     return drawn, within, count_sums, fault
+
+
+@jit
+def replay_runs(key0, key1, run_start, run_stop, runs_per_draw, horizon, family, args, force_levels, options,
+                year_days, level_parameters, choices):
+    """Replay runs [run_start, run_stop) exactly as ``simulate`` computes
+    them (run r has the parameters of draw r // runs_per_draw) and return
+    them run by run: each option's flags of each event within each year
+    (runs, n_options, events * years) as int8, its violations and strikes
+    (runs, n_options, 2), and the fault array. For pairing runs of two
+    studies (``deterrence.compare``): memory grows with the block's runs."""
+    n_runs = run_stop - run_start
+    n_opt = options.shape[0]
+    n_years = year_days.shape[0]
+    flags = np.zeros((n_runs, n_opt, N_EVENTS * n_years), dtype=np.int8)
+    run_counts = np.zeros((n_runs, n_opt, 2), dtype=np.int64)
+    st = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
+    st_gap = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
+    st_durable = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
+    theta = np.empty(N_PARAMETERS)
+    run_values = np.empty(N_RUN_VALUES)
+    episodes = np.empty((N_EP_ROWS, 64))
+    tables = new_tables(force_levels.shape[0], level_parameters)
+    times = np.empty((n_opt, N_EVENTS))
+    counts = np.empty((n_opt, 2), dtype=np.int64)
+    days = np.empty((n_opt, N_DAYS))
+    strike_means = np.empty(n_opt)
+    veto_choice = choices[CHOICE_VETO]
+    fault = np.zeros(FAULT_SIZE, dtype=np.int64)
+    for run in range(run_start, run_stop):
+        if new_draw(run, run_start, runs_per_draw):
+            bad = draw_parameters(theta, st, key0, key1, run // runs_per_draw, family, args)
+            if bad >= 0:
+                set_fault(fault, FAULT_PARAMETER, run, bad)
+                break
+        episodes, kind = prepare_run(run_values, episodes, tables, st, st_gap, st_durable, key0, key1, run,
+                                     horizon, theta, force_levels, level_parameters, veto_choice)
+        if kind != NO_FAULT:
+            set_fault(fault, kind, run, 0)
+            break
+        run_options(run, key0, key1, horizon, theta, force_levels, options, run_values, tables, episodes, times,
+                    counts, days, strike_means, st, fault)
+        if fault[0] != NO_FAULT:
+            break
+        i = run - run_start
+        for o in range(n_opt):
+            for e in range(N_EVENTS):
+                for y in range(n_years):
+                    flags[i, o, e * n_years + y] = times[o, e] < year_days[y]
+            run_counts[i, o, 0] = counts[o, 0]
+            run_counts[i, o, 1] = counts[o, 1]
+    return flags, run_counts, fault

@@ -81,7 +81,7 @@ def build(config: Config, plan: Plan, tallies: Tallies, extra_attrs: dict | None
         for name, values in ((f"{o.name}_sum", s), (f"{o.name}_sumsq", sq), (f"mean_{o.name}", mean),
                              (f"mean_{o.name}_se", se)):
             data[name] = (AXES, grid_array(values))
-    paired = _paired(tallies, n, grid_array, in_horizon)
+    paired = _paired(tallies, n, grid_array, in_horizon, plan.runs_per_draw if nested else 1)
     data.update({k: v for k, v in paired.items() if k not in data})
     if tallies.sensitivity is not None and plan.sensitivity_parameters.size:
         data.update(_sensitivity(config, plan, tallies, grid_array))
@@ -186,8 +186,10 @@ def _after_ceasefire(tallies: Tallies, grid_array) -> dict:
             "runs_after_ceasefire": (dims, grid_array(tallies.after_ceasefire[:, :, 0]))}
 
 
-def _paired(tallies: Tallies, n: int, grid_array, in_horizon) -> dict:
-    """Differences against the baseline option, with paired standard errors."""
+def _paired(tallies: Tallies, n: int, grid_array, in_horizon, runs_per_draw: int = 1) -> dict:
+    """Differences against the baseline option, with paired standard errors
+    (for the counts with the nested design, the upper bound of runs of a
+    draw as if all alike, as for their means)."""
     total, squares = moment_sums(tallies.paired)
     mean, se = _mean_se(total, squares, n)
     data = {}
@@ -201,7 +203,7 @@ def _paired(tallies: Tallies, n: int, grid_array, in_horizon) -> dict:
     for k, o in enumerate(o for o in outcomes.counts() if o.paired):
         col = len(EVENTS) * n_years + k
         data[f"diff_mean_{o.name}"] = (AXES, grid_array(mean[:, col]))
-        data[f"diff_mean_{o.name}_se"] = (AXES, grid_array(se[:, col]))
+        data[f"diff_mean_{o.name}_se"] = (AXES, grid_array(se[:, col] * np.sqrt(runs_per_draw)))
     return data
 
 

@@ -1,0 +1,373 @@
+"""Paired contrasts: option A against option B, or A under one study
+against B under another, on the same runs.
+
+A run is a pure function of (seed, run index, option), so two options, or
+two configs that differ in a structural choice ([model] veto, the record
+rows behind a fitted prior), can be compared on the same run indices:
+common random numbers, and with the nested design (``study.runs_per_draw``)
+the same parameter draws. For every headline outcome (each event within 1,
+2 and 5 years; mean violations and strikes) :func:`compare` gives A, B, the
+paired difference A - B with its Monte Carlo standard error ("simulation
+noise"), the debiased quantiles of the conditional effect E[A - B | theta]
+over the uncertain parameters (``deterrence.epistemic``), and p_better: the
+share of draws under which A's conditional 2-year re-attack risk is below
+B's.
+
+From Python::
+
+    import deterrence.compare
+    ds = deterrence.compare.compare("configs/laptop.toml", a="force_size=5000,posture=rear",
+                                    runs=200_000)
+
+Two options of one config run as a study whose grid is {A} and whose
+baseline is B (the kernel and runner of ``deterrence run``: its paired
+tallies are those of option A in a run of the config, bit for bit). Two
+configs are replayed block by block, run by run (``kernels.replay_runs``),
+and paired in NumPy into the same tallies; memory stays flat in the runs.
+"""
+
+import dataclasses
+import json
+import math
+import os
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from itertools import islice
+
+import numpy as np
+import xarray as xr
+
+from deterrence import UserError, config, epistemic, kernels, outcomes, runner
+from deterrence.config import MAX_RUNS_PER_DRAW, Config, Option
+from deterrence.model import AXES, EVENTS, SENSITIVITY_YEAR, YEARS
+from deterrence.plan import Plan, make_plan, year_days
+from deterrence.replay import options_plan
+from deterrence.results import _mean_se
+from deterrence.tallies import carry, moment_sums
+from deterrence.trace import parse_option
+
+HEADLINE = len(EVENTS) * len(YEARS)              # event-within-year outcomes, e * len(YEARS) + y
+COUNTS = [o for o in outcomes.counts() if o.paired]   # violations, strikes: the paired counts
+BETTER = EVENTS.index("reattack_day") * len(YEARS) + YEARS.index(SENSITIVITY_YEAR)
+PAIR_BLOCK_RUNS = 50_000                         # runs per block of a study pair (about 1.4 MB each)
+
+
+@dataclass
+class Pair:
+    """Integer tallies of A and B on the same runs: the draws by runs with
+    each headline event within each year (2: A then B, HEADLINE,
+    runs_per_draw + 1), by the difference of those numbers (HEADLINE,
+    2 runs_per_draw + 1, offset runs_per_draw), the moments of the per-run
+    differences A - B (HEADLINE + counts, 3: sum and 32-bit halves of the
+    sum of squares, as ``Tallies.paired``), and the sums of the paired
+    counts of A and B (2, counts)."""
+    runs: int
+    runs_per_draw: int
+    draw_hist: np.ndarray
+    draw_diff: np.ndarray
+    paired: np.ndarray
+    count_sums: np.ndarray
+
+    def __iadd__(self, other: "Pair") -> "Pair":
+        self.runs += other.runs
+        for name in ("draw_hist", "draw_diff", "paired", "count_sums"):
+            getattr(self, name).__iadd__(getattr(other, name))
+        carry(self.paired)
+        return self
+
+
+def option_text(option: Option) -> str:
+    """An option as ``axis=level,...`` over every axis (the form --a and --b read)."""
+    return ",".join(f"{a}={getattr(option, a)}" for a in AXES)
+
+
+def compare(config_a: Config | str | os.PathLike, a: Option | str, b: Option | str | None = None,
+            config_b: Config | str | os.PathLike | None = None, runs: int | None = None,
+            runs_per_draw: int | None = None, workers: int | None = None,
+            show_progress: bool | None = None) -> xr.Dataset:
+    """The paired difference A - B on every headline outcome.
+
+    Parameters
+    ----------
+    config_a : Config, str or path-like
+        The study config of A (its seed, horizon, priors, [model] choices).
+    a, b : Option or str
+        Options, or text ``"axis=level,..."`` whose left-out axes take the
+        config's baseline level. ``b`` defaults to the baseline of
+        ``config_a``, or with ``config_b`` to ``a``.
+    config_b : Config, str or path-like, optional
+        The study of B: the same seed, horizon and runs per draw, a
+        structural choice or prior apart. Runs pair by index.
+    runs : int, optional
+        Runs (default ``study.runs`` of ``config_a``); a multiple of the runs per draw.
+    runs_per_draw : int, optional
+        Runs per parameter draw (default the config's); above 1 the result
+        holds the parameter quantiles and p_better.
+    workers : int, optional
+        Local worker threads (default: all cores).
+    show_progress : bool, optional
+        A progress bar on stderr over the runs (default: shown; False hides it).
+
+    Returns
+    -------
+    xarray.Dataset
+        Over ``outcome`` (``ceasefire_1y`` ... ``tripwire_5y``,
+        ``violations``, ``strikes``): ``a``, ``b``, ``diff`` (A - B),
+        ``diff_se`` (simulation noise: the Monte Carlo standard error,
+        over draws with the nested design; for the counts then an upper
+        bound), ``diff_q`` and ``diff_q_se`` over ``quantile``; scalars
+        ``p_better`` and ``p_better_se``; NaN where undefined (beyond the
+        horizon; quantiles with one run per draw). Its attributes name the
+        options, the configs, the seed and the runs.
+    """
+    cfg_a = _config(config_a)
+    cfg_b = _config(config_b) if config_b is not None else None
+    if workers is not None and not (_whole(workers) and workers >= 1):
+        raise UserError(f"--workers must be at least 1, got {workers!r}")
+    option_a = _option(a, cfg_a, "--a")
+    if cfg_b is None:
+        option_b = cfg_a.study.baseline if b is None else _option(b, cfg_a, "--b")
+    else:
+        option_b = option_a if b is None else _option(b, cfg_b, "--b")
+        _check_pairing(cfg_a, cfg_b, runs_per_draw)
+    cfg_a = _with_runs(cfg_a, runs, runs_per_draw)
+    if cfg_b is None:
+        pair = option_pair(cfg_a, option_a, option_b, workers, show_progress)
+    else:
+        cfg_b = _with_runs(cfg_b, cfg_a.study.runs, cfg_a.study.runs_per_draw)
+        pair = study_pair(cfg_a, option_a, cfg_b, option_b, workers, show_progress)
+    ds = summarise(pair, year_days(), cfg_a.study.horizon_days)
+    ds.attrs.update(a=option_text(option_a), b=option_text(option_b), config_a=cfg_a.path,
+                    config_b=(cfg_b or cfg_a).path, seed=str(cfg_a.study.seed),
+                    horizon_days=cfg_a.study.horizon_days, b_is_baseline=int(cfg_b is None and
+                                                                              option_b == cfg_a.study.baseline))
+    return ds
+
+
+def _config(value) -> Config:
+    return value if isinstance(value, Config) else config.load(value)
+
+
+def _option(value, cfg: Config, flag: str) -> Option:
+    if isinstance(value, Option):
+        return value
+    try:
+        return parse_option(value, cfg.study.baseline)
+    except UserError as error:
+        raise UserError(str(error).replace("--option", flag)) from None
+
+
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_pairing(cfg_a: Config, cfg_b: Config, runs_per_draw: int | None) -> None:
+    """Two studies pair run by run only under the same seed, horizon and
+    parameter draws."""
+    for what, x, y in (("study.seed", cfg_a.study.seed, cfg_b.study.seed),
+                       ("study.horizon_days", cfg_a.study.horizon_days, cfg_b.study.horizon_days),
+                       ("study.runs_per_draw", cfg_a.study.runs_per_draw if runs_per_draw is None else 0,
+                        cfg_b.study.runs_per_draw if runs_per_draw is None else 0)):
+        if x != y:
+            raise UserError(f"--config-b {cfg_b.path}: {what} is {y}, {cfg_a.path} has {x}; runs pair only "
+                            f"where both are equal: set them equal"
+                            + (" (or give --runs-per-draw)" if what == "study.runs_per_draw" else ""))
+
+
+def _with_runs(cfg: Config, runs: int | None, runs_per_draw: int | None) -> Config:
+    """The config with its runs and runs per draw replaced (blocks rounded
+    down to whole draws)."""
+    if runs_per_draw is not None:
+        if not (_whole(runs_per_draw) and 1 <= runs_per_draw <= MAX_RUNS_PER_DRAW):
+            raise UserError(f"--runs-per-draw must be a whole number from 1 to {MAX_RUNS_PER_DRAW:,}, "
+                            f"got {runs_per_draw!r}")
+        block = max(runs_per_draw, cfg.study.block_runs // runs_per_draw * runs_per_draw)
+        cfg = dataclasses.replace(cfg, study=dataclasses.replace(cfg.study, runs_per_draw=runs_per_draw,
+                                                                 block_runs=block))
+    return cfg.with_overrides(runs=cfg.study.runs if runs is None else runs)
+
+
+def option_pair(cfg: Config, a: Option, b: Option, workers: int | None = None,
+                show_progress: bool | None = None) -> Pair:
+    """A against B under one config: a study whose grid is {A} and whose
+    baseline is B, run as ``deterrence run`` runs it."""
+    study = dataclasses.replace(cfg, grid={axis: (getattr(a, axis),) for axis in AXES},
+                                study=dataclasses.replace(cfg.study, baseline=b))
+    plan = make_plan(study)
+    t = runner.run_local(plan, workers=workers, show_progress=show_progress)
+    # Kernel rows: the one grid option, then the baseline.
+    return Pair(t.runs, plan.runs_per_draw, t.draw_hist.copy(), t.draw_diff[0].copy(), t.paired[0].copy(),
+                t.moments[:, :len(COUNTS), 0].copy())
+
+
+def study_pair(cfg_a: Config, a: Option, cfg_b: Config, b: Option, workers: int | None = None,
+               show_progress: bool | None = None) -> Pair:
+    """A under ``cfg_a`` against B under ``cfg_b`` on runs 0 ... runs - 1
+    (the runs and runs per draw of ``cfg_a``), in blocks of whole draws on
+    local threads; the integer sums make the result the same for any
+    blocks and workers."""
+    rpd, runs = cfg_a.study.runs_per_draw, cfg_a.study.runs
+    plans = [dataclasses.replace(options_plan(c, [o]), runs_per_draw=rpd, runs=runs)
+             for c, o in ((cfg_a, a), (cfg_b, b))]
+    size = rpd * max(1, PAIR_BLOCK_RUNS // rpd)
+    blocks = [(start, min(start + size, runs)) for start in range(0, runs, size)]
+    bar = runner.progress(plans[0], disable=None if show_progress is None else not show_progress)
+    workers = workers or runner.default_workers()
+    pending = iter(blocks)
+    total = None
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            # At most two blocks in flight per worker: memory stays flat.
+            in_flight = deque(pool.submit(pair_block, plans, *b) for b in islice(pending, 2 * workers))
+            while in_flight:
+                part = in_flight.popleft().result()
+                total = part if total is None else total.__iadd__(part)
+                bar.update(part.runs)
+                in_flight.extend(pool.submit(pair_block, plans, *b) for b in islice(pending, 1))
+    finally:
+        bar.close()
+    return total
+
+
+def pair_block(plans: list[Plan], start: int, stop: int) -> Pair:
+    """Runs [start, stop) (whole draws) of the first plan's option against the second's."""
+    flags, counts = [], []
+    for plan in plans:
+        f, c, fault = kernels.replay_runs(
+            plan.key[0], plan.key[1], start, stop, plan.runs_per_draw, plan.horizon, plan.family, plan.args,
+            plan.force_levels, plan.options, plan.year_days, plan.level_parameters, plan.choices)
+        if fault[0] != kernels.NO_FAULT:
+            raise UserError(runner.fault_message(plan, *(int(x) for x in fault)))
+        flags.append(f[:, 0].astype(np.int64))
+        counts.append(c[:, 0])
+    return pair_of_runs(plans[0].runs_per_draw, *flags, *counts)
+
+
+def pair_of_runs(n: int, flags_a: np.ndarray, flags_b: np.ndarray, counts_a: np.ndarray,
+                 counts_b: np.ndarray) -> Pair:
+    """The Pair tallies of runs given one by one: flags (runs, HEADLINE)
+    and paired counts (runs, counts) of A and B, the runs in whole draws of n."""
+    runs = flags_a.shape[0]
+    within = [f.reshape(runs // n, n, -1).sum(axis=1) for f in (flags_a, flags_b)]
+    draw_hist = np.stack([_histograms(k, n + 1) for k in within])
+    draw_diff = _histograms(within[0] - within[1] + n, 2 * n + 1)
+    d = np.concatenate([flags_a - flags_b, counts_a - counts_b], axis=1)
+    square = d * d      # |d| <= MAX_COUNT: the square fits int64
+    paired = np.stack([d.sum(axis=0), (square >> 32).sum(axis=0), (square & 0xFFFFFFFF).sum(axis=0)], axis=1)
+    carry(paired)
+    return Pair(runs, n, draw_hist, draw_diff, paired, np.stack([counts_a.sum(axis=0), counts_b.sum(axis=0)]))
+
+
+def _histograms(k: np.ndarray, bins: int) -> np.ndarray:
+    """(columns, bins): the rows of ``k`` (rows, columns) by their value in each column."""
+    columns = k.shape[1]
+    flat = (k + bins * np.arange(columns)).ravel()
+    return np.bincount(flat, minlength=columns * bins).reshape(columns, bins).astype(np.int64)
+
+
+def outcome_names() -> list[str]:
+    """``ceasefire_1y`` ... ``tripwire_5y``, then the paired counts."""
+    return [f"{o.name}_{y}y" for o in outcomes.events() for y in YEARS] + [o.name for o in COUNTS]
+
+
+def summarise(pair: Pair, days: np.ndarray, horizon: int) -> xr.Dataset:
+    """The dataset of :func:`compare` from a pair's tallies; ``days``: the
+    whole days of model.YEARS (``plan.year_days``)."""
+    n, runs = pair.runs_per_draw, pair.runs
+    total, squares = moment_sums(pair.paired)
+    level = np.concatenate([pair.draw_hist @ np.arange(n + 1) / runs, pair.count_sums / runs], axis=1)
+    diff = total / runs
+    se = np.concatenate([epistemic.mean_se(pair.draw_diff, epistemic.difference_values(n)),
+                         # Runs of a draw share its parameters: an upper bound (runs
+                         # of a draw as if all alike), as in results.build.
+                         _mean_se(total[HEADLINE:], squares[HEADLINE:], runs)[1] * math.sqrt(n)])
+    q = np.full((diff.size, len(epistemic.QUANTILES)), np.nan)
+    q_se = q.copy()
+    better = better_se = np.nan
+    if n > 1:
+        q[:HEADLINE], q_se[:HEADLINE], below, below_se, _ = epistemic.difference_summary(
+            pair.draw_diff, n, squares[:HEADLINE])
+        better, better_se = below[BETTER], below_se[BETTER]
+    beyond = np.concatenate([np.tile(days > horizon, len(EVENTS)), np.zeros(len(COUNTS), dtype=bool)])
+    level[:, beyond] = np.nan
+    diff[beyond], se[beyond], q[beyond], q_se[beyond] = np.nan, np.nan, np.nan, np.nan
+    one = ("outcome",)
+    return xr.Dataset(
+        {"a": (one, level[0]), "b": (one, level[1]), "diff": (one, diff), "diff_se": (one, se),
+         "diff_q": (one + ("quantile",), q), "diff_q_se": (one + ("quantile",), q_se),
+         "p_better": ((), better), "p_better_se": ((), better_se)},
+        coords={"outcome": np.array(outcome_names(), dtype=object), "quantile": np.array(epistemic.QUANTILES)},
+        attrs={"runs": runs, "runs_per_draw": n, "parameter_draws": runs // n})
+
+
+def to_json(ds: xr.Dataset) -> str:
+    """The result as a JSON object (NaN as null)."""
+    def number(x):
+        x = float(x)
+        return x if math.isfinite(x) else None
+
+    quantiles = [f"{p:g}" for p in ds["quantile"].values]
+    rows = {}
+    for name in ds["outcome"].values:
+        row = ds.sel(outcome=name)
+        rows[str(name)] = {
+            **{v: number(row[v]) for v in ("a", "b", "diff", "diff_se")},
+            "diff_se_is_upper_bound": bool(name in {o.name for o in COUNTS} and ds.attrs["runs_per_draw"] > 1),
+            **{v: dict(zip(quantiles, map(number, row[v].values), strict=True)) for v in ("diff_q", "diff_q_se")},
+        }
+    return json.dumps({**{k: (v.item() if isinstance(v, np.generic) else v) for k, v in ds.attrs.items()},
+                       "p_better": number(ds.p_better), "p_better_se": number(ds.p_better_se),
+                       "outcomes": rows}, indent=2)
+
+
+def table(ds: xr.Dataset) -> str:
+    """A plain-text table: per outcome A, B, A - B with its simulation
+    noise, and the parameter interval (5% .. 95%, median) of the effect."""
+    attrs = ds.attrs
+    same = attrs["config_a"] == attrs["config_b"]
+    lines = [f"A: {attrs['a']}" + ("" if same else f"  ({attrs['config_a']})"),
+             f"B: {attrs['b']}" + (" (the baseline)" if attrs.get("b_is_baseline") else "")
+             + ("" if same else f"  ({attrs['config_b']})"),
+             f"{int(attrs['runs']):,} runs, seed {attrs['seed']}, {int(attrs['parameter_draws']):,} parameter "
+             f"draws of {int(attrs['runs_per_draw']):,} runs", ""]
+    nested = attrs["runs_per_draw"] > 1
+    head = f"{'outcome':<34} {'A':>9} {'B':>9} {'A - B':>9} {'simulation noise':>17}"
+    if nested:
+        head += f"   {'parameter interval 5% .. 95% (median)':<}"
+    lines += [head, "-" * len(head)]
+    counts = {o.name: o for o in COUNTS}
+    for name in ds["outcome"].values:
+        row = ds.sel(outcome=name)
+        if name in counts:
+            label, scale, unit, bound = f"mean {counts[name].label}", 1.0, "", "<=" if nested else "±"
+        else:
+            event, years = name.rsplit("_", 1)
+            label = f"P({outcomes.outcome(event).label} within {years[:-1]} y)"
+            scale, unit, bound = 100.0, " pt", "±"
+        a, b, diff, se = (float(row[v]) * scale for v in ("a", "b", "diff", "diff_se"))
+        if not np.isfinite(diff):
+            lines.append(f"{label:<34} {'beyond the horizon':>39}")
+            continue
+        digits = 1 if name in counts else 2
+        line = (f"{label:<34} {a:>9.{digits}f} {b:>9.{digits}f} {diff:>+9.{digits}f} "
+                f"{bound + format(se, f'.{digits}f') + unit:>17}")
+        if nested:
+            q = row["diff_q"].values * scale
+            line += ("   n/a (not tallied per draw)" if not np.isfinite(q).all() else
+                     f"   {q[0]:+.{digits}f} .. {q[-1]:+.{digits}f} ({q[2]:+.{digits}f})")
+        lines.append(line)
+    lines.append("")
+    lines.append("Probabilities in percent, their differences in percentage points (pt); means per run "
+                 "over the horizon.")
+    lines.append("Simulation noise: the Monte Carlo standard error of A - B (more runs shrink it"
+                 + ("; over parameter draws, and for the means an upper bound)." if nested else ")."))
+    if nested:
+        lines.append(f"p_better: A's 2-year re-attack risk is below B's under {float(ds.p_better):.1%} of the "
+                     f"parameter draws (simulation noise ±{float(ds.p_better_se):.1%}).")
+        lines.append("The parameter interval is the spread of the effect over the uncertain parameters "
+                     "(debiased, docs/model.md \"Parameter uncertainty\"): more runs do not shrink it.")
+    else:
+        lines.append("One run per parameter draw: give --runs-per-draw (e.g. 500) for the parameter "
+                     "interval and p_better.")
+    return "\n".join(lines)
