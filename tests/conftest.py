@@ -18,3 +18,9 @@ def small(tmp_path_factory):
 @pytest.fixture(scope="module")
 def collapsed(tmp_path_factory):
     return run_result(tmp_path_factory, "collapsed")
+
+
+@pytest.fixture(scope="module")
+def nested(tmp_path_factory):
+    """tests/data/small.toml with 20 runs per parameter draw (100 draws): parameter intervals."""
+    return run_result(tmp_path_factory, "small", runs_per_draw=20)

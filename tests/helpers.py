@@ -404,12 +404,14 @@ SMALL_GRID = {"force_size": [0, 25000], "posture": ["rear", "contact_line"],
 
 
 # Small results for the report tests: tests/data/small.toml (every axis but
-# posture varying) and tests/data/collapsed.toml (one value per axis except
+# posture varying; with runs_per_draw = 20, the nested design's parameter
+# intervals) and tests/data/collapsed.toml (one value per axis except
 # force, and a horizon under two years).
-def run_result(tmp_path_factory, name: str) -> xr.Dataset:
-    """Run the study tests/data/<name>.toml and return its result, loaded, without sensitivity indices."""
+def run_result(tmp_path_factory, name: str, **study) -> xr.Dataset:
+    """Run the study tests/data/<name>.toml (some [study] values replaced)
+    and return its result, loaded, without sensitivity indices."""
     folder = tmp_path_factory.mktemp(name)
-    cfg = write_study(folder / f"{name}.toml", name)
+    cfg = write_study(folder / f"{name}.toml", name, **study)
     out = folder / f"{name}.nc"
     assert main(["run", str(cfg), "--runs", "2000", "--workers", "1", "--out", str(out)]) == 0
     with xr.open_dataset(out) as ds:

@@ -14,6 +14,7 @@ from deterrence import report
 from deterrence.cli import main
 from deterrence.model import AXES
 from deterrence.outcomes import COUNT, EVENT, OUTCOMES, outcome
+from deterrence.report.grid import NOT_NESTED
 
 PNGS = {"reattack_incidence.png", "reattack_heatmap.png", "deployment_vs_leverage.png", "tradeoff.png"}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -21,10 +22,11 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 
-def _check_files(written, out_dir, sensitivity: bool):
+def _check_files(written, out_dir, sensitivity: bool, effects: bool = False):
     names = [p.name for p in written]
     assert names[0] == "report.md" and len(names) == len(set(names))
-    expected = PNGS | {"report.md", "options.csv"} | ({"sensitivity.png"} if sensitivity else set())
+    expected = (PNGS | {"report.md", "options.csv"} | ({"sensitivity.png"} if sensitivity else set())
+                | ({"effects.png"} if effects else set()))
     assert set(names) == expected
     assert {p.name for p in out_dir.iterdir()} == expected
     for p in written:
@@ -55,8 +57,13 @@ def test_report_writes_every_file(small, tmp_path):
     n_options = int(np.prod([small.sizes[a] for a in AXES]))
     table_rows = [line for line in md.splitlines() if re.match(r"\| [\d,]+ \|", line)]
     assert len(table_rows) == n_options
-    # The chart is skipped, with a line that says why.
+    # The charts are skipped, with a line that says why.
     assert "sensitivity.png" not in md and "not drawn" in md and "`sensitivity`" in md
+    assert "effects.png" not in md
+    assert f"The chart of effects with their parameter intervals is not drawn: {NOT_NESTED}." in md
+    # Without parameter intervals: ± is simulation noise, and the report says what is missing.
+    assert f"Not shown: {NOT_NESTED}." in md and "±: simulation noise" in md
+    assert "one per run (study.runs_per_draw = 1): no parameter intervals" in md
     # The CSV: one row per option, every axis, each year with SE.
     rows = _read_csv(out / "options.csv")
     assert len(rows) == n_options
@@ -113,7 +120,7 @@ def test_sensitivity_chart_drawn_when_present(small, tmp_path):
     ds = with_sensitivity(small)
     written = report.write_report(ds, out)
     md = _check_files(written, out, sensitivity=True)
-    assert "![" in md and "(sensitivity.png)" in md and "not drawn" not in md
+    assert "![" in md and "(sensitivity.png)" in md and "The sensitivity chart is not drawn" not in md
     assert "`delta_force` (deterrent effect of the force" in md and "; 0.60)" in md
 
 
@@ -148,8 +155,42 @@ def test_pairing_gain_is_read_from_the_result(small, tmp_path):
     ratio = (y.diff_p_reattack_se / unpaired).where(y.diff_p_reattack_se > 0)
     median = float(np.nanmedian(ratio.values))
     assert 0 < median < 1
-    assert f"their standard error is a median {100 * median:.0f}% of that" in md
+    assert f"their simulation noise (Monte Carlo standard error) is a median {100 * median:.0f}% of that" in md
     # The prose states no model conclusion of its own: these sentences were hard-coded once.
     for claim in ("much more precise", "does not change the re-attack risk", "this is Moscow's veto",
                   "because the force stands"):
         assert claim not in md
+
+
+OPTION = dict(force_size=5000, posture="rear", deploy_rule="after_ceasefire", support="none",
+              leverage="status_quo")
+
+
+def test_nested_report_gives_effects_with_intervals(nested, tmp_path):
+    """Every option's effect with its 90% parameter interval, its simulation
+    noise named as such, p_better and the deciding assumptions; the prose
+    reads its numbers from the result; no ± but simulation noise."""
+    ds = with_sensitivity(nested)
+    out = tmp_path / "report"
+    md = _check_files(report.write_report(ds, out), out, sensitivity=True, effects=True)
+    assert "- parameter draws: 100, each with 20 runs of its own (study.runs_per_draw)" in md
+    assert "**90% parameter interval**" in md and "Brackets: 90% parameter interval." in md
+    assert "## Effects against the baseline, and the assumptions that decide them (within 2 years)" in md
+    y = ds.sel(years=2, **OPTION)
+    low, high = (float(y.diff_p_reattack_q.sel(quantile=q)) for q in (0.05, 0.95))
+    assert (f"For 5,000 troops, rear area, after a ceasefire, no US support, status-quo leverage, the change is "
+            f"{100 * float(y.diff_p_reattack):+.1f} points (90% parameter interval {100 * low:.1f} to "
+            f"{100 * high:.1f}; simulation noise ±{100 * float(y.diff_p_reattack_se):.2f}); the option lowers the "
+            f"risk under {100 * float(y.p_better):.0f}% of the parameter draws, and the assumptions that decide "
+            f"it are `delta_force` (deterrent effect of the force") in md
+    force = ds.sel(force_size=5000, years=2)
+    sure = int((force.p_better >= 0.95).sum())
+    below = int((force.diff_p_reattack_q.sel(quantile=0.95) < 0).sum())
+    assert (f"Of the 8 options with a force, {sure} lower the risk under at least 95% of the parameter draws "
+            f"and {below} have a 90% parameter interval wholly below zero; {8 - below} could") in md
+    assert "The assumption that decides most often (the largest index) is `delta_force` (for 8 of them)." in md
+    assert "| 90% parameter interval | simulation noise (MC SE) | p_better |" in md
+    assert "Assumptions named: " in md and "`delta_force`: deterrent effect of the force" in md
+    # A ± is only ever simulation noise, named as such.
+    assert md.count("±") == md.count("simulation noise ±") > 0
+    assert "Parameter uncertainty is inside every probability" not in md

@@ -1,26 +1,31 @@
 """deterrence.report.tables: the terminal and Markdown tables; and the
 promise that reading a result costs no numba and no matplotlib."""
 
+import csv
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+from helpers import with_sensitivity
 
 from deterrence.model import AXES
 from deterrence.outcomes import outcome
 from deterrence.report import markdown_table, table
-from deterrence.report.tables import ANY, HEADLINE, heading
+from deterrence.report.grid import NOT_NESTED, short_pct
+from deterrence.report.tables import ANY, HEADLINE, heading, markdown_effects, write_csv
 
 ROOT = Path(__file__).parent.parent
 
 
 
-def _rows(text: str) -> list[str]:
-    """The option rows of the terminal table: between the rule under the heading and the footnote."""
+def _rows(text: str, table: int = 0) -> list[str]:
+    """The option rows of a terminal table (0: the headline table, 1: the
+    effects table): between the rule under its heading and its footnote."""
     lines = text.splitlines()
-    start = next(k for k, line in enumerate(lines) if set(line) == {"-"}) + 1
-    return [line for line in lines[start:] if not line.startswith(ANY)]
+    start = [k for k, line in enumerate(lines) if line and set(line) == {"-"}][table] + 1
+    stop = next((k for k in range(start, len(lines)) if not lines[k]), len(lines))
+    return [line for line in lines[start:stop] if not line.startswith(ANY)]
 
 
 def test_terminal_table_one_line_per_option(small):
@@ -38,13 +43,18 @@ def test_terminal_table_one_line_per_option(small):
     assert f"{100 * float(base.p_reattack):5.1f}±{100 * float(base.p_reattack_se):.2f}" in row
     assert "0.0±0.00" in row
     assert row.split()[1:3] == [ANY, ANY]
+    # Without parameter intervals, the ± is named for what it is, and the table says what is missing.
+    text = table(small)
+    assert "± simulation noise (one Monte Carlo standard error; not the uncertainty of the answer" in text
+    assert text.count("need study.runs_per_draw > 1") == 2      # the headline table and the effects line
+    assert "Effect on the risk of a re-attack within 2 years, against the baseline: not shown" in text
 
 
 def test_terminal_table_states_units_and_words(small):
     """Totals per run over the horizon, not daily means; the first use of
     `tripwire` explained; why the no-force rows are shown once."""
     lines = table(small).splitlines()
-    head = "\n".join(lines[:4])
+    head = "\n".join(lines[:5])
     assert "mean totals per run over the 1000-day horizon (not daily means)" in head
     assert f"tripwire: {outcome('tripwire').meaning}" in head
     assert "tripwire: foreign troops engaged in combat" in head
@@ -52,8 +62,8 @@ def test_terminal_table_states_units_and_words(small):
     assert "tripwire: foreign troops engaged in combat" in first
     for reading, name in HEADLINE:
         assert f"{reading}_{name}" in outcome(name).variables()     # a declared reading
-        assert heading(reading, outcome(name)) in lines[4]
-    assert lines[-1].startswith(f"{ANY}: without a force, posture and deployment rule cannot matter")
+        assert heading(reading, outcome(name)) in lines[5]
+    assert lines[-3].startswith(f"{ANY}: without a force, posture and deployment rule cannot matter")
     rows = _rows("\n".join(lines))
     no_force = [r.split()[3:] for r in rows if r.split()[0] == "0"]
     assert len(no_force) == len({tuple(r) for r in no_force})     # no row shown twice
@@ -70,7 +80,7 @@ def test_no_force_rows_that_differ_are_all_shown(small):
     assert sum(r.split()[:3] == ["0", "rear", "now"] for r in rows) == 1
     # Nothing merged at all: no footnote.
     one = small.sel(force_size=[5000])
-    assert not table(one).splitlines()[-1].startswith(ANY)
+    assert not any(line.startswith(ANY) for line in table(one).splitlines())
     assert len(_rows(table(one))) == int(np.prod([one.sizes[a] for a in AXES]))
 
 
@@ -104,3 +114,79 @@ assert "matplotlib.pyplot" not in sys.modules, "write_report"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "report" / "report.md").is_file()
+
+
+# The option the issue asks about: 5,000 troops in the rear after a ceasefire, nothing else.
+OPTION = dict(force_size=5000, posture="rear", deploy_rule="after_ceasefire", support="none",
+              leverage="status_quo")
+
+
+def _row_of(rows: list[str], words: list[str]) -> str:
+    """The row whose first words are ``words``, its spaces collapsed."""
+    return next(" ".join(r.split()) for r in rows if r.split()[:len(words)] == words)
+
+
+def test_nested_table_gives_parameter_intervals_not_noise(nested):
+    """With the nested design every probability comes with its 90% parameter
+    interval, and no ± (simulation noise) stands beside it."""
+    text = table(nested)
+    head = text.splitlines()[1]
+    assert "90% parameter interval" in head and "100 draws" in head and "uncertainty of the answer" in head
+    rows = _rows(text)
+    assert rows and not any("±" in r for r in rows)
+    row = _row_of(rows, ["5000", "rear", "after", "none", "status"])
+    o = nested.sel(years=2, **OPTION)
+    for var in ("p_ceasefire", "p_deployed", "p_reattack", "diff_p_reattack", "p_tripwire"):
+        low, high = (float(o[f"{var}_q"].sel(quantile=q)) for q in (0.05, 0.95))
+        assert f"{100 * float(o[var]):.1f} [{short_pct(low)}, {short_pct(high)}]" in row, var
+    assert low < float(o.p_tripwire) < high
+
+
+def test_effects_table_reads_every_column_from_the_result(nested):
+    """Per option: the change, its 90% parameter interval, its simulation
+    noise (labelled as such), p_better and the deciding assumptions."""
+    ds = with_sensitivity(nested)
+    text = table(ds)
+    assert "simulation noise only, not the uncertainty of the answer" in text
+    assert "first-order index" in text
+    rows = _rows(text, 1)
+    plain = table(nested)    # no indices: identical no-force options merge as in the headline table
+    assert len(_rows(plain, 1)) == len(_rows(plain)) < len(rows) == int(np.prod([ds.sizes[a] for a in AXES]))
+    o = ds.sel(**OPTION)
+    y = o.sel(years=2)
+    low, high = (float(y.diff_p_reattack_q.sel(quantile=q)) for q in (0.05, 0.95))
+    s = o.sensitivity.sel(outcome="diff_reattack_2y").to_series().sort_values(ascending=False)
+    expected = (f"{100 * float(y.diff_p_reattack):+.1f} [{100 * low:.1f}, {100 * high:.1f}] "
+                f"{100 * float(y.diff_p_reattack_se):.2f} {100 * float(o.p_better):.0f}% "
+                f"delta_force 0.60, {s.index[1]} {s.iloc[1]:.2f}, {s.index[2]} {s.iloc[2]:.2f}")
+    assert _row_of(rows, ["5000", "rear", "after", "none", "status"]).endswith(expected)
+    # The baseline is better under no draw and worse under none: no p_better; no indices, no assumption.
+    assert _row_of(_rows(plain, 1), ["0", ANY, ANY, "none", "status"]).endswith("+0.0 [0.0, 0.0] 0.00 – –")
+
+
+def test_markdown_effects(nested, small):
+    md = markdown_effects(with_sensitivity(nested)).splitlines()
+    assert "| 90% parameter interval | simulation noise (MC SE) | p_better |" in md[0]
+    o = nested.sel(**OPTION)
+    y = o.sel(years=2)
+    row = next(r for r in md if r.startswith("| 5,000 | rear | after | none | status quo |"))
+    assert (f"| {100 * float(y.diff_p_reattack):+.1f} | " in row
+            and f"| {100 * float(y.diff_p_reattack_se):.2f} | {100 * float(o.p_better):.0f}% | `delta_force` 0.60"
+            in row)
+    assert markdown_effects(small) == f"Not shown: {NOT_NESTED}."
+
+
+def test_csv_holds_the_parameter_intervals(nested, tmp_path):
+    ds = with_sensitivity(nested)
+    with open(write_csv(ds, tmp_path / "options.csv"), newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        o = ds.sel(force_size=int(row["force_size"]), **{a: row[a] for a in AXES[1:]})
+        for var, q in (("p_reattack", 0.05), ("diff_p_reattack", 0.95), ("p_tripwire", 0.5)):
+            column = f"{var}_1y_q{round(100 * q):02d}"
+            assert float(row[column]) == float(o[f"{var}_q"].sel(years=1, quantile=q))
+            assert float(row[f"{column}_se"]) == float(o[f"{var}_q_se"].sel(years=1, quantile=q))
+        assert float(row["p_better"]) == float(o.p_better)
+        assert row["deciding_assumptions"].startswith("delta_force 0.6000")
+    with open(write_csv(nested.drop_vars("p_better"), tmp_path / "plain.csv"), newline="") as handle:
+        assert "p_better" not in next(csv.reader(handle))

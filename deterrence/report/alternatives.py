@@ -5,17 +5,20 @@ changed at a time: the record rows behind a rate, the veto's form, the
 durable-truce model, the re-attack calibration) and prints a Markdown table
 of the headline numbers, so a reader sees which assumptions drive them::
 
-    python -m deterrence.report.alternatives configs/laptop.toml --runs 200000
+    python -m deterrence.report.alternatives configs/laptop.toml --runs 1000000
 
 Every alternative runs on the same seed and run indices. The numbers are
-Monte Carlo estimates over the priors: each holds the parameter uncertainty
-of its priors, and the simulation noise is the "MC SE" column's size.
+Monte Carlo estimates over the priors, each with its 90% parameter interval
+(the study's `runs_per_draw` > 1); the last column is the largest
+simulation noise (Monte Carlo SE) among them, not an uncertainty of the answer.
 """
 
 import argparse
 import tomllib
 
 import numpy as np
+
+from deterrence.report.grid import bounds, span
 
 # (label, TOML appended to the config): one structural choice changed each.
 ALTERNATIVES = (
@@ -31,9 +34,14 @@ NO_FORCE = dict(force_size=0, posture="rear", deploy_rule="after_ceasefire", sup
                 leverage="status_quo")
 FORCE = dict(NO_FORCE, force_size=5000)
 LEVERAGE = dict(NO_FORCE, leverage="assets_and_aid")
-COLUMNS = ("ceasefire within 5 y", "re-attack within 2 y", "re-attack within 2 y of a ceasefire",
-           "5,000 rear: deployed within 2 y", "5,000 rear: change in re-attack within 2 y",
-           "assets and aid: change in re-attack within 2 y", "largest MC SE")
+# (column, option, variable, years): the headline numbers.
+COLUMNS = (("ceasefire within 5 y", NO_FORCE, "p_ceasefire", 5),
+           ("re-attack within 2 y", NO_FORCE, "p_reattack", 2),
+           ("re-attack within 2 y of a ceasefire", NO_FORCE, "p_reattack_after_ceasefire", 2),
+           ("5,000 rear: deployed within 2 y", FORCE, "p_deployed", 2),
+           ("5,000 rear: change in re-attack within 2 y", FORCE, "diff_p_reattack", 2),
+           ("assets and aid: change in re-attack within 2 y", LEVERAGE, "diff_p_reattack", 2))
+NOISE = "largest simulation noise (MC SE)"
 
 
 def _with(text: str, extra: str) -> str:
@@ -42,39 +50,40 @@ def _with(text: str, extra: str) -> str:
     return text + ("\n" + extra if extra else "")
 
 
-def headline(ds) -> list[float]:
-    """The headline numbers of one result, in COLUMNS order (probabilities)."""
-    base, force, lev = ds.sel(NO_FORCE), ds.sel(FORCE), ds.sel(LEVERAGE)
-    values = [base.p_ceasefire.sel(years=5), base.p_reattack.sel(years=2),
-              base.p_reattack_after_ceasefire.sel(years=2), force.p_deployed.sel(years=2),
-              force.diff_p_reattack.sel(years=2), lev.diff_p_reattack.sel(years=2)]
-    ses = [base.p_ceasefire_se.sel(years=5), base.p_reattack_se.sel(years=2),
-           base.p_reattack_after_ceasefire_se.sel(years=2), force.p_deployed_se.sel(years=2),
-           force.diff_p_reattack_se.sel(years=2), lev.diff_p_reattack_se.sel(years=2)]
-    return [float(v) for v in values] + [max(float(s) for s in ses)]
+def cells(ds) -> list[str]:
+    """The headline numbers of one result, in COLUMNS order, in percent (a
+    change in points), each with its 90% parameter interval where the result
+    has one; then the largest simulation noise among them."""
+    found, noise = [], 0.0
+    for _, option, name, years in COLUMNS:
+        o = ds.sel(option).sel(years=years)
+        noise = max(noise, float(o[f"{name}_se"]))
+        text = f"{100 * float(o[name]):{'+' if name.startswith('diff') else ''}.1f}"
+        interval = bounds(o, name)
+        found.append(text if interval is None else f"{text} {span(*(float(b) for b in interval), 1)}")
+    return found + [f"{100 * noise:.2f}"]
 
 
 def table(path: str, runs: int) -> str:
     from deterrence import config, run_study
 
     text = open(path, encoding="utf-8").read()
-    lines = ["| structural choice | " + " | ".join(COLUMNS) + " |", "| --- |" + " --- |" * len(COLUMNS)]
+    head = [c for c, *_ in COLUMNS] + [NOISE]
+    lines = ["| structural choice | " + " | ".join(head) + " |", "| --- |" + " --- |" * len(head)]
     for label, extra in ALTERNATIVES:
         source = _with(text, extra)
         cfg = config.parse(tomllib.loads(source), source, path)
-        numbers = headline(run_study(cfg, runs=runs, progress=False))
-        cells = [f"{100 * x:+.1f}" if "change" in c else f"{100 * x:.1f}" for x, c in zip(numbers, COLUMNS,
-                                                                                           strict=True)]
-        cells[-1] = f"{100 * numbers[-1]:.2f}"
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n\n(percent and percentage points; changes are paired against no force, " \
-                              "status quo)"
+        lines.append(f"| {label} | " + " | ".join(cells(run_study(cfg, runs=runs, progress=False))) + " |")
+    return "\n".join(lines) + (
+        "\n\n(percent and percentage points; changes are paired against no force, status quo; in brackets the "
+        "90% parameter interval where the study has several runs per parameter draw (the risk after a ceasefire "
+        "is not tallied per draw); the last column is simulation noise only)")
 
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("config", nargs="?", default="configs/laptop.toml")
-    p.add_argument("--runs", type=int, default=200_000)
+    p.add_argument("--runs", type=int, default=1_000_000)
     args = p.parse_args(argv)
     np.seterr(all="ignore")
     print(table(args.config, args.runs))

@@ -8,12 +8,26 @@ import numpy as np
 import xarray as xr
 
 from deterrence.model import AXES
-from deterrence.report import figures
-from deterrence.report.grid import AXIS_WORDS, baseline, baseline_attr, flat, levels, plain_option, sel, year
-from deterrence.report.tables import legend, markdown_table, write_csv
+from deterrence.report import effects, figures
+from deterrence.report.grid import (
+    AXIS_WORDS,
+    NOT_NESTED,
+    baseline,
+    baseline_attr,
+    flat,
+    levels,
+    nested,
+    plain_option,
+    reading,
+    representative,
+    sel,
+    year,
+)
+from deterrence.report.tables import legend, markdown_effects, markdown_table, write_csv
 
 # (file, section title, drawing function), in the order of the report.
 FIGURES = (
+    ("effects.png", "Effects against the baseline, with their parameter intervals", figures.draw_effects),
     ("reattack_incidence.png", "Cumulative risk of a re-attack over time", figures.draw_incidence),
     ("reattack_heatmap.png", "Re-attack risk by force size and US support", figures.draw_heatmap),
     ("deployment_vs_leverage.png", "Deployment and ceasefire against leverage", figures.draw_deployment),
@@ -35,8 +49,9 @@ def _pairing(ds: xr.Dataset, at_year: int) -> str:
     if not useful.any():
         return ""
     ratio = float(np.median(paired[useful] / unpaired[useful]))
-    return (f" Within {at_year} year(s), their standard error is a median {100 * ratio:.0f}% of that of "
-            f"the difference of two independent estimates of the same probabilities.")
+    return (f" Within {at_year} year(s), their simulation noise (Monte Carlo standard error) is a median "
+            f"{100 * ratio:.0f}% of that of the difference of two independent estimates of the same "
+            f"probabilities.")
 
 
 def _limits(ds: xr.Dataset) -> str:
@@ -46,10 +61,16 @@ def _limits(ds: xr.Dataset) -> str:
         priors = {}
     judged = sorted(name for name, p in priors.items() if "judgment" in str(p.get("source", "")).lower())
     fitted = sorted(name for name, p in priors.items() if str(p.get("source", "")).startswith("Fitted"))
-    text = ("These numbers are only as good as the model and its priors. The ± figures are Monte Carlo "
-            "standard errors: they measure simulation noise, not how uncertain the answer is. Parameter "
-            "uncertainty is inside every probability (each run draws its parameters from their priors), "
-            "and the priors are partly judgment")
+    if nested(ds):
+        text = ("These numbers are only as good as the model and its priors. The parameter intervals show "
+                "what the priors leave unknown, not what the model leaves out (its structural choices; "
+                "`python -m deterrence.report.alternatives` reruns the headline numbers under each), and "
+                "the priors are partly judgment")
+    else:
+        text = ("These numbers are only as good as the model and its priors. The ± figures are simulation "
+                "noise (Monte Carlo standard errors), not how uncertain the answer is. Parameter uncertainty "
+                f"is inside every probability (each run draws its parameters from their priors), but "
+                f"{NOT_NESTED}; and the priors are partly judgment")
     if priors:
         text += (f": of {len(priors)} priors, {len(fitted)} are fitted to the 2014–2022 record and "
                  f"{len(judged)} rest wholly or partly on judgment ({', '.join(judged)})")
@@ -74,12 +95,91 @@ def _study(ds: xr.Dataset, at_year: int) -> list[str]:
         f"- horizon: {horizon} days ({horizon / 365.25:.1f} years) from {ds.attrs.get('start_date', '?')}",
         f"- baseline: {plain_option(base_attr, all_axes=True) if set(base_attr) == set(AXES) else 'unknown'}"
         + ("" if baseline(ds) is not None else " (not itself a point of this grid)"),
+        _draws(ds),
         f"- config SHA-256: `{ds.attrs.get('config_sha256', 'unknown')}`",
         f"- written by {ds.attrs.get('source', 'deterrence')} on {ds.attrs.get('created', '?')}",
-        "",
-        "Probabilities are shares of simulated runs; ± is one Monte Carlo standard error unless a "
-        "figure says otherwise. Differences to the baseline are paired (common random numbers: every "
+        "", _reading_guide(ds) + " Differences to the baseline are paired (common random numbers: every "
         "option of a run shares its parameter and chance draws)." + _pairing(ds, at_year), ""]
+
+
+def _draws(ds: xr.Dataset) -> str:
+    n = int(ds.attrs.get("runs_per_draw", 1))
+    if n > 1:
+        return (f"- parameter draws: {int(ds.attrs['parameter_draws']):,}, each with {n:,} runs of its own "
+                f"(study.runs_per_draw)")
+    return "- parameter draws: one per run (study.runs_per_draw = 1): no parameter intervals"
+
+
+def _reading_guide(ds: xr.Dataset) -> str:
+    """How to read the numbers: what the brackets are, and what simulation noise is."""
+    if not nested(ds):
+        return ("Probabilities are shares of simulated runs, over both the uncertain parameters (drawn from "
+                "their priors) and chance; ± is simulation noise (one Monte Carlo standard error), not the "
+                f"uncertainty of the answer: {NOT_NESTED}.")
+    n, draws = int(ds.attrs["runs_per_draw"]), int(ds.attrs["parameter_draws"])
+    return ("Probabilities are shares of simulated runs, over both the uncertain parameters (drawn from "
+            "their priors) and chance. In brackets, each one's **90% parameter interval**: the 5th and 95th "
+            f"percentiles, over the {draws:,} parameter draws, of the probability given the parameters "
+            f"(debiased for the chance within each draw's {n:,} runs; see `deterrence.epistemic`). That "
+            "interval is the uncertainty of the answer that the priors leave. **Simulation noise** (one Monte "
+            "Carlo standard error, the `_se` variables) is apart: it says only how far more runs would "
+            "move a number, and is given in the effects table and in options.csv.")
+
+
+def _effects(ds: xr.Dataset) -> list[str]:
+    """The effects section: each option's effect with its parameter interval,
+    its simulation noise, p_better and the assumptions that decide it; the
+    prose read from the result."""
+    at = effects.EFFECT_YEAR
+    md = [f"## Effects against the baseline, and the assumptions that decide them (within {at} years)", ""]
+    if effects.missing(ds):
+        return md + [markdown_effects(ds), ""]
+    found = effects.effects(ds)
+    md += [f"Each option's paired change in the chance of a re-attack within {at} years against the baseline "
+           f"({plain_option(baseline_attr(ds), all_axes=True)}), in percentage points. *change*: the mean "
+           f"change over all runs; *90% parameter interval*: the 5th to 95th percentile over the uncertain "
+           f"parameters of the option's expected change (the uncertainty of the answer); *simulation noise*: "
+           f"one Monte Carlo standard error of the change (what more runs would remove, not the uncertainty "
+           f"of the answer); *p_better*: the share of the parameter draws under which the option lowers the "
+           f"risk; *deciding assumptions*: the parameters whose uncertainty moves the expected change most, "
+           f"with their first-order index (the share of its variance over the priors that each explains "
+           f"alone).", ""]
+    with_force = [e for e in found if e.option["force_size"] > 0]
+    said = []
+    option = representative(ds)
+    e = next((e for e in found if e.option == option), None)
+    if e is not None and option["force_size"] > 0:
+        said.append(f"For {plain_option(option, all_axes=True)}, the change is "
+                    f"{reading(e.change, e.noise, e.low, e.high, unit=' points', sign=True)}; the option "
+                    f"lowers the risk under {100 * e.better:.0f}% of the parameter draws"
+                    + (f", and the assumptions that decide it are {_assumptions(e.deciding)}." if e.deciding
+                       else "."))
+    if with_force:
+        sure = sum(e.better >= 0.95 for e in with_force)
+        below = sum(e.high < 0 for e in with_force)
+        said.append(f"Of the {len(with_force)} options with a force, {sure} lower the risk under at least 95% "
+                    f"of the parameter draws and {below} have a 90% parameter interval wholly below zero; "
+                    f"{len(with_force) - below} could, under parameters the priors allow, leave the risk as it "
+                    f"is or raise it.")
+        leads = effects.counted(with_force)
+        if leads:
+            said.append("The assumption that decides most often (the largest index) is "
+                        + ", then ".join(f"`{name}` (for {k} of them)" for name, k in list(leads.items())[:3])
+                        + ".")
+    if not any(e.deciding for e in found):
+        said.append("The result holds no first-order indices of the expected change (`sensitivity`), so the "
+                    "deciding assumptions are not named.")
+    md += [" ".join(said), "", markdown_effects(ds), ""]
+    named = sorted({p for e in found for p, _ in e.deciding})
+    if named:
+        md += ["Assumptions named: " + "; ".join(f"`{p}`: {figures.MEANINGS.get(p, 'see docs/model.md')}"
+                                                  for p in named) + ".", ""]
+    return md
+
+
+def _assumptions(found: tuple[tuple[str, float], ...]) -> str:
+    """`nu` (its meaning; index 0.34), ... in words."""
+    return ", ".join(f"`{p}` ({figures.MEANINGS.get(p, 'see docs/model.md')}; index {v:.2f})" for p, v in found)
 
 
 def write_report(ds: xr.Dataset, out_dir: Path) -> list[Path]:
@@ -95,11 +195,13 @@ def write_report(ds: xr.Dataset, out_dir: Path) -> list[Path]:
     md = [f"# {ds.attrs.get('title', 'deterrence study')}", "", *_study(ds, at_year),
           f"## Headline table (within {at_year} year(s))", "",
           f"{legend()}. Δ re-attack: paired change in the re-attack probability against the baseline, in "
-          f"percentage points. Strikes and violations: mean totals per run over the {horizon}-day horizon, "
+          f"percentage points. "
+          + ("Brackets: 90% parameter interval. " if nested(ds) else "±: simulation noise. ")
+          + f"Strikes and violations: mean totals per run over the {horizon}-day horizon, "
           "not daily means. Without a force, posture and deployment rule cannot matter: the rows of no "
           "force that differ only in them are identical. Every option with more digits, every outcome "
           "and every year are in [options.csv](options.csv).", "",
-          markdown_table(ds, at_year), "", "## Figures", ""]
+          markdown_table(ds, at_year), "", *_effects(ds), "## Figures", ""]
     for k, (title, path, text) in enumerate(drawn, 1):
         md += [f"### {k}. {title}", ""]
         if path is not None:

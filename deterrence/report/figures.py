@@ -1,6 +1,12 @@
 """The figures of a result. Each `draw_*` function writes one PNG and
 returns its path with a caption whose every reading is computed from the
-result (a path of None: the figure is not drawn, and the caption says why)."""
+result (a path of None: the figure is not drawn, and the caption says why).
+
+Every estimate drawn carries its 90% parameter interval (error bars from
+the `_q` variables: 5th to 95th percentile over the uncertain parameters'
+draws), and the caption says so. Monte Carlo standard errors are named in
+captions as simulation noise only, never drawn as the uncertainty of an
+answer; a result without parameter intervals draws no bars and says why."""
 
 from pathlib import Path
 
@@ -9,18 +15,29 @@ import xarray as xr
 
 from deterrence.model import AXES, PARAMETERS
 from deterrence.outcomes import outcome, sensitivity_label
-from deterrence.report import style
+from deterrence.report import effects, style
 from deterrence.report.grid import (
+    AXIS_WORDS,
+    HIGH,
+    LOW,
+    NOT_NESTED,
     PLAIN,
+    SHORT,
     baseline,
+    baseline_attr,
+    bounds,
     first_levels,
     flat,
     levels,
+    nested,
     options,
     pct,
     plain_option,
+    reading,
     representative,
     sel,
+    span,
+    valid_years,
     year,
 )
 
@@ -28,8 +45,107 @@ MAX_SENSITIVITY_BARS = 12
 SENSITIVITY_FLOOR = 0.001
 MEANINGS = {p.name: p.meaning for p in PARAMETERS}
 SENSITIVITY_NAMES = {key: sensitivity_label(key) for key in ("reattack_2y", "diff_reattack_2y")}
+BARS = "error bars: 90% parameter interval"
+NO_BARS = f"No error bars: {NOT_NESTED}."
 LINE_COLORS = ["black", "tab:blue", "tab:orange", "tab:purple", "tab:brown", "tab:cyan", "tab:olive",
                "tab:pink", "tab:green", "tab:red"]
+
+
+def _err(value, low, high) -> np.ndarray:
+    """Error bar lengths (2, n) in percent from an estimate and its interval
+    (clipped at 0: a mean may sit a hair outside its shrunk quantiles)."""
+    value, low, high = (np.atleast_1d(np.asarray(x, dtype=float)) for x in (value, low, high))
+    return 100 * np.clip(np.stack([value - low, high - value]), 0.0, None)
+
+
+def _noise(ds: xr.Dataset, names: list[str], at_year: int) -> float:
+    """The largest Monte Carlo SE of the variables ``names`` at ``at_year``, for the captions."""
+    return max(float(np.nanmax(flat(ds, f"{n}_se", at_year))) for n in names)
+
+
+def _noise_words(ds: xr.Dataset, names: list[str], at_year: int) -> str:
+    return (f" Simulation noise (one Monte Carlo standard error) is at most "
+            f"{100 * _noise(ds, names, at_year):.2f} points in any option, and is not drawn.")
+
+
+# ------------------------------------------------------------ effects with their parameter intervals
+
+def _force_rows(ds: xr.Dataset) -> list[dict]:
+    """One row per force configuration (size, posture, deployment rule); no force once."""
+    grid = levels(ds)
+    rows = []
+    for force in grid["force_size"]:
+        for posture in grid["posture"][:1] if force == 0 else grid["posture"]:
+            for rule in grid["deploy_rule"][:1] if force == 0 else grid["deploy_rule"]:
+                rows.append({"force_size": force, "posture": posture, "deploy_rule": rule})
+    return rows
+
+
+def _row_label(row: dict) -> str:
+    if row["force_size"] == 0:
+        return "no force"
+    posture, rule = (SHORT.get(row[a], row[a]) for a in ("posture", "deploy_rule"))
+    return f"{row['force_size']:,} {posture}, {rule}"
+
+
+def draw_effects(ds: xr.Dataset, path: Path) -> tuple[Path | None, str]:
+    why = effects.missing(ds)
+    if why:
+        return None, f"The chart of effects with their parameter intervals is not drawn: {why}."
+    at = effects.EFFECT_YEAR
+    grid = levels(ds)
+    base = baseline_attr(ds)
+    panels = [a for a in ("support", "leverage") if len(grid[a]) > 1] or ["support"]
+    fixed = {a: base[a] if base.get(a) in grid[a] else grid[a][0] for a in ("support", "leverage")}
+    rows = _force_rows(ds)
+    fig = style.figure((5.5 * len(panels), max(3.0, 1.4 + 0.3 * len(rows))))
+    axes = np.atleast_1d(fig.subplots(1, len(panels), sharey=True))
+    y = ds.sel(years=at)
+    shown = []
+    for ax, axis in zip(axes, panels, strict=True):
+        other = "leverage" if axis == "support" else "support"
+        series = grid[axis]
+        for j, level in enumerate(series):
+            pick = [sel(y, {**row, axis: level, other: fixed[other]}) for row in rows]
+            x = np.array([float(o["diff_p_reattack"]) for o in pick])
+            q = np.array([o["diff_p_reattack_q"].sel(quantile=[LOW, 0.25, 0.75, HIGH], method="nearest").values
+                          for o in pick])
+            pos = np.arange(len(rows)) + (j - (len(series) - 1) / 2) * 0.7 / len(series)
+            color = LINE_COLORS[j % len(LINE_COLORS)]
+            ax.errorbar(100 * x, pos, xerr=_err(x, q[:, 0], q[:, 3]), fmt="o", ms=3.5, capsize=2, lw=0.9,
+                        color=color, label=PLAIN.get(level, level))
+            ax.hlines(pos, 100 * q[:, 1], 100 * q[:, 2], lw=3, color=color, alpha=0.6)
+            shown += [{**row, axis: level, other: fixed[other]} for row in rows]
+        ax.axvline(0, color="black", lw=0.7)
+        ax.set_yticks(range(len(rows)), [_row_label(r) for r in rows], fontsize=8)
+        ax.set_ylim(len(rows) - 0.5, -0.5)   # the first row on top
+        ax.set_xlabel(f"change in P(re-attack within {at} y) vs baseline, percentage points")
+        ax.set_title(f"by {AXIS_WORDS[axis]} ({AXIS_WORDS[other]}: {PLAIN.get(fixed[other], fixed[other])})",
+                     fontsize=style.TITLE_SIZE)
+        ax.grid(axis="x", alpha=style.GRID_ALPHA)
+        ax.legend(fontsize=style.LEGEND_SIZE - 0.5, loc="best")
+    fig.suptitle(f"Effect on the re-attack risk within {at} years against the baseline\n"
+                 f"(dot: mean change; thick bar: 50% and thin bar: 90% parameter interval)",
+                 fontsize=style.TITLE_SIZE)
+    style.save(fig, path)
+    found = {tuple(e.option[a] for a in AXES): e for e in effects.effects(ds)}
+    drawn = dict.fromkeys(tuple(o[a] for a in AXES) for o in shown if o["force_size"] > 0)  # once each
+    with_force = [found[key] for key in drawn]
+    text = (f"Each option's paired change in the chance of a re-attack within {at} years against the baseline "
+            f"({plain_option(base, all_axes=True)}), in percentage points: the dot is the mean change, the "
+            f"thick bar its 50% and the thin bar its 90% parameter interval (the 25th to 75th and 5th to 95th "
+            f"percentiles over the uncertain parameters' draws of the option's expected change): what we do "
+            f"not know, not simulation noise.")
+    text += _noise_words(ds, ["diff_p_reattack"], at)
+    if with_force:
+        sure = [e for e in with_force if e.better >= 0.95]
+        upper = [e for e in with_force if e.high < 0]
+        widest = max(with_force, key=lambda e: e.high - e.low)
+        text += (f" Of the {len(with_force)} options with a force drawn, {len(sure)} lower the risk under at "
+                 f"least 95% of the parameter draws (p_better), and {len(upper)} have a 90% interval wholly below "
+                 f"zero. The widest interval, {span(widest.low, widest.high, 1)} points, is that of "
+                 f"{plain_option(widest.option, all_axes=True)}.")
+    return path, text
 
 
 # ------------------------------------------------------------ cumulative risk
@@ -65,52 +181,66 @@ def draw_incidence(ds: xr.Dataset, path: Path) -> tuple[Path, str]:
     horizon = int(ds.attrs["horizon_days"])
     days = ds.sizes["day"] - 1
     t = (np.arange(days) + 1) / 365.25
+    marks = valid_years(ds)
     fig = style.figure()
     ax = fig.add_subplot()
     selection = _incidence_selection(ds, at_year)
     finals = {}
     for k, (tag, option) in enumerate(selection):
         o = sel(ds, option)
-        n = float(o["runs"])
-        cum = np.cumsum(o["reattack_day"].values[:-1]) / n
-        se = np.sqrt(cum * (1 - cum) / n)
+        cum = np.cumsum(o["reattack_day"].values[:-1]) / float(o["runs"])
         color = ("tab:green" if tag == "lowest risk" else "tab:red" if tag == "highest risk"
                  else LINE_COLORS[k % len(LINE_COLORS)])
         label = plain_option(option, ds) + (f" ({tag})" if tag else "")
         ax.plot(t, 100 * cum, color=color, lw=1.8 if tag else 1.3,
                 ls="--" if tag.startswith("baseline") else "-", label=label)
-        ax.fill_between(t, 100 * (cum - 2 * se), 100 * (cum + 2 * se), color=color, alpha=0.2, lw=0)
+        interval = bounds(o, "p_reattack")
+        if interval is not None and marks:
+            x = np.array(marks, dtype=float) + 0.04 * (k - (len(selection) - 1) / 2)  # side by side
+            p = o["p_reattack"].sel(years=marks).values
+            ax.errorbar(x, 100 * p, yerr=_err(p, *(b.sel(years=marks).values for b in interval)), fmt="o",
+                        ms=3, color=color, capsize=2, lw=1)
         finals[tag] = float(cum[-1]) if cum.size else float("nan")
     ax.set_xlim(0, horizon / 365.25)
     ax.set_ylim(bottom=0)
     ax.set_xlabel("years since the study start")
     ax.set_ylabel("runs with a re-attack so far (%)")
-    ax.set_title("Cumulative risk of a renewed Russian offensive (bands: ±2 Monte Carlo SE)")
+    bars = f"{BARS} at {', '.join(map(str, marks))} years" if nested(ds) else "no parameter intervals"
+    ax.set_title(f"Cumulative risk of a renewed Russian offensive ({bars})", fontsize=style.TITLE_SIZE)
     ax.grid(alpha=style.GRID_ALPHA)
     ax.legend(fontsize=style.LEGEND_SIZE - 0.5, loc="upper left", frameon=True)
     style.save(fig, path)
 
     def at(option):
         o = sel(ds, option).sel(years=at_year)
-        return float(o["p_reattack"]), float(o["p_ceasefire"])
+        interval = bounds(o, "p_reattack")
+        low, high = (np.nan, np.nan) if interval is None else (float(b) for b in interval)
+        return float(o["p_reattack"]), float(o["p_ceasefire"]), reading(float(o["p_reattack"]),
+                                                                         float(o["p_reattack_se"]), low, high)
 
     parts = []
+    if nested(ds):
+        parts.append(f"Each curve is an option's share of runs with a re-attack so far; the error bars at "
+                     f"{', '.join(map(str, marks))} years are its 90% parameter interval (5th to 95th percentile "
+                     f"over the uncertain parameters' draws of the option's risk).")
+    else:
+        parts.append(f"Each curve is an option's share of runs with a re-attack so far. {NO_BARS}")
     base = next(((tag, o) for tag, o in selection if tag.startswith("baseline")), None)
     if base is not None:
-        pr, pc = at(base[1])
-        parts.append(f"Under the baseline ({plain_option(base[1], ds, all_axes=True)}) "
-                     f"{pct(pr)}% of runs see Russia attack again within {at_year} year(s) of the start "
-                     f"and {pct(finals[base[0]])}% within the {horizon}-day horizon.")
+        pr, pc, said = at(base[1])
+        parts.append(f"Under the baseline ({plain_option(base[1], ds, all_axes=True)}) {said} of runs see "
+                     f"Russia attack again within {at_year} year(s) of the start and {pct(finals[base[0]])}% "
+                     f"within the {horizon}-day horizon.")
         if pc > 0:
             parts.append(f"As a re-attack can only follow a ceasefire, that is "
                          f"{pct(pr / pc)}% of the {pct(pc)}% of runs that reach a ceasefire by then.")
     for tag in ("lowest risk", "highest risk"):
         option = next((o for t_, o in selection if tag in t_), None)
         if option is not None:
-            pr, pc = at(option)
-            cond = f" ({pct(pr / pc)}% of its runs with a ceasefire)" if pc > 0 else ""
+            pr, pc, said = at(option)
+            cond = f"; {pct(pr / pc)}% of its runs with a ceasefire" if pc > 0 else ""
             parts.append(f"The {tag.replace(' ', '-')} option of the study, "
-                         f"{plain_option(option, ds, all_axes=True)}, has {pct(pr)}% within {at_year} "
+                         f"{plain_option(option, ds, all_axes=True)}, has {said} within {at_year} "
                          f"year(s){cond}.")
     ceasefire = [at(o)[1] for _, o in selection]
     parts.append(f"Among the options drawn, a ceasefire comes within {at_year} year(s) in "
@@ -127,9 +257,13 @@ def draw_heatmap(ds: xr.Dataset, path: Path) -> tuple[Path, str]:
     grid = levels(ds)
     rest = {a: grid[a][0] for a in ("posture", "deploy_rule", "leverage")}
     sub = ds.sel(years=at_year, **rest)
-    p = sub["p_reattack"].transpose("force_size", "support").values
-    d = sub["diff_p_reattack"].transpose("force_size", "support").values
-    d_se = sub["diff_p_reattack_se"].transpose("force_size", "support").values
+
+    def grid_of(da):
+        return da.transpose("force_size", "support").values
+
+    p, d, d_se = (grid_of(sub[n]) for n in ("p_reattack", "diff_p_reattack", "diff_p_reattack_se"))
+    intervals = {n: None if bounds(sub, n) is None else tuple(grid_of(b) for b in bounds(sub, n))
+                 for n in ("p_reattack", "diff_p_reattack")}
     fig = style.figure()
     axes = fig.subplots(1, 2, sharey=True)
     forces = [f"{f:,}" for f in grid["force_size"]]
@@ -137,10 +271,11 @@ def draw_heatmap(ds: xr.Dataset, path: Path) -> tuple[Path, str]:
                 for s in grid["support"]]
     limit = max(float(np.nanmax(np.abs(d))) if np.any(np.isfinite(d)) else 0.0, 1e-6)
     label = outcome("reattack").label
-    panels = ((axes[0], 100 * p, "viridis_r", None, None, f"P({label} within {at_year} y), %", "{:.1f}%"),
-              (axes[1], 100 * d, "RdBu_r", -100 * limit, 100 * limit,
+    panels = ((axes[0], "p_reattack", p, "viridis_r", None, None, f"P({label} within {at_year} y), %", "{:.1f}%"),
+              (axes[1], "diff_p_reattack", d, "RdBu_r", -100 * limit, 100 * limit,
                "change vs baseline, percentage points", "{:+.1f}"))
-    for ax, values, cmap, vmin, vmax, title, fmt in panels:
+    for ax, name, values, cmap, vmin, vmax, title, fmt in panels:
+        values = 100 * values
         im = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto", origin="lower")
         fig.colorbar(im, ax=ax, shrink=0.85)
         ax.set_title(title, fontsize=style.TITLE_SIZE)
@@ -155,30 +290,40 @@ def draw_heatmap(ds: xr.Dataset, path: Path) -> tuple[Path, str]:
                     continue
                 shade = (v - lo) / (hi - lo) if hi > lo else 0.5
                 dark = shade > 0.6 if cmap == "viridis_r" else abs(shade - 0.5) > 0.35
-                ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=8,
+                text = fmt.format(v)
+                if intervals[name] is not None:
+                    text += "\n" + span(intervals[name][0][i, j], intervals[name][1][i, j])
+                ax.text(j, i, text, ha="center", va="center", fontsize=7,
                         color="white" if dark else "black")
     axes[0].set_ylabel("troops in the reassurance force")
-    fig.suptitle(f"Re-attack risk by force size and US support\n(other axes at their first level: "
+    inside = "[90% parameter interval] under each value" if nested(ds) else "no parameter intervals"
+    fig.suptitle(f"Re-attack risk by force size and US support ({inside})\n(other axes at their first level: "
                  f"{first_levels(ds, keep=('support',))})", fontsize=style.TITLE_SIZE)
     style.save(fig, path)
+
+    def said(i, j) -> str:
+        interval = intervals["diff_p_reattack"]
+        low, high = (np.nan, np.nan) if interval is None else (interval[0][i, j], interval[1][i, j])
+        return reading(d[i, j], d_se[i, j], low, high, unit=" points", sign=True)
+
     finite = np.isfinite(d)
     text = (f"The left panel gives the chance of a re-attack within {at_year} year(s) for each force size "
             f"(rows) and kind of US support (columns), the right panel its paired change against the "
             f"baseline in percentage points (blue: lower risk, red: higher), with the other axes at "
-            f"their first level ({first_levels(ds, keep=('support',))}).")
+            f"their first level ({first_levels(ds, keep=('support',))}). ")
+    text += ("Under each value, in brackets, its 90% parameter interval (5th to 95th percentile over the "
+             "uncertain parameters' draws)." if nested(ds) else NO_BARS)
     if finite.any():
         i, j = np.unravel_index(np.nanargmin(np.where(finite, d, np.nan)), d.shape)
-        text += (f" The largest cut in this slice is {100 * d[i, j]:+.1f} ± {200 * d_se[i, j]:.1f} "
-                 f"points (±2 SE) with {grid['force_size'][i]:,} troops and "
+        text += (f" The largest cut in this slice is {said(i, j)}, with {grid['force_size'][i]:,} troops and "
                  f"{PLAIN.get(grid['support'][j], grid['support'][j])}.")
     if 0 in grid["force_size"] and len(grid["support"]) > 1:
         # What US support does without a force: the numbers, not the model's design.
         i = grid["force_size"].index(0)
         strikes = ds["mean_strikes"].sel(force_size=0, **rest).sel(support=grid["support"]).values
-        changes = "; ".join(f"{PLAIN.get(s, s)} {100 * d[i, j]:+.1f} ± {200 * d_se[i, j]:.1f} points "
-                            f"and {strikes[j]:,.0f} strikes"
+        changes = "; ".join(f"{PLAIN.get(s, s)} {said(i, j)} and {strikes[j]:,.0f} strikes"
                             for j, s in enumerate(grid["support"]))
-        text += (f" Without a force, the change in re-attack risk against the baseline (±2 SE) and the "
+        text += (f" Without a force, the change in re-attack risk against the baseline and the "
                  f"mean strikes on cities over the {int(ds.attrs['horizon_days'])}-day horizon are: "
                  f"{changes}.")
     return path, text
@@ -200,27 +345,32 @@ def draw_deployment(ds: xr.Dataset, path: Path) -> tuple[Path, str]:
     rules = grid["deploy_rule"]
     markers = {"after_ceasefire": "o", "immediate": "s"}
     width = 0.08
+    def bars(o, name):
+        interval = bounds(o, name)
+        return None if interval is None else _err(o[name].values, *(b.values for b in interval))
+
     for k, rule in enumerate(rules):
         r = sub.sel(deploy_rule=rule)
         off = (k - (len(rules) - 1) / 2) * width
-        ax.errorbar(x + off, 100 * r["p_deployed"].values, yerr=200 * r["p_deployed_se"].values,
+        ax.errorbar(x + off, 100 * r["p_deployed"].values, yerr=bars(r, "p_deployed"),
                     marker=markers.get(rule, "D"), ms=7, capsize=4, lw=1.6,
                     label=f"force deployed, {PLAIN.get(rule, rule)}")
     c = sub.isel(deploy_rule=0)
-    ax.errorbar(x, 100 * c["p_ceasefire"].values, yerr=200 * c["p_ceasefire_se"].values, color="grey",
+    ax.errorbar(x, 100 * c["p_ceasefire"].values, yerr=bars(c, "p_ceasefire"), color="grey",
                 ls=":", marker="^", capsize=3, label=f"first ceasefire, with {force:,} troops offered")
     no_force = None
     if 0 in grid["force_size"] and force != 0:
         no_force = ds.sel(years=at_year, force_size=0, posture=option["posture"], support=option["support"],
                           deploy_rule=rules[0])
-        ax.errorbar(x, 100 * no_force["p_ceasefire"].values, yerr=200 * no_force["p_ceasefire_se"].values,
+        ax.errorbar(x + width / 2, 100 * no_force["p_ceasefire"].values, yerr=bars(no_force, "p_ceasefire"),
                     color="black", ls="--", marker="v", capsize=3, label="first ceasefire, no force offered")
     ax.set_xticks(x, leverage)
     ax.set_xlim(-0.5, len(x) - 0.5)
     ax.set_ylim(0, 105)
     ax.set_xlabel("Western leverage on Russia")
     ax.set_ylabel(f"probability within {at_year} year(s) (%)")
-    ax.set_title(f"Deployment of a {force:,}-troop force against leverage (error bars ±2 SE)\n"
+    ax.set_title(f"Deployment of a {force:,}-troop force against leverage "
+                 f"({BARS if nested(ds) else 'no parameter intervals'})\n"
                  f"({first_levels(ds, keep=('deploy_rule', 'leverage'))})", fontsize=style.TITLE_SIZE)
     ax.grid(alpha=style.GRID_ALPHA)
     ax.legend(fontsize=style.LEGEND_SIZE, loc="best")
@@ -232,7 +382,10 @@ def draw_deployment(ds: xr.Dataset, path: Path) -> tuple[Path, str]:
         return said + (f" and {fmt.format(100 * values[-1])} under {leverage[-1]}" if len(values) > 1 else "")
 
     text = (f"For a {force:,}-troop force, the chance that it is on the ground within {at_year} year(s) "
-            f"(with error bars of ±2 SE) as Western leverage rises.")
+            f"as Western leverage rises, beside the chance of a first ceasefire. ")
+    text += ("Error bars: 90% parameter interval (5th to 95th percentile over the uncertain parameters' "
+             "draws)." if nested(ds) else NO_BARS)
+    text += _noise_words(ds, ["p_deployed", "p_ceasefire"], at_year)
     if "after_ceasefire" in rules:
         after = sub.sel(deploy_rule="after_ceasefire")
         text += (f" If it deploys only after a ceasefire, it is there in {under(after['p_deployed'].values)}.")
@@ -262,14 +415,20 @@ def draw_tradeoff(ds: xr.Dataset, path: Path) -> tuple[Path, str]:
     fig = style.figure()
     ax = fig.add_subplot()
     every = options(ds)
-    xs, xes = flat(ds, "p_tripwire", at_year), flat(ds, "p_tripwire_se", at_year)
+    xs = flat(ds, "p_tripwire", at_year)
     ys, yes = -flat(ds, "diff_p_reattack", at_year), flat(ds, "diff_p_reattack_se", at_year)
+    intervals = nested(ds)
+    if intervals:
+        x_low, x_high = (flat(ds, "p_tripwire_q", at_year, q) for q in (LOW, HIGH))
+        y_low, y_high = (-flat(ds, "diff_p_reattack_q", at_year, q) for q in (HIGH, LOW))  # a cut: flipped
     rows = list(zip(every, xs, ys, yes, strict=True))
     for posture in grid["posture"]:
         for rule in grid["deploy_rule"]:
             k = np.array([o["posture"] == posture and o["deploy_rule"] == rule for o in every])
-            ax.errorbar(100 * xs[k], 100 * ys[k], xerr=200 * xes[k], yerr=200 * yes[k], fmt="none",
-                        ecolor=colors[posture], alpha=0.35, lw=0.8)
+            if intervals:
+                ax.errorbar(100 * xs[k], 100 * ys[k], xerr=_err(xs[k], x_low[k], x_high[k]),
+                            yerr=_err(ys[k], y_low[k], y_high[k]), fmt="none", ecolor=colors[posture],
+                            alpha=0.25, lw=0.8)
             size = np.array([sizes[o["force_size"]] for o in every])[k]
             ax.scatter(100 * xs[k], 100 * ys[k], s=size,
                        c=colors[posture], marker=markers[rule], alpha=0.8, edgecolors="none")
@@ -286,17 +445,23 @@ def draw_tradeoff(ds: xr.Dataset, path: Path) -> tuple[Path, str]:
     tripwire = outcome("tripwire")
     ax.set_xlabel(f"{tripwire.label} risk: P({tripwire.meaning} within {at_year} y), %")
     ax.set_ylabel(f"re-attack risk cut vs baseline within {at_year} y\n(percentage points; higher is better)")
-    ax.set_title("Risk reduction against tripwire risk, every option (bars ±2 SE; colour: posture; "
-                 "marker: deployment; size: force)", fontsize=9)
+    bars = "bars: 90% parameter intervals" if intervals else "no parameter intervals"
+    ax.set_title(f"Risk reduction against tripwire risk, every option ({bars})\n"
+                 "colour: posture; marker: deployment; size: force", fontsize=9)
     ax.grid(alpha=style.GRID_ALPHA)
     style.save(fig, path)
     text = (f"Each point is one option: how much it cuts the chance of a re-attack within {at_year} year(s) "
             f"against the baseline (up is better) and how likely its troops are to be drawn into combat "
-            f"(right is riskier).")
+            f"(right is riskier). ")
+    text += ("The bars are each reading's 90% parameter interval (5th to 95th percentile over the uncertain "
+             "parameters' draws)." if intervals else NO_BARS)
+    text += _noise_words(ds, ["p_tripwire", "diff_p_reattack"], at_year)
     finite = [r for r in rows if np.isfinite(r[2]) and np.isfinite(r[1])]
     if finite:
         best = max(finite, key=lambda r: r[2])
-        text += (f" The largest cut, {pct(best[2])} ± {pct(2 * best[3])} points, comes from "
+        k = every.index(best[0])
+        low, high = (y_low[k], y_high[k]) if intervals else (np.nan, np.nan)
+        text += (f" The largest cut, {reading(best[2], best[3], low, high, unit=' points')}, comes from "
                  f"{plain_option(best[0], ds, all_axes=True)}, with a tripwire risk of {pct(best[1])}%.")
         low = [r for r in finite if r[1] <= 0.10 and r[0]["force_size"] > 0]
         if low:
@@ -366,8 +531,13 @@ def draw_sensitivity(ds: xr.Dataset, path: Path) -> tuple[Path | None, str]:
     fig.suptitle(f"Which uncertain parameters drive the re-attack risk?\n"
                  f"({plain_option(option, ds, all_axes=True)})", fontsize=style.TITLE_SIZE)
     style.save(fig, path)
+    # With several runs per draw the indices are of the expected outcome E[Y | parameters], chance removed.
+    what = ("variance over the priors of each headline outcome's expected value given the parameters"
+            if nested(ds) else "run-to-run variance of each headline outcome")
+    rest = ("interactions between parameters" if nested(ds)
+            else "chance within a run and interactions between parameters")
     text = (f"For one representative option ({plain_option(option, ds, all_axes=True)}), the share of the "
-            f"run-to-run variance of each headline outcome explained by each uncertain parameter alone "
+            f"{what} explained by each uncertain parameter alone "
             f"(first-order index; at most {MAX_SENSITIVITY_BARS} shown, none under {SENSITIVITY_FLOOR}). "
             f"Knowing a parameter exactly would remove, on average, its index's share of the variance.")
     for key, top in tops.items():
@@ -376,6 +546,5 @@ def draw_sensitivity(ds: xr.Dataset, path: Path) -> tuple[Path | None, str]:
                                for p, v in top[:3])
             text += f" For {SENSITIVITY_NAMES[key]} the leading parameters are {listed}."
         text += f" The indices of {SENSITIVITY_NAMES[key]} sum to {totals[key]:.2f}"
-        text += (f": the other {1 - totals[key]:.2f} of its variance is chance within a run and "
-                 f"interactions between parameters." if totals[key] < 1 else ".")
+        text += f": the other {1 - totals[key]:.2f} of its variance is {rest}." if totals[key] < 1 else "."
     return path, text

@@ -1,5 +1,6 @@
 """The option grid of a result, in words: its levels, its options in one
-order, the baseline, the year to read, and plain names for each level."""
+order, the baseline, the year to read, plain names for each level, and
+whether the result holds parameter intervals (the nested design)."""
 
 import itertools
 import json
@@ -11,6 +12,11 @@ from deterrence.model import AXES, LEVEL_PLAIN, LEVEL_SHORT
 
 # Level words have one owner, the model's vocabulary.
 SHORT, PLAIN = LEVEL_SHORT, LEVEL_PLAIN
+# The parameter interval every table and figure shows: 5th to 95th percentile
+# over the uncertain parameters' draws (a variable's `_q` reading).
+LOW, HIGH = 0.05, 0.95
+NOT_NESTED = ("parameter intervals need study.runs_per_draw > 1 (with one run per parameter draw, "
+              "the spread over the priors cannot be told apart from chance)")
 AXIS_WORDS = {"force_size": "force size", "posture": "posture", "deploy_rule": "deployment",
               "support": "US support", "leverage": "leverage"}
 
@@ -24,10 +30,27 @@ def options(ds: xr.Dataset) -> list[dict]:
     return [dict(zip(AXES, values, strict=True)) for values in itertools.product(*levels(ds).values())]
 
 
-def flat(ds: xr.Dataset, name: str, year: int | None = None) -> np.ndarray:
+def flat(ds: xr.Dataset, name: str, year: int | None = None, quantile: float | None = None) -> np.ndarray:
     """A variable over all options, in the order of `options`."""
     v = ds[name] if year is None else ds[name].sel(years=year)
+    if quantile is not None:
+        v = v.sel(quantile=quantile, method="nearest")
     return v.transpose(*AXES).values.astype(float).ravel()
+
+
+def nested(ds: xr.Dataset) -> bool:
+    """Whether the result holds parameter intervals (`_q` variables): a
+    study with several runs per parameter draw."""
+    return int(ds.attrs.get("runs_per_draw", 1)) > 1 and "diff_p_reattack_q" in ds.data_vars
+
+
+def bounds(ds: xr.Dataset, name: str) -> tuple[xr.DataArray, xr.DataArray] | None:
+    """The 90% parameter interval (`LOW`, `HIGH` quantiles) of variable
+    ``name`` in ``ds`` (or a selection of it); None without one."""
+    if not nested(ds) or f"{name}_q" not in ds.data_vars:
+        return None
+    q = ds[f"{name}_q"]
+    return q.sel(quantile=LOW, method="nearest"), q.sel(quantile=HIGH, method="nearest")
 
 
 def sel(ds: xr.Dataset, option: dict) -> xr.Dataset:
@@ -112,3 +135,30 @@ def year(ds: xr.Dataset, preferred: int) -> int:
 def pct(x: float, digits: int = 1) -> str:
     """A probability in percent for prose; `n/a` where undefined."""
     return "n/a" if np.isnan(x) else f"{100 * x:.{digits}f}"
+
+
+def short_pct(x: float) -> str:
+    """A bound of an interval in percent, compact: one decimal under 10, none above."""
+    if np.isnan(x):
+        return "n/a"
+    v = 100 * x
+    return f"{v:.0f}" if abs(v) >= 9.95 else f"{v:.1f}"
+
+
+def span(low: float, high: float, digits: int | None = None) -> str:
+    """`[low, high]` in percent (``digits`` decimals, or compact)."""
+    if digits is None:
+        return f"[{short_pct(low)}, {short_pct(high)}]"
+    return f"[{pct(low, digits)}, {pct(high, digits)}]"
+
+
+def reading(value: float, noise: float, low: float = np.nan, high: float = np.nan, unit: str = "%",
+            sign: bool = False) -> str:
+    """An estimate in words for prose: `-3.7 points (90% parameter interval
+    -11.4 to -0.2; simulation noise ±0.09)`; without an interval, the
+    noise alone. Probabilities in, percent out; ``unit`` `%` or ` points`."""
+    number = "n/a" if np.isnan(value) else f"{100 * value:{'+' if sign else ''}.1f}{unit}"
+    noise_words = f"simulation noise ±{100 * noise:.2f}"
+    if np.isnan(low) or np.isnan(high):
+        return f"{number} ({noise_words})"
+    return f"{number} (90% parameter interval {pct(low)} to {pct(high)}; {noise_words})"

@@ -10,7 +10,19 @@ import xarray as xr
 
 from deterrence.model import AXES
 from deterrence.outcomes import COUNT, EVENT, OUTCOMES, Outcome, outcome
-from deterrence.report.grid import SHORT, flat, options
+from deterrence.report import effects
+from deterrence.report.grid import (
+    HIGH,
+    LOW,
+    NOT_NESTED,
+    SHORT,
+    baseline_attr,
+    flat,
+    nested,
+    options,
+    plain_option,
+    span,
+)
 
 # The headline columns of the terminal and Markdown tables: (reading, outcome),
 # a reading being a variable's prefix: p_ (probability), diff_p_ (paired
@@ -42,22 +54,41 @@ def legend() -> str:
     return "; ".join(f"{o.label}: {o.meaning}" for o in seen)
 
 
-def _pct(p: float, se: float) -> str:
+def _readings(ds: xr.Dataset, var: str, year: int) -> list[tuple[float, float, float, float]]:
+    """(estimate, Monte Carlo SE, low, high) of a probability variable for
+    every option, the parameter interval NaN where the result has none."""
+    interval = [flat(ds, f"{var}_q", year, q) if nested(ds) and f"{var}_q" in ds.data_vars
+                else np.full(len(options(ds)), np.nan) for q in (LOW, HIGH)]
+    return list(zip(flat(ds, var, year), flat(ds, f"{var}_se", year), *interval, strict=True))
+
+
+def _terminal(p: float, se: float, low: float, high: float) -> str:
+    """A probability in %: with its parameter interval where there is one,
+    else ± its simulation noise (the table's heading says which)."""
     if np.isnan(p):
         return "-"
-    return f"{100 * p:5.1f}±{100 * se:.2f}"
+    if np.isnan(low):
+        return f"{100 * p:5.1f}±{100 * se:.2f}"
+    return f"{100 * p:.1f} {span(low, high)}"
 
 
-def _cells(ds: xr.Dataset, columns, year: int, pct, count: str) -> list[tuple[str, ...]]:
+def _markdown(p: float, se: float, low: float, high: float) -> str:
+    if np.isnan(p):
+        return "–"
+    if np.isnan(low):
+        return f"{100 * p:.1f} ± {100 * se:.2f}"
+    return f"{100 * p:.1f} {span(low, high)}"
+
+
+def _cells(ds: xr.Dataset, columns, year: int, cell, count: str) -> list[tuple[str, ...]]:
     """The headline cells of every option, in the order of `options`:
-    probabilities through ``pct(p, se)``, means through the format ``count``."""
+    probabilities through ``cell(p, se, low, high)``, means through the format ``count``."""
     cells = []
     for var, _, _ in columns:
         if var.startswith("mean"):
             cells.append([count.format(v) for v in flat(ds, var)])
         else:
-            cells.append([pct(p, se) for p, se in zip(flat(ds, var, year), flat(ds, f"{var}_se", year),
-                                                      strict=True)])
+            cells.append([cell(*r) for r in _readings(ds, var, year)])
     return list(zip(*cells, strict=True))
 
 
@@ -77,36 +108,100 @@ def _shown_once(every: list[dict], cells: list[tuple]) -> list[tuple[dict, tuple
     return rows
 
 
+OPTION_HEAD = f"{'force':>6} {'posture':<8} {'deploy':<6} {'support':<9} {'leverage':<10}"
+
+
+def _label(option: dict) -> str:
+    """An option in the terminal tables' first five columns."""
+    words = [SHORT.get(str(option[a]), str(option[a])) for a in AXES[1:]]
+    return f"{option['force_size']:>6} {words[0]:<8} {words[1]:<6} {words[2]:<9} {words[3]:<10}"
+
+
+def _rows(head: list[str], rows: list[tuple[dict, tuple]], every: int, text: int = 0) -> list[str]:
+    """A terminal table's heading, rule and option rows, each column as wide
+    as it needs; the last ``text`` columns are words, aligned left."""
+    widths = [max([len(h)] + [len(cells[k]) for _, cells in rows]) for k, h in enumerate(head)]
+    align = [">"] * (len(head) - text) + ["<"] * text
+
+    def line(start: str, cells) -> str:
+        return (start + " " + " ".join(f"{c:{a}{w}}" for c, a, w in zip(cells, align, widths, strict=True))).rstrip()
+    top = line(OPTION_HEAD, head)
+    lines = [top, "-" * len(top)] + [line(_label(option), cells) for option, cells in rows]
+    if len(rows) < every:
+        lines.append(f"{ANY}: without a force, posture and deployment rule cannot matter; the options that "
+                     f"differ only in them are identical and shown once")
+    return lines
+
+
 def table(ds: xr.Dataset, year: int | None = None) -> str:
-    """One line per option: probabilities (percent, ± one standard error)
-    and means; options without a force that differ only in posture and
-    deployment rule, and so not at all, are one line. ``year`` picks the
-    years column (default: 2 if available)."""
+    """One line per option: probabilities in percent, each with its 90%
+    parameter interval (or, in a result without one, ± its simulation
+    noise), and means; options without a force that differ only in posture
+    and deployment rule, and so not at all, are one line. Then the effects
+    table (`effects_table`). ``year`` picks the years column (default: 2 if
+    available)."""
     years = list(ds["years"].values)
     horizon = int(ds.attrs["horizon_days"])
     if year is None:
         year = 2 if 2 in years and horizon / 365.25 >= 2 - 1e-9 else years[0]
     columns = _headline()
-    widths = [max(len(h), 8 if v.startswith("mean") else 11) for v, h, _ in columns]
     means = [h for v, h, _ in columns if v.startswith("mean")]
     paired = [h for v, h, _ in columns if v.startswith("diff")]
-    head = (f"{'force':>6} {'posture':<8} {'deploy':<6} {'support':<9} {'leverage':<10} "
-            + " ".join(f"{h:>{w}}" for (_, h, _), w in zip(columns, widths, strict=True)))
+    if nested(ds):
+        reading = (f"probabilities in % within {year} year(s), each with its 90% parameter interval "
+                   f"[5th, 95th percentile over the priors' {int(ds.attrs['parameter_draws']):,} draws]: "
+                   f"the uncertainty of the answer; simulation noise is in the effects table below")
+    else:
+        reading = (f"probabilities in % within {year} year(s) ± simulation noise (one Monte Carlo standard "
+                   f"error; not the uncertainty of the answer: {NOT_NESTED})")
     lines = [f"{ds.attrs['title']}: {int(ds.attrs['runs']):,} runs per option, seed {ds.attrs['seed']}",
-             f"probabilities in % within {year} year(s) (± one Monte Carlo standard error); "
+             reading,
              f"{', '.join(paired)}: paired difference to the baseline, in percentage points",
              legend(),
-             f"{' and '.join(means)}: mean totals per run over the {horizon}-day horizon (not daily means)",
-             head, "-" * len(head)]
+             f"{' and '.join(means)}: mean totals per run over the {horizon}-day horizon (not daily means)"]
     every = options(ds)
-    rows = _shown_once(every, _cells(ds, columns, year, _pct, "{:.0f}"))
-    for option, cells in rows:
-        label = [str(option["force_size"])] + [SHORT.get(str(option[a]), str(option[a])) for a in AXES[1:]]
-        lines.append(f"{label[0]:>6} {label[1]:<8} {label[2]:<6} {label[3]:<9} {label[4]:<10} "
-                     + " ".join(f"{c:>{w}}" for c, w in zip(cells, widths, strict=True)))
-    if len(rows) < len(every):
-        lines.append(f"{ANY}: without a force, posture and deployment rule cannot matter; the options that "
-                     f"differ only in them are identical and shown once")
+    lines += _rows([h for _, h, _ in columns], _shown_once(every, _cells(ds, columns, year, _terminal, "{:.0f}")),
+                   len(every))
+    return "\n".join(lines) + "\n\n" + effects_table(ds)
+
+
+def deciding_words(found: tuple[tuple[str, float], ...], name: str = "{}") -> str:
+    """`nu 0.34, lambda_c0 0.22` (each parameter through the format ``name``,
+    and its first-order index), `–` if none."""
+    return ", ".join(f"{name.format(p)} {index:.2f}" for p, index in found) or "–"
+
+
+def _effect_cells(e: effects.Effect, name: str = "{}") -> tuple[str, ...]:
+    # An option that never differs from the baseline (the baseline itself) is better under no draw and
+    # worse under none: its p_better says nothing.
+    same = e.change == 0 and e.low == 0 and e.high == 0
+    return (f"{100 * e.change:+.1f}", span(e.low, e.high, 1), f"{100 * e.noise:.2f}",
+            "–" if same else f"{100 * e.better:.0f}%", deciding_words(e.deciding, name))
+
+
+EFFECT_HEAD = ["change", "90% interval", "noise", "better", "deciding assumptions (index)"]
+
+
+def effects_table(ds: xr.Dataset) -> str:
+    """One line per option: its effect on the re-attack risk within
+    `effects.EFFECT_YEAR` years against the baseline, in percentage points,
+    with its 90% parameter interval, its simulation noise, p_better and the
+    assumptions that decide it; one line saying why where the result has
+    no parameter intervals."""
+    title = f"Effect on the risk of a re-attack within {effects.EFFECT_YEAR} years, against the baseline"
+    why = effects.missing(ds)
+    if why:
+        return f"{title}: not shown, {why}."
+    found = effects.effects(ds)
+    lines = [f"{title} ({plain_option(baseline_attr(ds), all_axes=True)}), in percentage points",
+             "change: the mean paired change; 90% interval: 5th to 95th percentile over the uncertain "
+             "parameters of the option's expected change (the uncertainty of the answer)",
+             "noise: one Monte Carlo standard error of the change (simulation noise only, not the uncertainty "
+             "of the answer); better: share of the parameter draws under which the option lowers the risk",
+             "deciding assumptions: the parameters whose uncertainty moves the expected change most, with "
+             "their first-order index (share of its variance over the priors explained by each alone)"]
+    every = options(ds)
+    lines += _rows(EFFECT_HEAD, _shown_once(every, [_effect_cells(e) for e in found]), len(every), text=1)
     return "\n".join(lines)
 
 
@@ -117,22 +212,37 @@ def markdown_table(ds: xr.Dataset, year: int) -> str:
     head = ["force", "posture", "deploy", "support", "leverage"]
     head += [f"{h} {units[v.rsplit('_', 1)[0]]}".strip() for v, h, _ in columns]
     lines = ["| " + " | ".join(head) + " |", "|" + "---:|" * 1 + ":---|" * 4 + "---:|" * len(columns)]
-
-    def pct(p, se):
-        return "–" if np.isnan(p) else f"{100 * p:.1f} ± {100 * se:.2f}"
-
-    cells = _cells(ds, columns, year, pct, "{:,.0f}")
+    cells = _cells(ds, columns, year, _markdown, "{:,.0f}")
     for k, option in enumerate(options(ds)):
-        row = [f"{option['force_size']:,}"] + [SHORT.get(option[a], option[a]) for a in AXES[1:]]
-        row += cells[k]
-        lines.append("| " + " | ".join(row) + " |")
+        lines.append("| " + " | ".join(_option_cells(option) + list(cells[k])) + " |")
+    return "\n".join(lines)
+
+
+def _option_cells(option: dict) -> list[str]:
+    return [f"{option['force_size']:,}"] + [SHORT.get(option[a], option[a]) for a in AXES[1:]]
+
+
+def markdown_effects(ds: xr.Dataset) -> str:
+    """The effects table of report.md (and of the README's findings): one
+    row per option, as in `effects_table`; where `effects.missing`, why not."""
+    why = effects.missing(ds)
+    if why:
+        return f"Not shown: {why}."
+    head = ["force", "posture", "deploy", "support", "leverage", "change (pp)", "90% parameter interval",
+            "simulation noise (MC SE)", "p_better", "deciding assumptions (first-order index)"]
+    lines = ["| " + " | ".join(head) + " |", "|---:|" + ":---|" * 4 + "---:|" * 4 + ":---|"]
+    every = options(ds)
+    for option, cells in _shown_once(every, [_effect_cells(e, "`{}`") for e in effects.effects(ds)]):
+        lines.append("| " + " | ".join(_option_cells(option) + list(cells)) + " |")
     return "\n".join(lines)
 
 
 def _csv_columns(ds: xr.Dataset) -> list[tuple[str, np.ndarray]]:
     """(column, values over options) for every outcome reading the result
     holds: probabilities and paired differences at each year, derived
-    probabilities, means, each with its standard error."""
+    probabilities, means, each with its standard error (simulation noise);
+    the quantiles over the parameter draws (`_qNN`, with their own noise)
+    and p_better where the result has them."""
     years = [int(y) for y in ds["years"].values]
     names = []
     for o in OUTCOMES:
@@ -141,16 +251,25 @@ def _csv_columns(ds: xr.Dataset) -> list[tuple[str, np.ndarray]]:
         else:
             readings = [f"p_{o.name}", f"diff_p_{o.name}"] if o.kind == EVENT else [o.name]
             names += [(r, y) for r in readings for y in years]
+    quantiles = [float(q) for q in ds["quantile"].values] if nested(ds) else []
     columns = []
     for name, y in names:
         if name in ds and f"{name}_se" in ds:
             suffix = "" if y is None else f"_{y}y"
             columns += [(name + suffix, flat(ds, name, y)), (f"{name}{suffix}_se", flat(ds, f"{name}_se", y))]
+            if f"{name}_q" in ds and y is not None:
+                for q in quantiles:
+                    column = f"{name}{suffix}_q{round(100 * q):02d}"
+                    columns += [(column, flat(ds, f"{name}_q", y, q)), (f"{column}_se", flat(ds, f"{name}_q_se", y, q))]
+    columns += [(name, flat(ds, name)) for name in ("p_better", "p_better_se") if name in ds and nested(ds)]
     return columns
 
 
+DECIDING_COLUMN = "deciding_assumptions"
+
+
 def csv_columns(ds: xr.Dataset) -> list[str]:
-    return list(AXES) + ["runs"] + [name for name, _ in _csv_columns(ds)]
+    return list(AXES) + ["runs"] + [name for name, _ in _csv_columns(ds)] + [DECIDING_COLUMN]
 
 
 def _num(x: float) -> str:
@@ -158,13 +277,16 @@ def _num(x: float) -> str:
 
 
 def write_csv(ds: xr.Dataset, path: Path) -> Path:
-    """One row per option: every axis, the runs, and every outcome reading
-    (`_csv_columns`). Empty cells: beyond the horizon, or undefined."""
+    """One row per option: every axis, the runs, every outcome reading
+    (`_csv_columns`) and the deciding assumptions (`parameter index; ...`).
+    Empty cells: beyond the horizon, or undefined."""
     n = flat(ds, "runs")
     columns = _csv_columns(ds)
+    found = effects.deciding(ds)
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(csv_columns(ds))
         for k, option in enumerate(options(ds)):
-            writer.writerow([option[a] for a in AXES] + [int(n[k])] + [_num(c[k]) for _, c in columns])
+            writer.writerow([option[a] for a in AXES] + [int(n[k])] + [_num(c[k]) for _, c in columns]
+                            + ["; ".join(f"{p} {v:.4f}" for p, v in found[k])])
     return path
