@@ -348,6 +348,14 @@ def draws_engage(theta):
 
 
 @jit
+def copy_columns(to, source, n):
+    """to[:, :n] = source[:, :n], as a loop (slice assignment is slow to compile)."""
+    for i in range(source.shape[0]):
+        for j in range(n):
+            to[i, j] = source[i, j]
+
+
+@jit
 def prepare_run(run_values, episodes, tables, st, st_gap, st_durable, key0, key1, run, horizon, theta,
                 force_levels, level_parameters, veto_choice):
     """Everything of a run that does not depend on the option: the run-level
@@ -400,7 +408,7 @@ def prepare_run(run_values, episodes, tables, st, st_gap, st_durable, key0, key1
             break
         if n_ep == episodes.shape[1]:
             grown = np.empty((N_EP_ROWS, min(2 * n_ep, MAX_EPISODES)))
-            grown[:, :n_ep] = episodes
+            copy_columns(grown, episodes, n_ep)
             episodes = grown
         budget = rng.exponential(st)
         episodes[EP_BUDGET, n_ep] = budget
@@ -565,18 +573,30 @@ def set_fault(fault, kind, run, detail):
 
 @jit
 def widen(counts):
-    """An int64, C-ordered copy of a block's int32 counts (int32 keeps the
+    """An int64 copy of a block's C-ordered int32 counts (int32 keeps the
     block's working set in cache; blocks have fewer than 2**31 runs)."""
     out = np.empty(counts.shape, dtype=np.int64)
     flat = out.reshape(out.size)
-    k = 0
-    for index in np.ndindex(counts.shape):
-        flat[k] = counts[index]
-        k += 1
+    source = counts.reshape(counts.size)
+    for k in range(source.size):
+        flat[k] = source[k]
     return out
 
 
-@inline
+@jit
+def widen_hist(hist):
+    """The day histograms (events, days, options) as int64 (options,
+    events, days): loops, since a transpose is slow to compile."""
+    n_events, n_days, n_opt = hist.shape
+    out = np.empty((n_opt, n_events, n_days), dtype=np.int64)
+    for o in range(n_opt):
+        for e in range(n_events):
+            for d in range(n_days):
+                out[o, e, d] = hist[e, d, o]
+    return out
+
+
+@jit
 def run_options(run, key0, key1, horizon, theta, force_levels, options, run_values, tables, episodes, times,
                 counts, days, strike_means, st, fault):
     """Every option's history of one run whose parameters are ``theta`` and
@@ -728,7 +748,9 @@ def simulate(key0, key1, run_start, run_stop, runs_per_draw, horizon, family, ar
                 for k in range(n_headline):
                     draw_hist[o, k, in_draw[o, k]] += 1
                     draw_diff[o, k, in_draw[o, k] - in_draw[base, k] + runs_per_draw] += 1
-            in_draw[:, :] = 0
+            for o in range(n_opt):
+                for k in range(n_headline):
+                    in_draw[o, k] = 0
 
         # Sensitivity: add this run's nonzero outcomes to its bin of each parameter.
         n_nonzero = 0
@@ -749,7 +771,7 @@ def simulate(key0, key1, run_start, run_stop, runs_per_draw, horizon, family, ar
             flat = sens[i, b].reshape(n_opt * N_SENS_OUTCOMES)
             for k in range(n_nonzero):
                 flat[nonzero[k]] += outcome[k]
-    return (widen(hist.transpose((2, 0, 1))), moments, paired, after_ceasefire, widen(sens), sens_runs,
+    return (widen_hist(hist), moments, paired, after_ceasefire, widen(sens), sens_runs,
             draw_hist, draw_diff, fault)
 
 
@@ -786,11 +808,13 @@ def replay_draws(key0, key1, draw_start, draw_stop, runs_per_draw, thetas, horiz
     for i in range(n_draws):
         draw = draw_start + i
         if thetas.shape[0] > 0:
-            theta[:] = thetas[i]
+            for p in range(N_PARAMETERS):
+                theta[p] = thetas[i, p]
             bad = check_parameters(theta)
         else:
             bad = draw_parameters(theta, st, key0, key1, draw, family, args)
-        drawn[i] = theta
+        for p in range(N_PARAMETERS):
+            drawn[i, p] = theta[p]
         if bad >= 0:
             set_fault(fault, FAULT_PARAMETER, draw * runs_per_draw, bad)
             break

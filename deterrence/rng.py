@@ -143,15 +143,23 @@ def next_uint32(st):
 
 
 @inline
-def uniform(st):
+def uniform_inline(st):
     """Uniform on the open interval (0, 1): never exactly 0 or 1."""
     return (np.int64(next_uint32(st)) + 0.5) * TWO_M32
 
 
 @jit
+def uniform(st):
+    """Uniform on the open interval (0, 1): never exactly 0 or 1. A call:
+    each inlined copy of the generator is slow to compile, so only the
+    hottest sampler (exponential) inlines it."""
+    return uniform_inline(st)
+
+
+@jit
 def exponential(st):
     """Exp(1) by inversion."""
-    return -math.log(uniform(st))
+    return -math.log(uniform_inline(st))
 
 
 @jit
