@@ -642,8 +642,11 @@ def new_draw(run, run_start, runs_per_draw):
 
 @jit
 def simulate(key0, key1, run_start, run_stop, runs_per_draw, horizon, family, args, force_levels, options,
-             year_days, sens_parameters, sens_edges, level_parameters, choices):
+             year_days, sens_parameters, sens_edges, level_parameters, choices, contrasts=True):
     """Simulate runs [run_start, run_stop) of every option.
+
+    ``contrasts`` False leaves the paired and per-draw tallies at 0 (only
+    the side-by-side benchmark does, to measure what they cost).
 
     Runs come in parameter draws of ``runs_per_draw``: run r has the
     parameters of draw r // runs_per_draw (drawn on that draw's streams) and
@@ -727,23 +730,24 @@ def simulate(key0, key1, run_start, run_stop, runs_per_draw, horizon, family, ar
             for o in range(n_opt):
                 hist[e, day_bin(times[o, e], horizon), o] += 1
         for o in range(n_opt):
-            k = 0
-            for e in range(N_EVENTS):
-                for y in range(n_years):
-                    within = np.int64(times[o, e] < year_days[y])
-                    in_draw[o, k] += within
-                    d = within - np.int64(times[base, e] < year_days[y])
-                    if d != 0:
-                        add_moment(paired[o, k], d)
-                    k += 1
-            add_moment(paired[o, k], counts[o, 0] - counts[base, 0])
-            add_moment(paired[o, k + 1], counts[o, 1] - counts[base, 1])
+            if contrasts:
+                k = 0
+                for e in range(N_EVENTS):
+                    for y in range(n_years):
+                        within = np.int64(times[o, e] < year_days[y])
+                        in_draw[o, k] += within
+                        d = within - np.int64(times[base, e] < year_days[y])
+                        if d != 0:
+                            add_moment(paired[o, k], d)
+                        k += 1
+                add_moment(paired[o, k], counts[o, 0] - counts[base, 0])
+                add_moment(paired[o, k + 1], counts[o, 1] - counts[base, 1])
             for y in range(n_years):
                 if times[o, 0] < horizon - year_days[y]:
                     after_ceasefire[o, y, 0] += 1
                     if times[o, 2] - times[o, 0] < year_days[y]:
                         after_ceasefire[o, y, 1] += 1
-        if (run + 1) % runs_per_draw == 0:
+        if contrasts and (run + 1) % runs_per_draw == 0:
             for o in range(n_opt):
                 for k in range(n_headline):
                     draw_hist[o, k, in_draw[o, k]] += 1
