@@ -21,7 +21,7 @@ Every number in the prose is computed here. From Python::
 
     from deterrence.report import comparison
     found = comparison.compare_options(comparison.load("configs/laptop.toml"), "force_size=5000", "")
-    print(comparison.write(found, Path("out"))[0])
+    print(comparison.write(found, "out")[0])   # the section; the figures in out/
 
 From the command line, ``deterrence report RESULT --out DIR --explain A
 --vs B`` adds the section to the report; for a config without a result,
