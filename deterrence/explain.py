@@ -369,10 +369,10 @@ def table(ex: Explanation) -> str:
     return "\n".join(lines)
 
 
-def draw(ex: Explanation, path: Path) -> Path:
+def draw(ex: Explanation, path: Path, names: tuple[str, str] = ("A", "B")) -> Path:
     """The draws in the two most important parameters of the top box (its
     bounds first, then the forest's importance), coloured by their fitted
-    effect P_A - P_B, with the box drawn."""
+    effect P_A - P_B, with the box drawn; ``names``: what to call A and B."""
     from matplotlib.colors import TwoSlopeNorm
     from matplotlib.patches import Rectangle
 
@@ -393,14 +393,14 @@ def draw(ex: Explanation, path: Path) -> Path:
     cmap = "RdBu_r" if ex.higher_is_worse else "RdBu"
     dots = ax.scatter(ex.theta[:, i], ex.theta[:, j], c=ex.fitted, s=6, cmap=cmap,
                       norm=TwoSlopeNorm(0.0, -limit, limit))
-    fig.colorbar(dots, ax=ax, extend="both", label=f"fitted effect on {describe_outcome(ex)}: A - B")
+    fig.colorbar(dots, ax=ax, extend="both", label=f"fitted effect on {describe_outcome(ex)}: {names[0]} - {names[1]}")
     # The bulk of the draws: long prior tails would squeeze it into a corner.
     for axis, values in ((ax.set_xlim, ex.theta[:, i]), (ax.set_ylim, ex.theta[:, j])):
         low, high = np.quantile(values, (0.005, 0.995))
         axis(low - 0.05 * (high - low), high + 0.05 * (high - low))
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
-    title = "no region where A is worse in most draws"
+    title = f"no region where {names[0]} is worse in most draws"
     if top is not None:
         edges = {(b.parameter, b.side): b.threshold for b in top.bounds}
         xs = edges.get((ex.parameters[i], ABOVE), x0), edges.get((ex.parameters[i], BELOW), x1)
@@ -412,6 +412,6 @@ def draw(ex: Explanation, path: Path) -> Path:
                  f"mass {top.mass:.2f}, density {top.density:.2f}, coverage {top.coverage:.2f}")
     ax.set_xlabel(f"{ex.parameters[i]} ({UNITS[ex.parameters[i]]})")
     ax.set_ylabel(f"{ex.parameters[j]} ({UNITS[ex.parameters[j]]})")
-    ax.set_title(f"Where A is worse (red) than B: {title}", fontsize=style.TITLE_SIZE)
+    ax.set_title(f"Where {names[0]} is worse (red) than {names[1]}: {title}", fontsize=style.TITLE_SIZE)
     ax.grid(alpha=style.GRID_ALPHA)
     return style.save(fig, path)

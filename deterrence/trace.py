@@ -270,8 +270,8 @@ def _when(trace: Trace, t: float) -> str:
     return f"day {int(t):>5,} ({date})"
 
 
-def story(trace: Trace) -> str:
-    """The run as text: option, timeline, totals, parameter draws."""
+def story(trace: Trace, parameters: bool = True) -> str:
+    """The run as text: option, timeline, totals and (with ``parameters``) its parameter draws."""
     option = ", ".join(f"{a}={getattr(trace.option, a)}" for a in AXES)
     end = trace.start_date + datetime.timedelta(days=trace.horizon)
     lines = [f"Run {trace.run:,} (seed {trace.seed}) of option {option}",
@@ -307,8 +307,10 @@ def story(trace: Trace) -> str:
               f"{trace.collapses} collapse(s)",
               f"  {trace.violations:,} ceasefire violations",
               f"  {trace.strikes:,} strikes on cities over the whole horizon (Poisson mean {trace.strike_mean:,.1f} "
-              f"after interception)",
-              "", "Parameters drawn"]
+              f"after interception)"]
+    if not parameters:
+        return "\n".join(lines)
+    lines += ["", "Parameters drawn"]
     width = max(len(p.name) for p in PARAMETERS)
     lines += [f"  {p.name:<{width}}  {trace.parameters[p.name]:<10.4g} {'' if p.unit == '1' else p.unit:<8}  "
               f"{p.meaning}".rstrip() for p in PARAMETERS]

@@ -182,9 +182,10 @@ def _assumptions(found: tuple[tuple[str, float], ...]) -> str:
     return ", ".join(f"`{p}` ({figures.MEANINGS.get(p, 'see docs/model.md')}; index {v:.2f})" for p, v in found)
 
 
-def write_report(ds: xr.Dataset, out_dir: Path) -> list[Path]:
+def write_report(ds: xr.Dataset, out_dir: Path, sections: tuple[str, ...] = ()) -> list[Path]:
     """Write report.md, options.csv and the PNG figures into ``out_dir``;
-    return the paths written (report.md first)."""
+    return the paths written (report.md first). ``sections``: Markdown
+    sections (e.g. ``comparison.section``) placed before the limits."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ds = ds.load()  # one read: the figures and the CSV select option by option
@@ -207,7 +208,7 @@ def write_report(ds: xr.Dataset, out_dir: Path) -> list[Path]:
         if path is not None:
             md += [f"![{title}]({path.name})", ""]
         md += [text, ""]
-    md += ["## Limits", "", _limits(ds), ""]
+    md += [*sections, "## Limits", "", _limits(ds), ""]
     report = out_dir / "report.md"
     report.write_text("\n".join(md))
     return [report, csv_path] + [path for _, path, _ in drawn if path is not None]
