@@ -633,6 +633,18 @@ def run_options(run, key0, key1, horizon, theta, force_levels, options, run_valu
         counts[o, 1] = strikes
 
 
+@jit
+def workspace(n_opt, force_levels, level_parameters):
+    """The working arrays of a block: three generator states, the run's
+    parameters, run values, episodes and rate tables, each option's times,
+    counts, days and strike means, and the fault array."""
+    return (np.zeros(rng.STATE_SIZE, dtype=np.uint64), np.zeros(rng.STATE_SIZE, dtype=np.uint64),
+            np.zeros(rng.STATE_SIZE, dtype=np.uint64), np.empty(N_PARAMETERS), np.empty(N_RUN_VALUES),
+            np.empty((N_EP_ROWS, 64)), new_tables(force_levels.shape[0], level_parameters),
+            np.empty((n_opt, N_EVENTS)), np.empty((n_opt, 2), dtype=np.int64), np.empty((n_opt, N_DAYS)),
+            np.empty(n_opt), np.zeros(FAULT_SIZE, dtype=np.int64))
+
+
 @inline
 def new_draw(run, run_start, runs_per_draw):
     """Whether run starts a new parameter draw (the first run of a block, or
@@ -689,19 +701,9 @@ def simulate(key0, key1, run_start, run_stop, runs_per_draw, horizon, family, ar
     sens_year = year_days[SENS_YEAR_INDEX]
     nonzero = np.empty(n_opt * N_SENS_OUTCOMES, dtype=np.int64)
     outcome = np.empty(n_opt * N_SENS_OUTCOMES, dtype=np.int32)
-    st = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
-    st_gap = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
-    st_durable = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
-    theta = np.empty(N_PARAMETERS)
-    run_values = np.empty(N_RUN_VALUES)
-    episodes = np.empty((N_EP_ROWS, 64))
-    tables = new_tables(force_levels.shape[0], level_parameters)
-    times = np.empty((n_opt, N_EVENTS))
-    counts = np.empty((n_opt, 2), dtype=np.int64)
-    days = np.empty((n_opt, N_DAYS))
-    strike_means = np.empty(n_opt)
+    (st, st_gap, st_durable, theta, run_values, episodes, tables, times, counts, days, strike_means,
+     fault) = workspace(n_opt, force_levels, level_parameters)
     veto_choice = choices[CHOICE_VETO]
-    fault = np.zeros(FAULT_SIZE, dtype=np.int64)
     for run in range(run_start, run_stop):
         if new_draw(run, run_start, runs_per_draw):
             bad = draw_parameters(theta, st, key0, key1, run // runs_per_draw, family, args)
@@ -796,19 +798,9 @@ def replay_draws(key0, key1, draw_start, draw_stop, runs_per_draw, thetas, horiz
     drawn = np.empty((n_draws, N_PARAMETERS))
     within = np.zeros((n_draws, n_opt, N_EVENTS, n_years), dtype=np.int64)
     count_sums = np.zeros((n_draws, n_opt, 2), dtype=np.int64)
-    st = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
-    st_gap = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
-    st_durable = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
-    theta = np.empty(N_PARAMETERS)
-    run_values = np.empty(N_RUN_VALUES)
-    episodes = np.empty((N_EP_ROWS, 64))
-    tables = new_tables(force_levels.shape[0], level_parameters)
-    times = np.empty((n_opt, N_EVENTS))
-    counts = np.empty((n_opt, 2), dtype=np.int64)
-    days = np.empty((n_opt, N_DAYS))
-    strike_means = np.empty(n_opt)
+    (st, st_gap, st_durable, theta, run_values, episodes, tables, times, counts, days, strike_means,
+     fault) = workspace(n_opt, force_levels, level_parameters)
     veto_choice = choices[CHOICE_VETO]
-    fault = np.zeros(FAULT_SIZE, dtype=np.int64)
     for i in range(n_draws):
         draw = draw_start + i
         if thetas.shape[0] > 0:
@@ -858,19 +850,9 @@ def replay_runs(key0, key1, run_start, run_stop, runs_per_draw, horizon, family,
     n_years = year_days.shape[0]
     flags = np.zeros((n_runs, n_opt, N_EVENTS * n_years), dtype=np.int8)
     run_counts = np.zeros((n_runs, n_opt, 2), dtype=np.int64)
-    st = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
-    st_gap = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
-    st_durable = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
-    theta = np.empty(N_PARAMETERS)
-    run_values = np.empty(N_RUN_VALUES)
-    episodes = np.empty((N_EP_ROWS, 64))
-    tables = new_tables(force_levels.shape[0], level_parameters)
-    times = np.empty((n_opt, N_EVENTS))
-    counts = np.empty((n_opt, 2), dtype=np.int64)
-    days = np.empty((n_opt, N_DAYS))
-    strike_means = np.empty(n_opt)
+    (st, st_gap, st_durable, theta, run_values, episodes, tables, times, counts, days, strike_means,
+     fault) = workspace(n_opt, force_levels, level_parameters)
     veto_choice = choices[CHOICE_VETO]
-    fault = np.zeros(FAULT_SIZE, dtype=np.int64)
     for run in range(run_start, run_stop):
         if new_draw(run, run_start, runs_per_draw):
             bad = draw_parameters(theta, st, key0, key1, run // runs_per_draw, family, args)
