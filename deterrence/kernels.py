@@ -571,6 +571,16 @@ def set_fault(fault, kind, run, detail):
     fault[2] = detail
 
 
+@inline
+def bin_of(edges, x):
+    """The bin of x between ascending ``edges``: the number of edges below
+    x, as np.searchsorted(edges, x) gives (a short loop compiles faster)."""
+    b = 0
+    while b < edges.shape[0] and edges[b] < x:
+        b += 1
+    return b
+
+
 @jit
 def widen(counts):
     """An int64 copy of a block's C-ordered int32 counts (int32 keeps the
@@ -699,8 +709,9 @@ def simulate(key0, key1, run_start, run_stop, runs_per_draw, horizon, family, ar
     sens = np.zeros((n_sens, n_bins, n_opt, N_SENS_OUTCOMES), dtype=np.int32)
     sens_runs = np.zeros((n_sens, n_bins), dtype=np.int64)
     sens_year = year_days[SENS_YEAR_INDEX]
+    draw_sens = np.zeros(n_opt * N_SENS_OUTCOMES, dtype=np.int32)
     nonzero = np.empty(n_opt * N_SENS_OUTCOMES, dtype=np.int64)
-    outcome = np.empty(n_opt * N_SENS_OUTCOMES, dtype=np.int32)
+    draw_runs = 0
     (st, st_gap, st_durable, theta, run_values, episodes, tables, times, counts, days, strike_means,
      fault) = workspace(n_opt, force_levels, level_parameters)
     veto_choice = choices[CHOICE_VETO]
@@ -758,25 +769,32 @@ def simulate(key0, key1, run_start, run_stop, runs_per_draw, horizon, family, ar
                 for k in range(n_headline):
                     in_draw[o, k] = 0
 
-        # Sensitivity: add this run's nonzero outcomes to its bin of each parameter.
-        n_nonzero = 0
+        # Sensitivity: the draw's outcome sums, added to the draw's bin of
+        # each parameter when the draw (or the block) ends: its parameters,
+        # and so its bins, are the same for all its runs.
         base_reattack = np.int64(times[base, 2] < sens_year)
         for o in range(n_opt):
             for q in range(N_SENS_OUTCOMES):
                 if q < N_EVENTS:
-                    y = np.int64(times[o, q] < sens_year)
+                    draw_sens[o * N_SENS_OUTCOMES + q] += np.int64(times[o, q] < sens_year)
                 else:
-                    y = np.int64(times[o, 2] < sens_year) - base_reattack
-                if y != 0:
-                    nonzero[n_nonzero] = o * N_SENS_OUTCOMES + q
-                    outcome[n_nonzero] = y
+                    draw_sens[o * N_SENS_OUTCOMES + q] += np.int64(times[o, 2] < sens_year) - base_reattack
+        draw_runs += 1
+        if (run + 1) % runs_per_draw == 0 or run + 1 == run_stop:
+            n_nonzero = 0
+            for k in range(n_opt * N_SENS_OUTCOMES):
+                if draw_sens[k] != 0:
+                    nonzero[n_nonzero] = k
                     n_nonzero += 1
-        for i in range(n_sens):
-            b = np.searchsorted(sens_edges[i], theta[sens_parameters[i]])
-            sens_runs[i, b] += 1
-            flat = sens[i, b].reshape(n_opt * N_SENS_OUTCOMES)
-            for k in range(n_nonzero):
-                flat[nonzero[k]] += outcome[k]
+            for i in range(n_sens):
+                b = bin_of(sens_edges[i], theta[sens_parameters[i]])
+                sens_runs[i, b] += draw_runs
+                flat = sens[i, b].reshape(n_opt * N_SENS_OUTCOMES)
+                for j in range(n_nonzero):
+                    flat[nonzero[j]] += draw_sens[nonzero[j]]
+            for j in range(n_nonzero):
+                draw_sens[nonzero[j]] = 0
+            draw_runs = 0
     return (widen_hist(hist), moments, paired, after_ceasefire, widen(sens), sens_runs,
             draw_hist, draw_diff, fault)
 

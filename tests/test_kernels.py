@@ -39,8 +39,8 @@ from helpers import (
 )
 from scipy import stats
 
-from deterrence import UserError, kernels, reference, results, runner
-from deterrence.model import EVENTS, TRUCE_DAYS_UNIT
+from deterrence import UserError, config, kernels, reference, results, rng, runner
+from deterrence.model import EVENTS, SENSITIVITY_YEAR, TRUCE_DAYS_UNIT, YEARS
 from deterrence.plan import make_plan
 
 # ---------------------------------------------------------------------------
@@ -376,3 +376,29 @@ def test_edge_priors_end_cleanly(case, tmp_path):
         assert out.exists()
 
 
+
+
+@pytest.mark.parametrize("runs_per_draw, start, stop", [(1, 0, 600), (20, 0, 600), (20, 130, 517)])
+def test_sensitivity_sums_are_the_replayed_outcomes_by_bin(tmp_path, runs_per_draw, start, stop):
+    # The kernel adds a draw's outcome sums to its bins once per draw (or at
+    # the block's end): the same as binning each replayed run by its draw.
+    path = tmp_path / "sens.toml"
+    path.write_text(study_text("small", runs=600, block_runs=600, runs_per_draw=runs_per_draw))
+    plan = make_plan(config.load(path))
+    block = runner.run_block(plan, start, stop)
+    theta = np.empty((stop - start, plan.family.size))
+    flags, _, fault = kernels.replay_runs(
+        plan.key[0], plan.key[1], start, stop, runs_per_draw, plan.horizon, plan.family, plan.args,
+        plan.force_levels, plan.options, plan.year_days, plan.level_parameters, plan.choices)
+    assert fault[0] == kernels.NO_FAULT
+    for i, run in enumerate(range(start, stop)):
+        kernels.draw_parameters(theta[i], rng.new_state(), plan.key[0], plan.key[1], run // runs_per_draw,
+                                plan.family, plan.args)
+    year = YEARS.index(SENSITIVITY_YEAR)
+    within = flags.reshape(stop - start, len(plan.options), len(EVENTS), len(YEARS))[:, :, :, year].astype(int)
+    outcome = np.concatenate([within, within[:, :, 2:3] - within[:, -1:, 2:3]], axis=2)
+    for i, p in enumerate(plan.sensitivity_parameters):
+        bins = np.searchsorted(plan.sensitivity_edges[i], theta[:, p])
+        for b in range(plan.sensitivity_edges.shape[1] + 1):
+            assert block.sensitivity_runs[i, b] == (bins == b).sum()
+            np.testing.assert_array_equal(block.sensitivity[i, b], outcome[bins == b].sum(axis=0))
