@@ -190,8 +190,10 @@ def kernel_rows(plan, cfg, reference, seconds: float, repeat: int) -> dict:
 
 
 def scaling(cfg, runs: int, blocks: int, repeat: int) -> dict:
-    """One and two local workers on the same runs, alternated."""
-    plan = make_plan(cfg.with_overrides(runs=runs), block_runs=max(1, runs // blocks))
+    """One and two local workers on the same runs (rounded down to ``blocks``
+    equal blocks), alternated."""
+    block_runs = max(1, runs // blocks)
+    plan = make_plan(cfg.with_overrides(runs=block_runs * blocks), block_runs=block_runs)
     out = {}
 
     def run(workers):
@@ -201,7 +203,7 @@ def scaling(cfg, runs: int, blocks: int, repeat: int) -> dict:
 
     one_s, two_s = alternate(repeat, run(1), run(2))
     identical = dask_overhead.same_tallies(out[1], out[2])
-    return {"runs": runs, "blocks": len(plan.blocks), "block_runs": plan.block_runs, "one_s": Spread.of(one_s),
+    return {"runs": plan.runs, "blocks": len(plan.blocks), "block_runs": plan.block_runs, "one_s": Spread.of(one_s),
             "two_s": Spread.of(two_s), "speedup": Spread.ratio(one_s, two_s), "identical": identical}
 
 
