@@ -144,16 +144,19 @@ def project(cfg, ns_per_run_option: float, overhead_s: float, tally_bytes: int, 
     return rows
 
 
-def best_block(cfg, ns_per_run_option: float, overhead_s: float, tally_bytes: int, bandwidth_gbit: float,
-               cores: int) -> dict:
-    """The block size (a power of ten or half of one that divides N) with
-    the highest efficiency on ``cores``; its scheduling overhead says whether
-    1% is reachable there at all."""
-    n_runs = cfg.study.runs
-    sizes = sorted({k * 10 ** e for e in range(2, 10) for k in (1, 2, 5) if k * 10 ** e <= n_runs})
-    rows = [project(cfg, ns_per_run_option, overhead_s, tally_bytes, bandwidth_gbit, (cores,), b)[0]
+def by_block_size(cfg, ns_per_run_option: float, overhead_s: float, tally_bytes: int, bandwidth_gbit: float,
+                  cores: int) -> list[dict]:
+    """The projection on ``cores`` for blocks of 1, 2 and 5 x 10^k runs (100 to N)."""
+    sizes = sorted({k * 10 ** e for e in range(2, 12) for k in (1, 2, 5) if k * 10 ** e <= cfg.study.runs})
+    return [project(cfg, ns_per_run_option, overhead_s, tally_bytes, bandwidth_gbit, (cores,), b)[0]
             for b in sizes]
-    return max(rows, key=lambda r: r["efficiency"])
+
+
+def best_block(rows: list[dict]) -> dict:
+    """The smallest block within 0.1 percentage point of the best efficiency
+    (smaller blocks checkpoint and balance better)."""
+    best = max(r["efficiency"] for r in rows)
+    return min((r for r in rows if r["efficiency"] >= best - 0.001), key=lambda r: r["block_runs"])
 
 
 def minimum_block(n_opt: int, ns_per_run_option: float, overhead_s: float) -> int:
@@ -177,14 +180,26 @@ def print_projection(cfg_path: str, ns: float, overhead_s: float, tally_bytes: i
           f"at {bandwidth_gbit:g} Gbit/s\n")
     print("| cores | block runs | blocks | rounds | block s | wall s | ideal s | efficiency | overhead |")
     print("|---|---|---|---|---|---|---|---|---|")
-    rows = project(cfg, ns, overhead_s, tally_bytes, bandwidth_gbit)
+    rows, notes = [], []
     for p in CORES:
-        rows.append(best_block(cfg, ns, overhead_s, tally_bytes, bandwidth_gbit, p))
+        sizes = by_block_size(cfg, ns, overhead_s, tally_bytes, bandwidth_gbit, p)
+        here = project(cfg, ns, overhead_s, tally_bytes, bandwidth_gbit, (p,))[0]
+        best = best_block(sizes)
+        rows += [here] if best["block_runs"] == here["block_runs"] else [here, best]
+        under = [r["block_runs"] for r in sizes if r["overhead"] < TARGET_OVERHEAD and r["blocks"] >= p]
+        notes.append(f"{p:,} cores: overhead under 1% with every core busy: blocks of {min(under):,} to "
+                     f"{max(under):,} runs" if under else
+                     f"{p:,} cores: no block size keeps the overhead under 1% with every core busy (best: "
+                     f"{best['block_runs']:,} runs, {100 * best['overhead']:.1f}% overhead, "
+                     f"{100 * best['efficiency']:.1f}% efficiency)")
     for r in rows:
         print(f"| {r['cores']:,} | {r['block_runs']:,} | {r['blocks']:,} | {r['rounds']:,} | {r['block_s']:.1f} | "
               f"{r['wall_s']:.1f} | {r['ideal_s']:.1f} | {100 * r['efficiency']:.1f}% | "
               f"{100 * r['overhead']:.2f}% |")
-    print(f"\nsmallest block with the per-block overhead under 1% of its compute: "
+    print()
+    for note in notes:
+        print(note)
+    print(f"smallest block with the per-block overhead under 1% of its compute (the worker's share): "
           f"{minimum_block(n_opt, ns, overhead_s):,} runs; most cores with the client's tail under 1%: "
           f"{max_cores(cfg, ns, rows[0]['serial_s']):,}")
     return rows
@@ -197,44 +212,50 @@ def main(argv=None) -> int:
     p.add_argument("--block-runs", type=int, default=50, help="runs per block")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--repeat", type=int, default=5, help="alternated local/dask repeats")
-    p.add_argument("--clusters", nargs="+", default=["processes", "threads"], choices=["processes", "threads"])
+    p.add_argument("--clusters", nargs="+", default=["processes", "threads"], choices=["processes", "threads"],
+                   help="local clusters to time; the first one's overhead goes into the projection")
     p.add_argument("--project", metavar="CONFIG", default="configs/cluster.toml",
                    help="study to project onto 10, 100 and 1,000 cores ('' to skip)")
     p.add_argument("--ns-per-run-option", type=float,
-                   help="kernel time per run-option for the projection (default: measured here)")
+                   help="kernel time per run-option for the projection (default: measured here, "
+                        "one core, a 2,000-run block)")
+    p.add_argument("--overhead-ms", type=float,
+                   help="per-block overhead for the projection; given, nothing is timed but the tallies' size")
     p.add_argument("--bandwidth-gbit", type=float, default=10.0,
                    help="network into the client, for the projection")
     p.add_argument("--json", metavar="FILE", help="write the numbers here")
     args = p.parse_args(argv)
     os.chdir(ROOT)
 
-    out = measure(args.config, args.blocks, args.block_runs, args.workers, args.repeat, args.clusters)
     plan = make_plan(config.load(args.config))
-    out["kernel_s_per_run_option"] = kernel_seconds_per_run_option(plan, 2_000, args.repeat)
-    out["client_side"] = client_side(plan, 1_000, args.repeat)
-
-    print(f"{out['blocks']} blocks of {out['block_runs']} runs x {out['options']} options "
-          f"({args.config}), {args.workers} workers, {args.repeat} alternated repeats; "
-          f"median [min-max]\n")
-    print("| path | cluster start s | local s | dask s | overhead per block ms | tallies identical |")
-    print("|---|---|---|---|---|---|")
-    for kind, r in out["clusters"].items():
-        print(f"| dask {kind} | {r['start_s']:.1f} | {r['local_s'].text()} | {r['dask_s'].text()} | "
-              f"{Spread.of(1e3 * v for v in r['overhead_per_block_s'].values).text('{:.1f}')} | "
-              f"{r['identical']} |")
-    cs = out["client_side"]
-    ns = out["kernel_s_per_run_option"]
+    cs = client_side(plan, 1_000, args.repeat)
+    if args.overhead_ms is None:
+        out = measure(args.config, args.blocks, args.block_runs, args.workers, args.repeat, args.clusters)
+        print(f"{out['blocks']} blocks of {out['block_runs']} runs x {out['options']} options "
+              f"({args.config}), {args.workers} workers, {args.repeat} alternated repeats; "
+              f"median [min-max]\n")
+        print("| path | cluster start s | local s | dask s | overhead per block ms | tallies identical |")
+        print("|---|---|---|---|---|---|")
+        for kind, r in out["clusters"].items():
+            print(f"| dask {kind} | {r['start_s']:.1f} | {r['local_s'].text()} | {r['dask_s'].text()} | "
+                  f"{Spread.of(1e3 * v for v in r['overhead_per_block_s'].values).text('{:.1f}')} | "
+                  f"{r['identical']} |")
+        overhead_s = max(out["clusters"][args.clusters[0]]["overhead_per_block_s"].median, 0.0)
+    else:
+        out = {}
+        overhead_s = args.overhead_ms / 1e3
+    out["client_side"] = cs
     print(f"\none block's tallies: {cs['bytes'] / 1e6:.1f} MB pickled; pickle "
           f"{Spread.of(1e3 * v for v in cs['pickle'].values).text('{:.2f}')} ms, unpickle + add "
           f"{Spread.of(1e3 * v for v in cs['unpickle_add'].values).text('{:.2f}')} ms")
-    print(f"kernel, one core, 2,000-run block: {Spread.of(1e9 * v for v in ns.values).text('{:.0f}')} ns "
-          f"per run-option")
-
+    if args.ns_per_run_option is None:
+        ns = kernel_seconds_per_run_option(plan, 2_000, args.repeat)
+        out["kernel_s_per_run_option"] = ns
+        print(f"kernel, one core, 2,000-run block: {Spread.of(1e9 * v for v in ns.values).text('{:.0f}')} ns "
+              f"per run-option")
+    ns_used = args.ns_per_run_option or 1e9 * ns.median
     if args.project:
-        overhead = out["clusters"].get("processes", next(iter(out["clusters"].values())))["overhead_per_block_s"]
-        ns_used = args.ns_per_run_option or 1e9 * ns.median
-        out["projection"] = print_projection(args.project, ns_used, max(overhead.median, 0.0), cs["bytes"],
-                                             args.bandwidth_gbit)
+        out["projection"] = print_projection(args.project, ns_used, overhead_s, cs["bytes"], args.bandwidth_gbit)
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1, default=lambda s: s.json()))
     return 0
