@@ -1,0 +1,265 @@
+"""Per-block overhead of the Dask path, and what it means at cluster scale.
+
+    python -m benchmarks.dask_overhead [CONFIG] [--blocks 200] [--block-runs 50] [--workers 2]
+                                       [--repeat 5] [--project configs/cluster.toml]
+
+The same runs, cut into many small blocks, go through ``runner.run_local``
+(threads) and ``runner.run_dask``, alternated ``--repeat`` times; per repeat
+the overhead per block is ``(dask seconds - local seconds) / blocks``.
+Two Dask clusters are measured, each with ``--workers`` single-threaded
+workers: the project's own local cluster (``clusters.client_for("local")``,
+as ``--scheduler local``: worker processes, TLS, every block's tallies
+pickled and sent to the client) and an in-process one
+(``LocalCluster(processes=False)``: the scheduler's and the client's part
+alone, no serialisation). Beside them, measured in this process: pickling
+a block's tallies (the worker's side), unpickling and adding them (the
+client's side), and the kernel's seconds per run-option on one core.
+
+``--project CONFIG`` then prints the expected wall time and efficiency of
+that study on 10, 100 and 1,000 cores (see :func:`project` for the formula,
+also in BENCHMARKS.md "Scale").
+"""
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import pickle
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.spread import Spread, alternate, timed
+from deterrence import clusters, config, runner
+from deterrence.plan import make_plan
+
+ROOT = Path(__file__).resolve().parents[1]
+CORES = (10, 100, 1_000)
+TARGET_OVERHEAD = 0.01      # scheduling overhead under 1% of the wall time
+
+
+@contextlib.contextmanager
+def local_client(kind: str, workers: int):
+    """A Dask client on ``workers`` single-threaded workers: ``processes``
+    is the project's ``--scheduler local``, ``threads`` an in-process cluster."""
+    if kind == "processes":
+        with clusters.client_for("local", workers) as client:
+            yield client
+    elif kind == "threads":
+        from distributed import Client, LocalCluster
+
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=False,
+                          dashboard_address=None) as cluster, Client(cluster) as client:
+            yield client
+    else:
+        raise ValueError(f"cluster kind: {kind!r} is not 'processes' or 'threads'")
+
+
+def same_tallies(a, b) -> bool:
+    return a.runs == b.runs and all(np.array_equal(x, y) for x, y in
+                                    zip(a.arrays().values(), b.arrays().values(), strict=True))
+
+
+def kernel_seconds_per_run_option(plan, runs: int, repeat: int) -> Spread:
+    """One core, one block of ``runs`` runs, ``repeat`` times."""
+    n_opt = plan.options.shape[0]
+    runner.run_block(plan, 0, 10)
+    return Spread.of(timed(runner.run_block, plan, 0, runs)[0] / (runs * n_opt) for _ in range(repeat))
+
+
+def client_side(plan, block_runs: int, repeat: int) -> dict:
+    """Bytes of one block's pickled tallies and the seconds to pickle them
+    (worker side) and to unpickle and add them to a total (client side)."""
+    block = runner.run_block(plan, 0, block_runs)
+    total = runner.run_block(plan, block_runs, 2 * block_runs)
+    data = pickle.dumps(block)
+
+    def receive():
+        total.__iadd__(pickle.loads(data))
+
+    dump_s, receive_s = alternate(repeat, lambda: pickle.dumps(block), receive)
+    return {"bytes": len(data), "pickle": Spread.of(dump_s), "unpickle_add": Spread.of(receive_s)}
+
+
+def overhead(plan, kind: str, workers: int, repeat: int) -> dict:
+    """Local threads and one Dask cluster kind on the same plan, alternated."""
+    with contextlib.ExitStack() as stack:
+        start_s, client = timed(stack.enter_context, local_client(kind, workers))
+        reference = runner.run_local(plan, workers, False)
+        identical = same_tallies(runner.run_dask(plan, client, False), reference)   # warms the workers
+        local_s, dask_s = alternate(repeat, lambda: runner.run_local(plan, workers, False),
+                                    lambda: runner.run_dask(plan, client, False))
+    per_block = Spread.of((d - lo) / len(plan.blocks) for d, lo in zip(dask_s, local_s, strict=True))
+    return {"start_s": start_s, "local_s": Spread.of(local_s), "dask_s": Spread.of(dask_s),
+            "overhead_per_block_s": per_block, "identical": identical}
+
+
+def measure(config_path: str, blocks: int, block_runs: int, workers: int, repeat: int,
+            kinds=("processes", "threads")) -> dict:
+    """Per-block overhead of each Dask cluster kind against local threads on the same runs."""
+    cfg = config.load(config_path).with_overrides(runs=blocks * block_runs)
+    plan = make_plan(cfg, block_runs=block_runs)
+    runner.run_block(plan, 0, 10)               # compile or load the kernels here
+    return {"config": str(config_path), "blocks": len(plan.blocks), "block_runs": block_runs,
+            "workers": workers, "options": int(plan.options.shape[0]),
+            "clusters": {kind: overhead(plan, kind, workers, repeat) for kind in kinds}}
+
+
+def project(cfg, ns_per_run_option: float, overhead_s: float, tally_bytes: int, bandwidth_gbit: float,
+            cores=CORES, block_runs: int | None = None) -> list[dict]:
+    """Expected wall time and efficiency of ``cfg`` on each number of cores.
+
+    With N runs, n options, b runs per block, t seconds per run-option on one
+    core, P cores, B = ceil(N / b) blocks in R = ceil(B / P) rounds:
+
+    - a block computes in t_b = b n t on its worker, plus the measured
+      per-block overhead o (counted on the worker too: an upper bound);
+    - the client receives and adds every block alone, s = max(o, bytes /
+      bandwidth) per block. It keeps up while P s < t_b; the blocks of a
+      round finish together, so the last round's min(P, B) blocks are
+      added one after another after the last block is computed.
+
+    T = max(R (t_b + o), B s) + min(P, B) s; efficiency = N n t / (P T);
+    scheduling overhead = 1 - R t_b / T. Under 1% needs b >= 100 o / (n t)
+    (the worker's share) and min(P, B) s <= 1% of T (the client's tail):
+    with full rounds R t_b = N n t / P, so P <= sqrt(0.01 N n t / s)
+    whatever the block size.
+    """
+    plan = make_plan(cfg, block_runs=block_runs)
+    n_runs, n_opt, b = plan.runs, int(plan.options.shape[0]), plan.block_runs
+    t = ns_per_run_option * 1e-9
+    s = max(overhead_s, tally_bytes * 8 / (bandwidth_gbit * 1e9))
+    rows = []
+    for p in cores:
+        n_blocks = math.ceil(n_runs / b)
+        rounds = math.ceil(n_blocks / p)
+        t_b = b * n_opt * t
+        wall = max(rounds * (t_b + overhead_s), n_blocks * s) + min(p, n_blocks) * s
+        rows.append({"cores": p, "block_runs": b, "blocks": n_blocks, "rounds": rounds, "block_s": t_b,
+                     "serial_s": s, "wall_s": wall, "ideal_s": n_runs * n_opt * t / p,
+                     "efficiency": n_runs * n_opt * t / (p * wall),
+                     "overhead": 1 - rounds * t_b / wall})
+    return rows
+
+
+def by_block_size(cfg, ns_per_run_option: float, overhead_s: float, tally_bytes: int, bandwidth_gbit: float,
+                  cores: int) -> list[dict]:
+    """The projection on ``cores`` for blocks of 1, 2 and 5 x 10^k runs (100 to N)."""
+    sizes = sorted({k * 10 ** e for e in range(2, 12) for k in (1, 2, 5) if k * 10 ** e <= cfg.study.runs})
+    return [project(cfg, ns_per_run_option, overhead_s, tally_bytes, bandwidth_gbit, (cores,), b)[0]
+            for b in sizes]
+
+
+def best_block(rows: list[dict]) -> dict:
+    """The smallest block within 0.1 percentage point of the best efficiency
+    (smaller blocks checkpoint and balance better)."""
+    best = max(r["efficiency"] for r in rows)
+    return min((r for r in rows if r["efficiency"] >= best - 0.001), key=lambda r: r["block_runs"])
+
+
+def minimum_block(n_opt: int, ns_per_run_option: float, overhead_s: float) -> int:
+    """Smallest block whose per-block overhead is under 1% of its compute."""
+    return math.ceil(overhead_s / (TARGET_OVERHEAD * n_opt * ns_per_run_option * 1e-9))
+
+
+def max_cores(cfg, ns_per_run_option: float, serial_s: float) -> int:
+    """Most cores on which the client's tail stays under 1% of the wall time."""
+    n_opt = len(cfg.options) + 1
+    if serial_s <= 0:
+        return sys.maxsize
+    return int(math.sqrt(TARGET_OVERHEAD * cfg.study.runs * n_opt * ns_per_run_option * 1e-9 / serial_s))
+
+
+def print_projection(cfg_path: str, ns: float, overhead_s: float, tally_bytes: int, bandwidth_gbit: float):
+    cfg = config.load(cfg_path)
+    n_opt = len(cfg.options) + 1
+    print(f"\n### {cfg_path}: {cfg.study.runs:,} runs x {n_opt} options, {ns:.0f} ns per run-option, "
+          f"overhead {1e3 * overhead_s:.1f} ms per block, {tally_bytes / 1e6:.1f} MB of tallies per block "
+          f"at {bandwidth_gbit:g} Gbit/s\n")
+    print("| cores | block runs | blocks | rounds | block s | wall s | ideal s | efficiency | overhead |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    rows, notes = [], []
+    for p in CORES:
+        sizes = by_block_size(cfg, ns, overhead_s, tally_bytes, bandwidth_gbit, p)
+        here = project(cfg, ns, overhead_s, tally_bytes, bandwidth_gbit, (p,))[0]
+        best = best_block(sizes)
+        rows += [here] if best["block_runs"] == here["block_runs"] else [here, best]
+        under = [r["block_runs"] for r in sizes if r["overhead"] < TARGET_OVERHEAD and r["blocks"] >= p]
+        notes.append(f"{p:,} cores: overhead under 1% with every core busy: blocks of {min(under):,} to "
+                     f"{max(under):,} runs" if under else
+                     f"{p:,} cores: no block size keeps the overhead under 1% with every core busy (best: "
+                     f"{best['block_runs']:,} runs, {100 * best['overhead']:.1f}% overhead, "
+                     f"{100 * best['efficiency']:.1f}% efficiency)")
+    for r in rows:
+        print(f"| {r['cores']:,} | {r['block_runs']:,} | {r['blocks']:,} | {r['rounds']:,} | {r['block_s']:.1f} | "
+              f"{r['wall_s']:.1f} | {r['ideal_s']:.1f} | {100 * r['efficiency']:.1f}% | "
+              f"{100 * r['overhead']:.2f}% |")
+    print()
+    for note in notes:
+        print(note)
+    print(f"smallest block with the per-block overhead under 1% of its compute (the worker's share): "
+          f"{minimum_block(n_opt, ns, overhead_s):,} runs; most cores with the client's tail under 1%: "
+          f"{max_cores(cfg, ns, rows[0]['serial_s']):,}")
+    return rows
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("config", nargs="?", default="configs/study.toml")
+    p.add_argument("--blocks", type=int, default=200, help="blocks per timed study")
+    p.add_argument("--block-runs", type=int, default=50, help="runs per block")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--repeat", type=int, default=5, help="alternated local/dask repeats")
+    p.add_argument("--clusters", nargs="+", default=["processes", "threads"], choices=["processes", "threads"],
+                   help="local clusters to time; the first one's overhead goes into the projection")
+    p.add_argument("--project", metavar="CONFIG", default="configs/cluster.toml",
+                   help="study to project onto 10, 100 and 1,000 cores ('' to skip)")
+    p.add_argument("--ns-per-run-option", type=float,
+                   help="kernel time per run-option for the projection (default: measured here, "
+                        "one core, a 2,000-run block)")
+    p.add_argument("--overhead-ms", type=float,
+                   help="per-block overhead for the projection; given, nothing is timed but the tallies' size")
+    p.add_argument("--bandwidth-gbit", type=float, default=10.0,
+                   help="network into the client, for the projection")
+    p.add_argument("--json", metavar="FILE", help="write the numbers here")
+    args = p.parse_args(argv)
+    os.chdir(ROOT)
+
+    plan = make_plan(config.load(args.config))
+    cs = client_side(plan, 1_000, args.repeat)
+    if args.overhead_ms is None:
+        out = measure(args.config, args.blocks, args.block_runs, args.workers, args.repeat, args.clusters)
+        print(f"{out['blocks']} blocks of {out['block_runs']} runs x {out['options']} options "
+              f"({args.config}), {args.workers} workers, {args.repeat} alternated repeats; "
+              f"median [min-max]\n")
+        print("| path | cluster start s | local s | dask s | overhead per block ms | tallies identical |")
+        print("|---|---|---|---|---|---|")
+        for kind, r in out["clusters"].items():
+            print(f"| dask {kind} | {r['start_s']:.1f} | {r['local_s'].text()} | {r['dask_s'].text()} | "
+                  f"{Spread.of(1e3 * v for v in r['overhead_per_block_s'].values).text('{:.1f}')} | "
+                  f"{r['identical']} |")
+        overhead_s = max(out["clusters"][args.clusters[0]]["overhead_per_block_s"].median, 0.0)
+    else:
+        out = {}
+        overhead_s = args.overhead_ms / 1e3
+    out["client_side"] = cs
+    print(f"\none block's tallies: {cs['bytes'] / 1e6:.1f} MB pickled; pickle "
+          f"{Spread.of(1e3 * v for v in cs['pickle'].values).text('{:.2f}')} ms, unpickle + add "
+          f"{Spread.of(1e3 * v for v in cs['unpickle_add'].values).text('{:.2f}')} ms")
+    if args.ns_per_run_option is None:
+        ns = kernel_seconds_per_run_option(plan, 2_000, args.repeat)
+        out["kernel_s_per_run_option"] = ns
+        print(f"kernel, one core, 2,000-run block: {Spread.of(1e9 * v for v in ns.values).text('{:.0f}')} ns "
+              f"per run-option")
+    ns_used = args.ns_per_run_option or 1e9 * ns.median
+    if args.project:
+        out["projection"] = print_projection(args.project, ns_used, overhead_s, cs["bytes"], args.bandwidth_gbit)
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=1, default=lambda s: s.json()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
