@@ -98,8 +98,12 @@ def overhead(plan, kind: str, workers: int, repeat: int) -> dict:
 
 def measure(config_path: str, blocks: int, block_runs: int, workers: int, repeat: int,
             kinds=("processes", "threads")) -> dict:
-    """Per-block overhead of each Dask cluster kind against local threads on the same runs."""
-    cfg = config.load(config_path).with_overrides(runs=blocks * block_runs)
+    """Per-block overhead of each Dask cluster kind against local threads on
+    the same runs; blocks hold whole parameter draws (at least one)."""
+    cfg = config.load(config_path)
+    rpd = cfg.study.runs_per_draw
+    block_runs = max(rpd, block_runs // rpd * rpd)
+    cfg = cfg.with_overrides(runs=blocks * block_runs)
     plan = make_plan(cfg, block_runs=block_runs)
     runner.run_block(plan, 0, 10)               # compile or load the kernels here
     return {"config": str(config_path), "blocks": len(plan.blocks), "block_runs": block_runs,
@@ -209,7 +213,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("config", nargs="?", default="configs/study.toml")
     p.add_argument("--blocks", type=int, default=200, help="blocks per timed study")
-    p.add_argument("--block-runs", type=int, default=50, help="runs per block")
+    p.add_argument("--block-runs", type=int, default=50,
+                   help="runs per block (rounded down to whole parameter draws, at least one)")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--repeat", type=int, default=5, help="alternated local/dask repeats")
     p.add_argument("--clusters", nargs="+", default=["processes", "threads"], choices=["processes", "threads"],

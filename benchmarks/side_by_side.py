@@ -42,7 +42,7 @@ from benchmarks import dask_overhead, python_loop
 from benchmarks import floor as floor_mod
 from benchmarks.spread import Spread, Target, alternate, timed, verdict_text
 from deterrence import config as config_mod
-from deterrence import runner
+from deterrence import kernels, runner
 from deterrence.plan import make_plan
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,6 +56,7 @@ TARGETS = {
     "full": Target("full study, warm, 2 workers", "<=", 30.0, " s"),
     "cold": Target("cold start to the first block", "<=", 5.0, " s"),
     "rss": Target("peak RSS (VmHWM), largest / smallest study", "<=", 1.10),
+    "contrasts": Target("kernel with / without the paired and per-draw tallies", "<=", 1.15),
 }
 MIN_REPEAT = 5
 
@@ -160,9 +161,16 @@ def kernel_rows(plan, cfg, reference, seconds: float, repeat: int) -> dict:
     runs, in the same chunks (the floor's untimed recording pass is done
     once, before the timing)."""
     n_opt = plan.options.shape[0]
-    pilot_s, _ = timed(runner.run_block, plan, 0, 500)
-    k_runs = calibrate(500 * n_opt / pilot_s, seconds, n_opt, minimum=500)
-    chunk = max(100, min(20_000, k_runs))
+    rpd = plan.runs_per_draw
+
+    def whole_draws(runs):
+        """Runs rounded to whole parameter draws (the kernel's and the reference's unit)."""
+        return max(rpd, runs // rpd * rpd)
+
+    pilot = whole_draws(500)
+    pilot_s, _ = timed(runner.run_block, plan, 0, pilot)
+    k_runs = whole_draws(calibrate(pilot * n_opt / pilot_s, seconds, n_opt, minimum=500))
+    chunk = whole_draws(max(100, min(20_000, k_runs)))
     ranges = [(start, min(start + chunk, k_runs)) for start in range(0, k_runs, chunk)]
     floors = [floor_mod.Floor(plan, start, stop) for start, stop in ranges]
 
@@ -174,11 +182,21 @@ def kernel_rows(plan, cfg, reference, seconds: float, repeat: int) -> dict:
         for fl in floors:
             fl.run()
 
-    rows = {"kernel": (k_runs, kernel), "floor": (k_runs, floor)}
+    def bare():
+        # The kernel without the paired contrasts and the per-draw tallies
+        # of the parameter uncertainty (kernels.simulate(contrasts=False)).
+        for start, stop in ranges:
+            kernels.simulate(plan.key[0], plan.key[1], start, stop, plan.runs_per_draw, plan.horizon, plan.family,
+                             plan.args, plan.force_levels, plan.options, plan.year_days,
+                             plan.sensitivity_parameters, plan.sensitivity_edges, plan.level_parameters,
+                             plan.choices, False)
+
+    bare()
+    rows = {"kernel": (k_runs, kernel), "floor": (k_runs, floor), "bare": (k_runs, bare)}
     if reference is not None:
-        reference.simulate(plan, 50, 1)
-        pilot_s, _ = timed(reference.simulate, plan, 200, 1)
-        r_runs = calibrate(200 * n_opt / pilot_s, seconds, n_opt, minimum=200)
+        reference.simulate(plan, whole_draws(50), 1)
+        pilot_s, _ = timed(reference.simulate, plan, whole_draws(200), 1)
+        r_runs = whole_draws(calibrate(whole_draws(200) * n_opt / pilot_s, seconds, n_opt, minimum=200))
         rows["reference"] = (r_runs, lambda: reference.simulate(plan, r_runs, 1))
     python_loop.simulate(cfg, 2, 1)
     pilot_s, _ = timed(python_loop.simulate, cfg, 20, 1)
@@ -192,7 +210,8 @@ def kernel_rows(plan, cfg, reference, seconds: float, repeat: int) -> dict:
 def scaling(cfg, runs: int, blocks: int, repeat: int) -> dict:
     """One and two local workers on the same runs (rounded down to ``blocks``
     equal blocks), alternated."""
-    block_runs = max(1, runs // blocks)
+    rpd = cfg.study.runs_per_draw
+    block_runs = max(rpd, runs // blocks // rpd * rpd)     # whole parameter draws
     plan = make_plan(cfg.with_overrides(runs=block_runs * blocks), block_runs=block_runs)
     out = {}
 
@@ -318,6 +337,7 @@ def main(argv=None) -> int:
         row["rate"] = Spread.of(row["runs"] * n_opt / s for s in row["seconds"].values)
         row["kernel_over_row"] = Spread.ratio(kernel_rate, row["rate"].values)
     names = {"kernel": "numba kernel (1 thread)", "floor": "RNG-only floor (same runs)",
+             "bare": "kernel without contrasts (same runs)",
              "reference": "NumPy reference", "python": "per-run Python loop"}
     print(f"\n{repeat} alternated repeats (kernel, floor, reference, loop, kernel, ...); median [min-max]\n")
     print(markdown(("row", "runs", "seconds", "M run-options/s/core", "kernel speed / row speed"),
@@ -325,7 +345,8 @@ def main(argv=None) -> int:
                      Spread.of(v / 1e6 for v in r["rate"].values).text("{:.3f}"),
                      r["kernel_over_row"].text()) for k, r in rows.items()]))
     floor_ratio = Spread.ratio(kernel["seconds"].values, rows["floor"]["seconds"].values)
-    targets = [target_row("floor", floor_ratio)]
+    targets = [target_row("floor", floor_ratio),
+               target_row("contrasts", Spread.ratio(kernel["seconds"].values, rows["bare"]["seconds"].values))]
     if "reference" in rows:
         targets.append(target_row("reference", rows["reference"]["kernel_over_row"]))
     else:
@@ -371,11 +392,12 @@ def main(argv=None) -> int:
         report["rss"] = rss
 
     if args.dask:
-        d = dask_overhead.measure(args.config, 200, 50, 2, repeat, kinds=("processes",))["clusters"]["processes"]
+        small = max(50, cfg.study.runs_per_draw)          # one parameter draw at least
+        d = dask_overhead.measure(args.config, 200, small, 2, repeat, kinds=("processes",))["clusters"]["processes"]
         o = Spread.of(1e3 * v for v in d["overhead_per_block_s"].values)
-        print(f"\nDask (--scheduler local, 2 worker processes) vs local threads, 200 blocks of 50 runs: "
+        print(f"\nDask (--scheduler local, 2 worker processes) vs local threads, 200 blocks of {small} runs: "
               f"overhead {o.text('{:.1f}')} ms per block; tallies identical: {d['identical']}")
-        targets.append(("Dask overhead per block (200 blocks of 50 runs, 2 workers)", o.text("{:.1f}", " ms"),
+        targets.append((f"Dask overhead per block (200 blocks of {small} runs, 2 workers)", o.text("{:.1f}", " ms"),
                         "(input to BENCHMARKS.md Scale)", ""))
         report["dask"] = d
 

@@ -8,6 +8,9 @@ from deterrence.model import MAX_RUNS
 
 ARRAYS = ("hist", "moments", "paired", "after_ceasefire", "sensitivity", "sensitivity_runs", "draw_hist",
           "draw_diff")
+# The arrays that count runs or draws (the moments hold sums of squares).
+COUNTS = ("hist", "after_ceasefire", "sensitivity", "sensitivity_runs", "draw_hist", "draw_diff")
+INT32_MAX = 2**31 - 1
 
 
 @dataclass
@@ -52,6 +55,35 @@ class Tallies:
         carry(self.moments)
         carry(self.paired)
         return self
+
+    def __getstate__(self) -> dict:
+        """What goes to the client (dask): each count array as int32 where
+        it fits (any block's does), and as its nonzero entries where fewer
+        than half are nonzero (the per-draw histograms of a block are
+        mostly empty). Exact either way."""
+        state = dict(self.__dict__)
+        for name in COUNTS:
+            value = state[name]
+            if value is None or not value.size or value.min() < 0 or value.max() > INT32_MAX:
+                continue
+            where = np.flatnonzero(value)
+            if 2 * where.size < value.size and value.size <= INT32_MAX:
+                state[name] = (value.shape, where.astype(np.int32), value.ravel()[where].astype(np.int32))
+            else:
+                state[name] = value.astype(np.int32)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        for name in COUNTS:
+            value = state.get(name)
+            if isinstance(value, tuple):
+                shape, where, nonzero = value
+                value = np.zeros(shape, dtype=np.int64)
+                value.ravel()[where] = nonzero
+                state[name] = value
+            elif value is not None:
+                state[name] = value.astype(np.int64)
+        self.__dict__.update(state)
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {name: getattr(self, name) for name in ARRAYS if getattr(self, name) is not None}

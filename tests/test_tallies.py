@@ -1,5 +1,7 @@
 """Exact integer tallies: moment sums carried in limbs stay exact up to MAX_RUNS."""
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -39,3 +41,23 @@ def test_moment_sums_exact_up_to_max_runs():
     assert (int(total.paired[0, 0, 1]) << 32) + int(total.paired[0, 0, 2]) == runs * MAX_COUNT**2
     with pytest.raises(OverflowError):
         total += Tallies(block, hist.copy(), moments.copy(), paired.copy(), after.copy())
+
+
+def test_pickled_tallies_are_exact_and_compact():
+    # What dask sends from a worker: counts as int32 or as their nonzero
+    # entries, back as the same int64 arrays; a count above int32 stays whole.
+    gen = np.random.default_rng(3)
+    hist = np.zeros((2, 4, 50), dtype=np.int64)
+    hist[:, :, 7] = gen.integers(0, 2**31 - 1, (2, 4))           # sparse
+    draw_hist = gen.integers(0, 5, (2, 12, 11))                     # dense
+    after = np.array([[[2**40, 1]]], dtype=np.int64)                # beyond int32
+    t = Tallies(1000, hist, np.zeros((2, 4, 3), dtype=np.int64), np.zeros((2, 14, 3), dtype=np.int64), after,
+                draw_hist=draw_hist, draw_diff=np.zeros((2, 12, 21), dtype=np.int64))
+    state = t.__getstate__()
+    assert isinstance(state["hist"], tuple) and state["draw_hist"].dtype == np.int32
+    assert state["after_ceasefire"].dtype == np.int64
+    back = pickle.loads(pickle.dumps(t))
+    assert back.runs == t.runs
+    for name, value in t.arrays().items():
+        assert getattr(back, name).dtype == value.dtype and np.array_equal(getattr(back, name), value), name
+    assert len(pickle.dumps(t)) < sum(a.nbytes for a in t.arrays().values())
