@@ -305,3 +305,32 @@ def test_draw_tallies_are_the_same_for_any_blocks_and_workers():
     other = replay(cfg, options, 200, block_draws=7, workers=2)
     for name in ("theta", "within", "counts"):
         assert np.array_equal(getattr(one, name), getattr(other, name)), name
+
+
+def test_vectorised_summaries_equal_the_scalar_estimators():
+    # event_summary and difference_summary read every histogram row at once
+    # (epistemic._batch); their estimates are those of shrunk_quantiles and
+    # shrunk_share_below, row by row, empty bins and constant rows included.
+    gen = np.random.default_rng(12)
+    n = 30
+    hist = np.zeros((6, n + 1))
+    diff = np.zeros((6, 2 * n + 1))
+    discordant = np.zeros(6)
+    for r in range(6):
+        p = gen.beta(2.0, 5.0, 200)
+        k = gen.binomial(n, p)
+        d = gen.binomial(n, np.clip(p * gen.uniform(0.5, 1.5, 200), 0, 1)) - k
+        hist[r] = np.bincount(k, minlength=n + 1)
+        diff[r] = np.bincount(d + n, minlength=2 * n + 1)
+        discordant[r] = 1.5 * np.abs(d).sum()
+    hist[0] = 0
+    hist[0, 4] = 200
+    q, _, _ = epistemic.event_summary(hist, n)
+    dq, _, below, _, _ = epistemic.difference_summary(diff, n, discordant)
+    values, dvalues = epistemic.probability_values(n), epistemic.difference_values(n)
+    for r in range(6):
+        noise = epistemic.probability_noise(hist[r], n)
+        np.testing.assert_allclose(q[r], epistemic.shrunk_quantiles(hist[r], values, noise), atol=1e-12)
+        noise = epistemic.difference_noise(diff[r], n, discordant[r])
+        np.testing.assert_allclose(dq[r], epistemic.shrunk_quantiles(diff[r], dvalues, noise), atol=1e-12)
+        assert below[r] == pytest.approx(epistemic.shrunk_share_below(diff[r], dvalues, noise), abs=1e-12)
