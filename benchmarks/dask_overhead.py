@@ -150,8 +150,10 @@ def project(cfg, ns_per_run_option: float, overhead_s: float, tally_bytes: int, 
 
 def by_block_size(cfg, ns_per_run_option: float, overhead_s: float, tally_bytes: int, bandwidth_gbit: float,
                   cores: int) -> list[dict]:
-    """The projection on ``cores`` for blocks of 1, 2 and 5 x 10^k runs (100 to N)."""
-    sizes = sorted({k * 10 ** e for e in range(2, 12) for k in (1, 2, 5) if k * 10 ** e <= cfg.study.runs})
+    """The projection on ``cores`` for blocks of 1, 2 and 5 x 10^k runs (100 to N) that hold whole
+    parameter draws."""
+    sizes = sorted({k * 10 ** e for e in range(2, 12) for k in (1, 2, 5)
+                    if k * 10 ** e <= cfg.study.runs and (k * 10 ** e) % cfg.study.runs_per_draw == 0})
     return [project(cfg, ns_per_run_option, overhead_s, tally_bytes, bandwidth_gbit, (cores,), b)[0]
             for b in sizes]
 
