@@ -663,6 +663,29 @@ def new_draw(run, run_start, runs_per_draw):
 
 
 @jit
+def step(run, run_start, runs_per_draw, key0, key1, horizon, family, args, force_levels, options,
+         level_parameters, veto_choice, st, st_gap, st_durable, theta, run_values, episodes, tables, times, counts,
+         days, strike_means, fault):
+    """One run of a block that starts at ``run_start``: the draw's
+    parameters when the run starts a draw, the run's own draws, and every
+    option's history (into the workspace arrays). Returns the episodes
+    array (grown if the run needed more); a fault is left in ``fault``."""
+    if new_draw(run, run_start, runs_per_draw):
+        bad = draw_parameters(theta, st, key0, key1, run // runs_per_draw, family, args)
+        if bad >= 0:
+            set_fault(fault, FAULT_PARAMETER, run, bad)
+            return episodes
+    episodes, kind = prepare_run(run_values, episodes, tables, st, st_gap, st_durable, key0, key1, run,
+                                 horizon, theta, force_levels, level_parameters, veto_choice)
+    if kind != NO_FAULT:
+        set_fault(fault, kind, run, 0)
+        return episodes
+    run_options(run, key0, key1, horizon, theta, force_levels, options, run_values, tables, episodes, times,
+                counts, days, strike_means, st, fault)
+    return episodes
+
+
+@jit
 def simulate(key0, key1, run_start, run_stop, runs_per_draw, horizon, family, args, force_levels, options,
              year_days, sens_parameters, sens_edges, level_parameters, choices, contrasts=True):
     """Simulate runs [run_start, run_stop) of every option.
@@ -716,18 +739,9 @@ def simulate(key0, key1, run_start, run_stop, runs_per_draw, horizon, family, ar
      fault) = workspace(n_opt, force_levels, level_parameters)
     veto_choice = choices[CHOICE_VETO]
     for run in range(run_start, run_stop):
-        if new_draw(run, run_start, runs_per_draw):
-            bad = draw_parameters(theta, st, key0, key1, run // runs_per_draw, family, args)
-            if bad >= 0:
-                set_fault(fault, FAULT_PARAMETER, run, bad)
-                break
-        episodes, kind = prepare_run(run_values, episodes, tables, st, st_gap, st_durable, key0, key1, run,
-                                     horizon, theta, force_levels, level_parameters, veto_choice)
-        if kind != NO_FAULT:
-            set_fault(fault, kind, run, 0)
-            break
-        run_options(run, key0, key1, horizon, theta, force_levels, options, run_values, tables, episodes, times,
-                    counts, days, strike_means, st, fault)
+        episodes = step(run, run_start, runs_per_draw, key0, key1, horizon, family, args, force_levels, options,
+                        level_parameters, veto_choice, st, st_gap, st_durable, theta, run_values, episodes, tables,
+                        times, counts, days, strike_means, fault)
         if fault[0] != NO_FAULT:
             break
         for o in range(n_opt):
@@ -872,18 +886,9 @@ def replay_runs(key0, key1, run_start, run_stop, runs_per_draw, horizon, family,
      fault) = workspace(n_opt, force_levels, level_parameters)
     veto_choice = choices[CHOICE_VETO]
     for run in range(run_start, run_stop):
-        if new_draw(run, run_start, runs_per_draw):
-            bad = draw_parameters(theta, st, key0, key1, run // runs_per_draw, family, args)
-            if bad >= 0:
-                set_fault(fault, FAULT_PARAMETER, run, bad)
-                break
-        episodes, kind = prepare_run(run_values, episodes, tables, st, st_gap, st_durable, key0, key1, run,
-                                     horizon, theta, force_levels, level_parameters, veto_choice)
-        if kind != NO_FAULT:
-            set_fault(fault, kind, run, 0)
-            break
-        run_options(run, key0, key1, horizon, theta, force_levels, options, run_values, tables, episodes, times,
-                    counts, days, strike_means, st, fault)
+        episodes = step(run, run_start, runs_per_draw, key0, key1, horizon, family, args, force_levels, options,
+                        level_parameters, veto_choice, st, st_gap, st_durable, theta, run_values, episodes, tables,
+                        times, counts, days, strike_means, fault)
         if fault[0] != NO_FAULT:
             break
         i = run - run_start
