@@ -100,9 +100,15 @@ def raw_config(draw):
     grid = {"force_size": some([0, 1, 5000, 10**9]), "posture": some(["rear", "contact_line"]),
             "deploy_rule": some(["after_ceasefire", "immediate"]), "support": ["none", "air_defense"][:draw(
                 st.integers(1, 2))], "leverage": some(["status_quo", "sanctions", "assets_and_aid"])}
-    study = {"name": "fuzz", "runs": draw(st.integers(20, 200)), "seed": draw(st.integers(0, 2**64 - 1)),
+    # Runs per parameter draw (the nested design): mostly whole draws per
+    # study and block, sometimes not (a one-line error).
+    per_draw = draw(st.sampled_from((1, 1, 2, 3, 7, 12)))
+    whole = draw(st.integers(0, 9)) > 0
+    study = {"name": "fuzz", "seed": draw(st.integers(0, 2**64 - 1)),
+             "runs": per_draw * draw(st.integers(2, 20)) if whole else draw(st.integers(20, 200)),
              "horizon_days": draw(st.one_of(st.sampled_from((1, 2, 365, 4000)), st.integers(1, 4000))),
-             "block_runs": draw(st.integers(7, 100))}
+             "block_runs": per_draw * draw(st.integers(1, 10)) if whole else draw(st.integers(7, 100)),
+             "runs_per_draw": per_draw}
     return {"study": study, "model": model, "grid": grid, "priors": priors}
 
 
