@@ -235,34 +235,28 @@ def _positive_int(value, name: str, where: str) -> int:
     return value
 
 
-def _runs(value, name: str, where: str) -> int:
+def _bounded(value, name: str, limit: int, why: str, where: str) -> int:
+    """A positive integer at most ``limit`` (``why`` says why in the error)."""
     value = _positive_int(value, name, where)
-    if value > MAX_RUNS:
-        _fail(where, f"{name} must be at most {MAX_RUNS:,} (the tallies stay exact up to there), got {value:,}")
+    if value > limit:
+        _fail(where, f"{name} must be at most {limit:,} ({why}), got {value:,}")
     return value
+
+
+def _runs(value, name: str, where: str) -> int:
+    return _bounded(value, name, MAX_RUNS, "the tallies stay exact up to there", where)
 
 
 def _block_runs(value, where: str) -> int:
-    value = _positive_int(value, "study.block_runs", where)
-    if value > MAX_BLOCK_RUNS:
-        _fail(where, f"study.block_runs must be at most {MAX_BLOCK_RUNS:,} (blocks count in 32-bit integers), "
-                     f"got {value:,}")
-    return value
+    return _bounded(value, "study.block_runs", MAX_BLOCK_RUNS, "blocks count in 32-bit integers", where)
 
 
 def _runs_per_draw(value, where: str) -> int:
-    value = _positive_int(value, "study.runs_per_draw", where)
-    if value > MAX_RUNS_PER_DRAW:
-        _fail(where, f"study.runs_per_draw must be at most {MAX_RUNS_PER_DRAW:,} (its histograms grow with it), "
-                     f"got {value:,}")
-    return value
+    return _bounded(value, "study.runs_per_draw", MAX_RUNS_PER_DRAW, "its histograms grow with it", where)
 
 
 def _horizon(value, where: str) -> int:
-    value = _positive_int(value, "study.horizon_days", where)
-    if value > MAX_HORIZON_DAYS:
-        _fail(where, f"study.horizon_days must be at most {MAX_HORIZON_DAYS:,} (a hundred years), got {value:,}")
-    return value
+    return _bounded(value, "study.horizon_days", MAX_HORIZON_DAYS, "a hundred years", where)
 
 
 def _seed(value, name: str, where: str) -> int:
