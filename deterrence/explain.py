@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deterrence import UserError, epistemic, shipped
+from deterrence import UserError, epistemic, outcomes, shipped
 from deterrence.config import Config, Option
 from deterrence.model import PARAMETERS, YEARS
 from deterrence.outcomes import outcome as declared_outcome
@@ -120,15 +120,14 @@ class Explanation:
 
 
 def parse_outcome(text: str) -> tuple[str, int]:
-    """``reattack_2y`` -> ("reattack", 2); UserError for anything else."""
-    name, _, years = text.rpartition("_")
-    choices = ", ".join(f"{n}_{y}y" for n in WORSE_WHEN_HIGHER for y in YEARS)
-    if not (years.endswith("y") and years[:-1].isdigit() and int(years[:-1]) in YEARS):
-        raise UserError(f"--outcome {text!r}: expected EVENT_Ny with N one of {YEARS}, e.g. {choices}")
+    """``reattack_2y`` -> ("reattack", 2), for an event with a better and a
+    worse direction; UserError for anything else."""
+    name, years = outcomes.parse_event_years(text)
     if name not in WORSE_WHEN_HIGHER:
+        choices = ", ".join(f"{n}_{y}y" for n in WORSE_WHEN_HIGHER for y in YEARS)
         raise UserError(f"--outcome {text!r}: {name!r} has no better or worse direction here; "
                         f"outcomes: {choices}")
-    return name, int(years[:-1])
+    return name, years
 
 
 def option_text(option: Option) -> str:

@@ -160,6 +160,22 @@ def sensitivity_label(key: str) -> str:
     return f"P({label} within {years} years)"
 
 
+def parse_event_years(text: str) -> tuple[str, int]:
+    """(event, years) of an outcome written ``<event>_<years>y`` on the
+    command line, e.g. ``reattack_2y``; UserError naming the choices."""
+    import re
+
+    from deterrence import UserError
+    from deterrence.model import YEARS
+
+    names = [o.name for o in events()]
+    found = re.fullmatch(r"(\w+)_(\d+)y", text)
+    if not found or found[1] not in names or int(found[2]) not in YEARS:
+        raise UserError(f"--outcome {text!r}: write <event>_<years>y, the event one of {', '.join(names)} "
+                        f"and the years one of {', '.join(map(str, YEARS))} (e.g. reattack_2y)")
+    return found[1], int(found[2])
+
+
 def variables() -> dict[str, dict[str, str]]:
     """Every dataset variable an outcome or `OTHER_VARIABLES` declares, with its attributes."""
     found = {}

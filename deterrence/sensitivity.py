@@ -31,7 +31,6 @@ both. Monte Carlo errors: a bootstrap over the design's blocks (fixed seed).
 
 import dataclasses
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,7 +41,7 @@ from deterrence import UserError, outcomes, priors
 from deterrence.config import Config, Option
 from deterrence.epistemic import BOOTSTRAP_SEED
 from deterrence.families import EXPOSURE_MULTIPLIER, EXPOSURE_PARAMETER
-from deterrence.model import AXES, MAX_RUNS, PARAMETER_NAMES, YEARS
+from deterrence.model import AXES, MAX_RUNS, PARAMETER_NAMES
 
 DRAWS = 1000            # default blocks (base parameter draws) of the design
 RUNS_PER_DRAW = 100     # default runs per design row
@@ -93,12 +92,7 @@ def uncertain(config: Config) -> list[str]:
 
 def parse_outcome(text: str) -> tuple[str, int]:
     """(event, years) of an outcome name ``<event>_<years>y``, e.g. reattack_2y."""
-    events = [o.name for o in outcomes.events()]
-    found = re.fullmatch(r"(\w+)_(\d+)y", text)
-    if not found or found[1] not in events or int(found[2]) not in YEARS:
-        raise UserError(f"--outcome {text!r}: write <event>_<years>y, the event one of {', '.join(events)} "
-                        f"and the years one of {', '.join(map(str, YEARS))} (e.g. reattack_2y)")
-    return found[1], int(found[2])
+    return outcomes.parse_event_years(text)
 
 
 def unit_design(draws: int, d: int, seed: int) -> np.ndarray:
