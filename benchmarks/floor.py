@@ -57,13 +57,14 @@ INF = np.inf
 
 
 @jit
-def record(key0, key1, run_start, run_stop, runs_per_draw, horizon, family, args, force_levels, options,
-           level_parameters, choices):
+def record(kp, run_start, run_stop):
     """Untimed kernel-equivalent pass, through the kernel's own functions:
     per run the number of truce episodes the kernel draws, and per (run,
     option) the days in truce and after a collapse, the strike Poisson mean,
     and which draws the kernel makes (bit 1: violations, bit 2: strikes; the
     kernel reuses an earlier option's draws when their inputs coincide)."""
+    options = kp.options
+    runs_per_draw = kp.runs_per_draw
     n_runs = run_stop - run_start
     n_opt = options.shape[0]
     n_episodes = np.zeros(n_runs, dtype=np.int64)
@@ -77,36 +78,35 @@ def record(key0, key1, run_start, run_stop, runs_per_draw, horizon, family, args
     theta = np.empty(N_PARAMETERS)
     run_values = np.empty(kernels.N_RUN_VALUES)
     episodes = np.empty((kernels.N_EP_ROWS, 64))
-    tables = kernels.new_tables(force_levels.shape[0], level_parameters)
+    tables = kernels.new_tables(kp.force_levels.shape[0], kp.level_parameters)
     times = np.empty((n_opt, kernels.N_EVENTS))
     days = np.empty((n_opt, kernels.N_DAYS))
     for run in range(run_start, run_stop):
         i = run - run_start
         if kernels.new_draw(run, run_start, runs_per_draw):
-            kernels.draw_parameters(theta, st, key0, key1, run // runs_per_draw, family, args)
-        episodes, _ = kernels.prepare_run(run_values, episodes, tables, st, st_gap, st_durable, key0, key1, run,
-                                          horizon, theta, force_levels, level_parameters,
-                                          choices[kernels.CHOICE_VETO])
+            kernels.draw_parameters(theta, st, kp, run // runs_per_draw)
+        episodes, _ = kernels.prepare_run(run_values, episodes, tables, st, st_gap, st_durable, kp, run, theta)
         n_episodes[i] = np.int64(run_values[kernels.N_EPISODES])
         for o in range(n_opt):
             truce_days, war_days, _, truce_after = kernels.option_history(
-                o, options, horizon, theta, force_levels, run_values, tables, episodes, times, days)
+                o, kp, theta, run_values, tables, episodes, times, days)
             truce[i, o] = truce_days
             war[i, o] = war_days
-            strike_mean[i, o] = kernels.strike_mean(o, options, horizon, theta, force_levels, tables, times,
-                                                    truce_days, truce_after)
+            strike_mean[i, o] = kernels.strike_mean(o, kp, theta, tables, times, truce_days, truce_after)
             same_violations, same_strikes = kernels.reused_draws(o, options, days, strike_mean[i])
             draws[i, o] = (1 if same_violations < 0 else 0) | (2 if same_strikes < 0 else 0)
     return n_episodes, truce, war, strike_mean, draws
 
 
 @jit
-def floor(key0, key1, run_start, run_stop, runs_per_draw, family, args, n_episodes, truce, war, strike_mean,
-          draws, same, same_strikes):
+def floor(kp, run_start, run_stop, n_episodes, truce, war, strike_mean, draws, same, same_strikes):
     """The timed RNG-only pass over runs [run_start, run_stop) (the arrays
     from :func:`record` of the same range). Returns a checksum of every
     variate and the violation and strike totals over all runs and options
     (counting a reused draw once per option, as the kernel's tallies do)."""
+    key0 = kp.key0
+    key1 = kp.key1
+    runs_per_draw = kp.runs_per_draw
     n_opt = truce.shape[1]
     st = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
     st_gap = np.zeros(rng.STATE_SIZE, dtype=np.uint64)
@@ -119,7 +119,7 @@ def floor(key0, key1, run_start, run_stop, runs_per_draw, family, args, n_episod
     for run in range(run_start, run_stop):
         i = run - run_start
         if kernels.new_draw(run, run_start, runs_per_draw):
-            kernels.draw_parameters(theta, st, key0, key1, run // runs_per_draw, family, args)
+            kernels.draw_parameters(theta, st, kp, run // runs_per_draw)
         checksum += theta[0]
         rng.stream(st, key0, key1, run, STREAM_RUN)
         checksum += rng.exponential(st) + rng.exponential(st) + rng.uniform(st) + rng.exponential(st)
@@ -207,16 +207,13 @@ class Floor:
         self.plan = plan
         self.start, self.stop = run_start, run_stop
         self.n_episodes, self.truce, self.war, self.strike_mean, self.draws = record(
-            plan.key[0], plan.key[1], run_start, run_stop, plan.runs_per_draw, plan.horizon, plan.family, plan.args,
-            plan.force_levels, plan.options, plan.level_parameters, plan.choices)
+            plan.kernel, run_start, run_stop)
         self.same = np.ascontiguousarray(plan.options[:, OPT_SAME_HISTORY])
         self.same_strikes = np.ascontiguousarray(plan.options[:, OPT_SAME_STRIKES])
 
     def run(self):
-        return floor(self.plan.key[0], self.plan.key[1], self.start, self.stop, self.plan.runs_per_draw,
-                     self.plan.family,
-                     self.plan.args, self.n_episodes, self.truce, self.war, self.strike_mean,
-                     self.draws, self.same, self.same_strikes)
+        return floor(self.plan.kernel, self.start, self.stop, self.n_episodes, self.truce, self.war,
+                     self.strike_mean, self.draws, self.same, self.same_strikes)
 
     @property
     def draw_share(self) -> tuple[float, float]:

@@ -186,10 +186,7 @@ def kernel_rows(plan, cfg, reference, seconds: float, repeat: int) -> dict:
         # The kernel without the paired contrasts and the per-draw tallies
         # of the parameter uncertainty (kernels.simulate(contrasts=False)).
         for start, stop in ranges:
-            kernels.simulate(plan.key[0], plan.key[1], start, stop, plan.runs_per_draw, plan.horizon, plan.family,
-                             plan.args, plan.force_levels, plan.options, plan.year_days,
-                             plan.sensitivity_parameters, plan.sensitivity_edges, plan.level_parameters,
-                             plan.choices, False)
+            kernels.simulate(plan.kernel, start, stop, plan.sensitivity_parameters, plan.sensitivity_edges, False)
 
     bare()
     rows = {"kernel": (k_runs, kernel), "floor": (k_runs, floor), "bare": (k_runs, bare)}

@@ -234,9 +234,7 @@ def pair_block(plans: list[Plan], start: int, stop: int) -> Pair:
     """Runs [start, stop) (whole draws) of the first plan's option against the second's."""
     flags, counts = [], []
     for plan in plans:
-        f, c, fault = kernels.replay_runs(
-            plan.key[0], plan.key[1], start, stop, plan.runs_per_draw, plan.horizon, plan.family, plan.args,
-            plan.force_levels, plan.options, plan.year_days, plan.level_parameters, plan.choices)
+        f, c, fault = kernels.replay_runs(plan.kernel, start, stop)
         if fault[0] != kernels.NO_FAULT:
             raise UserError(runner.fault_message(plan, *(int(x) for x in fault)))
         flags.append(f[:, 0].astype(np.int64))

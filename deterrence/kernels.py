@@ -73,6 +73,7 @@ from deterrence.model import (
     TRUCE_SCALE,
     TRUCE_SHAPE,
     VETO_FLOOR,
+    VETO_POWER,
     VETO_THRESHOLD,
     W_REAR,
     WAR_CEASEFIRE_MULT,
@@ -151,17 +152,20 @@ def sample_prior(st, family, a0, a1, a2):
 
 
 @jit
-def draw_parameters(theta, st, key0, key1, draw, family, args):
-    """A parameter draw's parameters into ``theta`` (on the streams of
-    ``draw``: run // runs_per_draw); returns the first parameter whose
-    draw is outside its domain or not finite, or -1. A gamma_exposure
-    lambda_a0 is divided by the exposure truce_days + e_collapse * gap_days
-    once every parameter is drawn (so the order of parameters is irrelevant)."""
+def draw_parameters(theta, st, kp, draw):
+    """A parameter draw's parameters into ``theta``, each on its own stream
+    (``kp.streams``) of ``draw`` (run // runs_per_draw); returns the first
+    parameter whose draw is outside its domain or not finite, or -1. A
+    gamma_exposure lambda_a0 is divided by the exposure truce_days +
+    e_collapse * gap_days once every parameter is drawn (so the order of
+    parameters is irrelevant)."""
+    family = kp.family
+    args = kp.args
     for p in range(N_PARAMETERS):
         if family[p] == FIXED:
             theta[p] = args[p, 0]
         else:
-            rng.stream(st, key0, key1, draw, p)
+            rng.stream(st, kp.key0, kp.key1, draw, kp.streams[p])
             theta[p] = sample_prior(st, family[p], args[p, 0], args[p, 1], args[p, 2])
     if family[LAMBDA_A0] == GAMMA_EXPOSURE:
         theta[LAMBDA_A0] /= args[LAMBDA_A0, 1] + theta[E_COLLAPSE] * args[LAMBDA_A0, 2]
@@ -356,13 +360,18 @@ def copy_columns(to, source, n):
 
 
 @jit
-def prepare_run(run_values, episodes, tables, st, st_gap, st_durable, key0, key1, run, horizon, theta,
-                force_levels, level_parameters, veto_choice):
+def prepare_run(run_values, episodes, tables, st, st_gap, st_durable, kp, run, theta):
     """Everything of a run that does not depend on the option: the run-level
     draws, enough truce episodes for any option (budgets, Weibull lengths
     without a force, gaps, durability), and the rate tables by level.
     Returns the episodes array (grown if the run needs more episodes) and a
     fault kind (NO_FAULT, FAULT_EPISODES or FAULT_NONFINITE)."""
+    key0 = kp.key0
+    key1 = kp.key1
+    horizon = kp.horizon
+    force_levels = kp.force_levels
+    level_parameters = kp.level_parameters
+    veto_choice = kp.choices[CHOICE_VETO]
     rng.stream(st, key0, key1, run, STREAM_RUN)
     run_values[E_CEASEFIRE] = rng.exponential(st)
     run_values[E_REATTACK] = rng.exponential(st)
@@ -436,8 +445,10 @@ def prepare_run(run_values, episodes, tables, st, st_gap, st_durable, key0, key1
         troops = force_levels[f]
         if veto_choice == VETO_THRESHOLD:
             veto = theta[VETO_FLOOR] if troops > 0.0 else 1.0
-        else:
+        elif veto_choice == VETO_POWER:
             veto = (1.0 + troops / theta[F_VETO]) ** -theta[NU]
+        else:
+            raise ValueError("unknown veto form code (see model.CHOICES['veto'])")
         for lev in range(width):
             relief = tables[RELIEF_ROW, lev]
             # No relief leaves V itself (also bit for bit).
@@ -451,12 +462,15 @@ def prepare_run(run_values, episodes, tables, st, st_gap, st_durable, key0, key1
 
 
 @inline
-def option_history(o, options, horizon, theta, force_levels, run_values, tables, episodes, times, days):
+def option_history(o, kp, theta, run_values, tables, episodes, times, days):
     """Option o's event times (into ``times[o]``) and its days in truce,
     days after a collapse, collapses and truce days from the deployment on
     (into ``days[o]``, and returned). An option without a force copies an
     earlier one with the same leverage: posture, deployment rule and
     support cannot touch its history."""
+    options = kp.options
+    horizon = kp.horizon
+    force_levels = kp.force_levels
     f = options[o, OPT_FORCE]
     contact = options[o, OPT_CONTACT] == 1
     immediate = options[o, OPT_IMMEDIATE] == 1
@@ -523,12 +537,14 @@ def reused_draws(o, options, days, strike_means):
 
 
 @inline
-def strike_mean(o, options, horizon, theta, force_levels, tables, times, truce_days, truce_after):
+def strike_mean(o, kp, theta, tables, times, truce_days, truce_after):
     """Expected strikes on cities over the horizon, after interception: the
     force's air defence stops its share of the strike-days after T_d, the
     US support its share of what remains."""
+    options = kp.options
+    horizon = kp.horizon
     strike_days = theta[SIGMA_WAR] * (horizon - truce_days) + theta[SIGMA_TRUCE] * truce_days
-    troops = force_levels[options[o, OPT_FORCE]]
+    troops = kp.force_levels[options[o, OPT_FORCE]]
     t_deploy = times[o, 1]
     if theta[INTERCEPT_FORCE] > 0.0 and troops > 0.0 and t_deploy < horizon:
         stopped = theta[INTERCEPT_FORCE] * troops / (troops + theta[F_SCALE])
@@ -607,21 +623,22 @@ def widen_hist(hist):
 
 
 @jit
-def run_options(run, key0, key1, horizon, theta, force_levels, options, run_values, tables, episodes, times,
-                counts, days, strike_means, st, fault):
+def run_options(run, kp, theta, run_values, tables, episodes, times, counts, days, strike_means, st, fault):
     """Every option's history of one run whose parameters are ``theta`` and
     whose run-level draws are prepared: event times into ``times``,
     violations and strikes into ``counts``, days into ``days``. A fault is
     set in ``fault`` (the run then stops at that option)."""
+    options = kp.options
+    key0 = kp.key0
+    key1 = kp.key1
     for o in range(options.shape[0]):
         truce_days, war_days, collapses, truce_after = option_history(
-            o, options, horizon, theta, force_levels, run_values, tables, episodes, times, days)
+            o, kp, theta, run_values, tables, episodes, times, days)
         kind = walk_fault(o, times, truce_days, war_days, collapses)
         if kind != NO_FAULT:
             set_fault(fault, kind, run, 0)
             return
-        strike_means[o] = strike_mean(o, options, horizon, theta, force_levels, tables, times, truce_days,
-                                      truce_after)
+        strike_means[o] = strike_mean(o, kp, theta, tables, times, truce_days, truce_after)
         same_violations, same_strikes = reused_draws(o, options, days, strike_means)
         if same_violations >= 0:
             violations = counts[same_violations, 0]
@@ -644,13 +661,13 @@ def run_options(run, key0, key1, horizon, theta, force_levels, options, run_valu
 
 
 @jit
-def workspace(n_opt, force_levels, level_parameters):
+def workspace(n_opt, kp):
     """The working arrays of a block: three generator states, the run's
     parameters, run values, episodes and rate tables, each option's times,
     counts, days and strike means, and the fault array."""
     return (np.zeros(rng.STATE_SIZE, dtype=np.uint64), np.zeros(rng.STATE_SIZE, dtype=np.uint64),
             np.zeros(rng.STATE_SIZE, dtype=np.uint64), np.empty(N_PARAMETERS), np.empty(N_RUN_VALUES),
-            np.empty((N_EP_ROWS, 64)), new_tables(force_levels.shape[0], level_parameters),
+            np.empty((N_EP_ROWS, 64)), new_tables(kp.force_levels.shape[0], kp.level_parameters),
             np.empty((n_opt, N_EVENTS)), np.empty((n_opt, 2), dtype=np.int64), np.empty((n_opt, N_DAYS)),
             np.empty(n_opt), np.zeros(FAULT_SIZE, dtype=np.int64))
 
@@ -663,32 +680,29 @@ def new_draw(run, run_start, runs_per_draw):
 
 
 @jit
-def step(run, run_start, runs_per_draw, key0, key1, horizon, family, args, force_levels, options,
-         level_parameters, veto_choice, st, st_gap, st_durable, theta, run_values, episodes, tables, times, counts,
-         days, strike_means, fault):
+def step(run, run_start, kp, st, st_gap, st_durable, theta, run_values, episodes, tables, times, counts, days,
+         strike_means, fault):
     """One run of a block that starts at ``run_start``: the draw's
     parameters when the run starts a draw, the run's own draws, and every
     option's history (into the workspace arrays). Returns the episodes
     array (grown if the run needed more); a fault is left in ``fault``."""
-    if new_draw(run, run_start, runs_per_draw):
-        bad = draw_parameters(theta, st, key0, key1, run // runs_per_draw, family, args)
+    if new_draw(run, run_start, kp.runs_per_draw):
+        bad = draw_parameters(theta, st, kp, run // kp.runs_per_draw)
         if bad >= 0:
             set_fault(fault, FAULT_PARAMETER, run, bad)
             return episodes
-    episodes, kind = prepare_run(run_values, episodes, tables, st, st_gap, st_durable, key0, key1, run,
-                                 horizon, theta, force_levels, level_parameters, veto_choice)
+    episodes, kind = prepare_run(run_values, episodes, tables, st, st_gap, st_durable, kp, run, theta)
     if kind != NO_FAULT:
         set_fault(fault, kind, run, 0)
         return episodes
-    run_options(run, key0, key1, horizon, theta, force_levels, options, run_values, tables, episodes, times,
-                counts, days, strike_means, st, fault)
+    run_options(run, kp, theta, run_values, tables, episodes, times, counts, days, strike_means, st, fault)
     return episodes
 
 
 @jit
-def simulate(key0, key1, run_start, run_stop, runs_per_draw, horizon, family, args, force_levels, options,
-             year_days, sens_parameters, sens_edges, level_parameters, choices, contrasts=True):
-    """Simulate runs [run_start, run_stop) of every option.
+def simulate(kp, run_start, run_stop, sens_parameters, sens_edges, contrasts=True):
+    """Simulate runs [run_start, run_stop) of every option of the kernel
+    plan ``kp`` (``plan.KernelPlan``).
 
     ``contrasts`` False leaves the paired and per-draw tallies at 0 (only
     the side-by-side benchmark does, to measure what they cost).
@@ -696,11 +710,8 @@ def simulate(key0, key1, run_start, run_stop, runs_per_draw, horizon, family, ar
     Runs come in parameter draws of ``runs_per_draw``: run r has the
     parameters of draw r // runs_per_draw (drawn on that draw's streams) and
     its own run-level randomness; run_start and run_stop are multiples of
-    runs_per_draw. ``options`` is int64 (n_options, plan.OPTION_COLUMNS);
-    its last row is
-    the baseline of the paired differences. ``level_parameters`` maps each
-    level to its per-level parameter, ``choices`` holds the [model] choices
-    (see ``plan.Plan``). Returns day histograms
+    runs_per_draw. ``kp.options`` is int64 (n_options, plan.OPTION_COLUMNS);
+    its last row is the baseline of the paired differences. Returns day histograms
     (n_options, events, horizon + 1), moments (n_options, counts, 3),
     paired differences against the baseline (n_options, events * years + 2, 3),
     each moment being (sum, high and low 32-bit parts of the sum of squares),
@@ -715,6 +726,10 @@ def simulate(key0, key1, run_start, run_stop, runs_per_draw, horizon, family, ar
     the first run that faulted (kind NO_FAULT if none; the block then stops
     there and its tallies are incomplete).
     """
+    options = kp.options
+    year_days = kp.year_days
+    horizon = kp.horizon
+    runs_per_draw = kp.runs_per_draw
     n_opt = options.shape[0]
     n_years = year_days.shape[0]
     n_headline = N_EVENTS * n_years
@@ -736,12 +751,10 @@ def simulate(key0, key1, run_start, run_stop, runs_per_draw, horizon, family, ar
     nonzero = np.empty(n_opt * N_SENS_OUTCOMES, dtype=np.int64)
     draw_runs = 0
     (st, st_gap, st_durable, theta, run_values, episodes, tables, times, counts, days, strike_means,
-     fault) = workspace(n_opt, force_levels, level_parameters)
-    veto_choice = choices[CHOICE_VETO]
+     fault) = workspace(n_opt, kp)
     for run in range(run_start, run_stop):
-        episodes = step(run, run_start, runs_per_draw, key0, key1, horizon, family, args, force_levels, options,
-                        level_parameters, veto_choice, st, st_gap, st_durable, theta, run_values, episodes, tables,
-                        times, counts, days, strike_means, fault)
+        episodes = step(run, run_start, kp, st, st_gap, st_durable, theta, run_values, episodes, tables, times,
+                        counts, days, strike_means, fault)
         if fault[0] != NO_FAULT:
             break
         for o in range(n_opt):
@@ -814,8 +827,7 @@ def simulate(key0, key1, run_start, run_stop, runs_per_draw, horizon, family, ar
 
 
 @jit
-def replay_draws(key0, key1, draw_start, draw_stop, runs_per_draw, thetas, horizon, family, args, force_levels,
-                 options, year_days, level_parameters, choices):
+def replay_draws(kp, draw_start, draw_stop, thetas):
     """Replay parameter draws [draw_start, draw_stop) of a study, each with
     its runs draw * runs_per_draw + r (r < runs_per_draw), exactly as
     ``simulate`` computes them, and tally them per draw. With rows in
@@ -824,15 +836,17 @@ def replay_draws(key0, key1, draw_start, draw_stop, runs_per_draw, thetas, horiz
     same). Returns each draw's parameters (draws, parameters), its runs with
     each event within each year (draws, n_options, events, years), its sums
     of violations and strikes (draws, n_options, 2), and the fault array."""
+    runs_per_draw = kp.runs_per_draw
+    year_days = kp.year_days
     n_draws = draw_stop - draw_start
+    options = kp.options
     n_opt = options.shape[0]
     n_years = year_days.shape[0]
     drawn = np.empty((n_draws, N_PARAMETERS))
     within = np.zeros((n_draws, n_opt, N_EVENTS, n_years), dtype=np.int64)
     count_sums = np.zeros((n_draws, n_opt, 2), dtype=np.int64)
     (st, st_gap, st_durable, theta, run_values, episodes, tables, times, counts, days, strike_means,
-     fault) = workspace(n_opt, force_levels, level_parameters)
-    veto_choice = choices[CHOICE_VETO]
+     fault) = workspace(n_opt, kp)
     for i in range(n_draws):
         draw = draw_start + i
         if thetas.shape[0] > 0:
@@ -840,7 +854,7 @@ def replay_draws(key0, key1, draw_start, draw_stop, runs_per_draw, thetas, horiz
                 theta[p] = thetas[i, p]
             bad = check_parameters(theta)
         else:
-            bad = draw_parameters(theta, st, key0, key1, draw, family, args)
+            bad = draw_parameters(theta, st, kp, draw)
         for p in range(N_PARAMETERS):
             drawn[i, p] = theta[p]
         if bad >= 0:
@@ -848,13 +862,11 @@ def replay_draws(key0, key1, draw_start, draw_stop, runs_per_draw, thetas, horiz
             break
         for r in range(runs_per_draw):
             run = draw * runs_per_draw + r
-            episodes, kind = prepare_run(run_values, episodes, tables, st, st_gap, st_durable, key0, key1, run,
-                                         horizon, theta, force_levels, level_parameters, veto_choice)
+            episodes, kind = prepare_run(run_values, episodes, tables, st, st_gap, st_durable, kp, run, theta)
             if kind != NO_FAULT:
                 set_fault(fault, kind, run, 0)
                 break
-            run_options(run, key0, key1, horizon, theta, force_levels, options, run_values, tables, episodes,
-                        times, counts, days, strike_means, st, fault)
+            run_options(run, kp, theta, run_values, tables, episodes, times, counts, days, strike_means, st, fault)
             if fault[0] != NO_FAULT:
                 break
             for o in range(n_opt):
@@ -869,26 +881,25 @@ def replay_draws(key0, key1, draw_start, draw_stop, runs_per_draw, thetas, horiz
 
 
 @jit
-def replay_runs(key0, key1, run_start, run_stop, runs_per_draw, horizon, family, args, force_levels, options,
-                year_days, level_parameters, choices):
+def replay_runs(kp, run_start, run_stop):
     """Replay runs [run_start, run_stop) exactly as ``simulate`` computes
     them (run r has the parameters of draw r // runs_per_draw) and return
     them run by run: each option's flags of each event within each year
     (runs, n_options, events * years) as int8, its violations and strikes
     (runs, n_options, 2), and the fault array. For pairing runs of two
     studies (``deterrence.compare``): memory grows with the block's runs."""
+    options = kp.options
+    year_days = kp.year_days
     n_runs = run_stop - run_start
     n_opt = options.shape[0]
     n_years = year_days.shape[0]
     flags = np.zeros((n_runs, n_opt, N_EVENTS * n_years), dtype=np.int8)
     run_counts = np.zeros((n_runs, n_opt, 2), dtype=np.int64)
     (st, st_gap, st_durable, theta, run_values, episodes, tables, times, counts, days, strike_means,
-     fault) = workspace(n_opt, force_levels, level_parameters)
-    veto_choice = choices[CHOICE_VETO]
+     fault) = workspace(n_opt, kp)
     for run in range(run_start, run_stop):
-        episodes = step(run, run_start, runs_per_draw, key0, key1, horizon, family, args, force_levels, options,
-                        level_parameters, veto_choice, st, st_gap, st_durable, theta, run_values, episodes, tables,
-                        times, counts, days, strike_means, fault)
+        episodes = step(run, run_start, kp, st, st_gap, st_durable, theta, run_values, episodes, tables, times,
+                        counts, days, strike_means, fault)
         if fault[0] != NO_FAULT:
             break
         i = run - run_start

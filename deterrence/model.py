@@ -101,8 +101,8 @@ def _per_level(stem: str) -> tuple[Parameter, ...]:
                  for level in LEVELS[lp.axis] if level != REFERENCE_LEVELS[lp.axis])
 
 
-# The order is the order of the parameters' random streams (parameter p draws
-# from stream p): keep it, or every result changes.
+# The order of the parameters is free: each draws from its own permanent
+# stream (STREAMS below), never from its position.
 PARAMETERS = (
     Parameter("lambda_c0", POSITIVE, "per day", "hazard of a first general ceasefire, status quo, no force"),
     Parameter("nu", NONNEGATIVE, "1", "strength of Moscow's veto on a settlement that brings foreign troops"),
@@ -145,6 +145,52 @@ PARAMETERS = (
 )
 PARAMETER_NAMES = tuple(p.name for p in PARAMETERS)
 N_PARAMETERS = len(PARAMETERS)
+
+# Event streams of a run, addressed by the run's index. Parameter streams are
+# addressed by the draw's index, so their ids must stay below STREAM_RUN.
+STREAM_RUN = 100         # 4 uniforms: ceasefire Exp(1), re-attack Exp(1), tripwire U, hit Exp(1)
+STREAM_COLLAPSE = 101    # one Exp(1) per truce episode
+STREAM_RETRUCE = 102     # one Exp(1) per collapse
+STREAM_VIOLATIONS = 103  # per option: truce gamma, war gamma, Poisson
+STREAM_STRIKES = 104     # per option: Poisson
+STREAM_ENGAGE = 105      # one Exp(1): fighting after a collapse engages a deployed force
+STREAM_DURABLE = 106     # one uniform per truce episode: is it durable?
+
+# Each parameter's permanent random stream: a parameter draw d draws the
+# parameter from stream (d, STREAMS[name]). An id is never reused nor
+# changed (that would change every result that draws the parameter); a new
+# parameter or level takes the next id never used before: NEXT_STREAM,
+# which then moves on. (The ids of the first 38 are their old positions, so
+# no result changed when positions stopped mattering.)
+STREAMS = {
+    "lambda_c0": 0, "nu": 1, "f_veto": 2, "leverage_mult.sanctions": 3, "leverage_mult.assets_and_aid": 4,
+    "deploy_lag": 5, "truce_shape": 6, "truce_scale": 7, "m_collapse": 8, "lambda_retruce": 9,
+    "lambda_a0": 10, "e_collapse": 11, "delta_force": 12, "f_scale": 13, "w_rear": 14,
+    "delta_support.isr_c2": 15, "delta_support.air_defense": 16, "delta_support.air_support": 17,
+    "delta_aid": 18, "mu_truce": 19, "k_truce": 20, "mu_war": 21, "k_war": 22, "sigma_truce": 23,
+    "sigma_war": 24, "intercept.isr_c2": 25, "intercept.air_defense": 26, "intercept.air_support": 27,
+    "q_rear": 28, "lambda_hit": 29, "p_durable": 30, "p_durable_first": 31, "veto_floor": 32,
+    "veto_relief.sanctions": 33, "veto_relief.assets_and_aid": 34, "intercept_force": 35,
+    "war_ceasefire_mult": 36, "engage_collapse": 37,
+}
+NEXT_STREAM = 38
+
+
+def parameter_streams(names=PARAMETER_NAMES, streams=None) -> tuple[int, ...]:
+    """The stream id of each parameter in ``names``; a parameter without one,
+    a shared id or one at or above STREAM_RUN is an error of this table."""
+    streams = STREAMS if streams is None else streams
+    missing = [n for n in names if n not in streams]
+    if missing:
+        raise ValueError(f"model.STREAMS has no stream id for {', '.join(missing)}: give each a new id "
+                         f"from NEXT_STREAM ({NEXT_STREAM}) on, never one used before")
+    ids = [streams[n] for n in names]
+    if len(set(ids)) != len(ids) or not all(0 <= i < STREAM_RUN for i in ids):
+        raise ValueError(f"model.STREAMS: stream ids must be distinct and in [0, {STREAM_RUN})")
+    return tuple(ids)
+
+
+PARAMETER_STREAMS = parameter_streams()
 # Indices of the parameters the model's equations name (the per-level ones
 # are reached through the plan's level table, never by a constant).
 (LAMBDA_C0, NU, F_VETO, DEPLOY_LAG, TRUCE_SHAPE, TRUCE_SCALE, M_COLLAPSE, LAMBDA_RETRUCE, LAMBDA_A0,
@@ -172,15 +218,6 @@ UNUSED = {("truces", "weibull"): {"p_durable": 0.0, "p_durable_first": 0.0}}
 # The leverage level whose seized assets and aid add Ukraine's deterrence by
 # denial (delta_aid).
 AID_LEVEL = "assets_and_aid"
-
-# Event streams of a run (parameter p draws from stream p).
-STREAM_RUN = 100         # 4 uniforms: ceasefire Exp(1), re-attack Exp(1), tripwire U, hit Exp(1)
-STREAM_COLLAPSE = 101    # one Exp(1) per truce episode
-STREAM_RETRUCE = 102     # one Exp(1) per collapse
-STREAM_VIOLATIONS = 103  # per option: truce gamma, war gamma, Poisson
-STREAM_STRIKES = 104     # per option: Poisson
-STREAM_ENGAGE = 105      # one Exp(1): fighting after a collapse engages a deployed force
-STREAM_DURABLE = 106     # one uniform per truce episode: is it durable?
 
 # Events with day histograms, in tally order.
 EVENTS = ("first_ceasefire_day", "deployment_day", "reattack_day", "tripwire_day")

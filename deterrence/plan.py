@@ -8,6 +8,7 @@ file can be opened, and a study planned, without compiling anything.
 """
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -18,6 +19,7 @@ from deterrence.model import (
     LEVEL_PARAMETERS,
     LEVELS,
     PARAMETER_NAMES,
+    PARAMETER_STREAMS,
     REFERENCE_LEVELS,
     SENSITIVITY_BINS,
     YEARS,
@@ -35,6 +37,30 @@ OPTION_COLUMNS = ("force", "contact", "immediate", "support", "leverage", "same_
     "force", "contact", "immediate", "support", "leverage", "same_history", "same_strikes"))
 # Axis levels whose index is a 0/1 flag in the options array.
 FLAGS = {"posture": "contact_line", "deploy_rule": "immediate"}
+
+
+class KernelPlan(NamedTuple):
+    """What the kernels read of a plan, in one argument (numba takes a named
+    tuple as a record): the Philox key, the horizon (days), runs per
+    parameter draw, each parameter's prior family, hyperparameters and
+    permanent stream id (model.STREAMS), the force levels (troops), the
+    options array, the year marks (days), the level table and the [model]
+    choices (see :class:`Plan`)."""
+    key0: int
+    key1: int
+    horizon: int
+    runs_per_draw: int
+    family: np.ndarray
+    args: np.ndarray
+    streams: np.ndarray
+    force_levels: np.ndarray
+    options: np.ndarray
+    year_days: np.ndarray
+    level_parameters: np.ndarray
+    choices: np.ndarray
+
+
+STREAM_IDS = np.array(PARAMETER_STREAMS, dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -61,6 +87,12 @@ class Plan:
     # The config's [model] choices, each as its index in model.CHOICES[key],
     # in the order of model.CHOICES (the kernel reads CHOICE_VETO).
     choices: np.ndarray
+
+    @property
+    def kernel(self) -> KernelPlan:
+        return KernelPlan(int(self.key[0]), int(self.key[1]), int(self.horizon), int(self.runs_per_draw),
+                          self.family, self.args, STREAM_IDS, self.force_levels, self.options, self.year_days,
+                          self.level_parameters, self.choices)
 
     @property
     def blocks(self) -> list[tuple[int, int]]:

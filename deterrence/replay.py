@@ -72,9 +72,7 @@ def replay_block(plan: Plan, first: int, stop: int, thetas: np.ndarray | None = 
     """Draws [first, stop) of ``plan``: (theta, within, counts). ``thetas``
     (stop - first, parameters) replaces the drawn parameters."""
     given = np.empty((0, len(PARAMETER_NAMES))) if thetas is None else np.ascontiguousarray(thetas, dtype=float)
-    theta, within, counts, fault = kernels.replay_draws(
-        plan.key[0], plan.key[1], first, stop, plan.runs_per_draw, given, plan.horizon, plan.family, plan.args,
-        plan.force_levels, plan.options, plan.year_days, plan.level_parameters, plan.choices)
+    theta, within, counts, fault = kernels.replay_draws(plan.kernel, first, stop, given)
     if fault[0] != kernels.NO_FAULT:
         raise UserError(runner.fault_message(plan, *(int(x) for x in fault)))
     return theta, within, counts

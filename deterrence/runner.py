@@ -30,10 +30,8 @@ SENSITIVITY_YEAR_INDEX = YEARS.index(SENSITIVITY_YEAR)
 def run_block(plan: Plan, start: int, stop: int) -> Tallies:
     """Tallies of runs [start, stop); a run the kernel cannot compute
     exactly raises UserError (see :func:`fault_message`)."""
-    *arrays, fault = kernels.simulate(
-        plan.key[0], plan.key[1], start, stop, plan.runs_per_draw, plan.horizon, plan.family, plan.args,
-        plan.force_levels, plan.options, plan.year_days, plan.sensitivity_parameters,
-        plan.sensitivity_edges, plan.level_parameters, plan.choices)
+    *arrays, fault = kernels.simulate(plan.kernel, start, stop, plan.sensitivity_parameters,
+                                      plan.sensitivity_edges)
     if fault[0] != kernels.NO_FAULT:
         raise UserError(fault_message(plan, *(int(x) for x in fault)))
     return Tallies(stop - start, *arrays)
@@ -43,8 +41,7 @@ def fault_message(plan: Plan, kind: int, run: int, detail: int) -> str:
     """One line: the run, what it could not compute, the parameters it drew
     that steer it, and which priors to narrow."""
     theta = np.empty(N_PARAMETERS)
-    kernels.draw_parameters(theta, rng.new_state(), plan.key[0], plan.key[1], run // plan.runs_per_draw,
-                            plan.family, plan.args)
+    kernels.draw_parameters(theta, rng.new_state(), plan.kernel, run // plan.runs_per_draw)
     what, names = kernels.FAULTS[kind]
     if kind == kernels.FAULT_PARAMETER:
         names = (PARAMETER_NAMES[detail],)

@@ -143,20 +143,19 @@ def trace_run(cfg: Config, run: int, option: Option) -> Trace:
     horizon = plan.horizon
     st, st_gap, st_durable = rng.new_state(), rng.new_state(), rng.new_state()
     theta = np.empty(N_PARAMETERS)
-    bad = kernels.draw_parameters(theta, st, key0, key1, run // plan.runs_per_draw, plan.family, plan.args)
+    kp = plan.kernel
+    bad = kernels.draw_parameters(theta, st, kp, run // plan.runs_per_draw)
     if bad >= 0:
         raise UserError(fault_message(plan, kernels.FAULT_PARAMETER, run, bad))
     run_values = np.empty(kernels.N_RUN_VALUES)
     tables = kernels.new_tables(plan.force_levels.shape[0], plan.level_parameters)
     episodes, kind = kernels.prepare_run(
-        run_values, np.empty((kernels.N_EP_ROWS, 64)), tables, st, st_gap, st_durable, key0, key1, run,
-        horizon, theta, plan.force_levels, plan.level_parameters, plan.choices[kernels.CHOICE_VETO])
+        run_values, np.empty((kernels.N_EP_ROWS, 64)), tables, st, st_gap, st_durable, kp, run, theta)
     if kind != kernels.NO_FAULT:
         raise UserError(fault_message(plan, kind, run, 0))
     times = np.empty((plan.options.shape[0], kernels.N_EVENTS))
     days = np.empty((plan.options.shape[0], kernels.N_DAYS))
-    kernel_days = kernels.option_history(0, plan.options, horizon, theta, plan.force_levels, run_values,
-                                         tables, episodes, times, days)
+    kernel_days = kernels.option_history(0, kp, theta, run_values, tables, episodes, times, days)
     kind = kernels.walk_fault(0, times, *kernel_days[:3])
     if kind != kernels.NO_FAULT:
         raise UserError(fault_message(plan, kind, run, 0))
@@ -167,8 +166,7 @@ def trace_run(cfg: Config, run: int, option: Option) -> Trace:
         raise AssertionError(f"trace of run {run} disagrees with the kernel: {walked} != "
                              f"{(times[0, 2], times[0, 3], *kernel_days)}")
     truce_days, war_days, collapses, truce_after = kernel_days
-    strike_mean = kernels.strike_mean(0, plan.options, horizon, theta, plan.force_levels, tables, times,
-                                      truce_days, truce_after)
+    strike_mean = kernels.strike_mean(0, kp, theta, tables, times, truce_days, truce_after)
     # The kernel's count draws, on the same streams with the same arguments.
     rng.stream(st, key0, key1, run, STREAM_VIOLATIONS)
     mean = rng.gamma(st, truce_days * theta[K_TRUCE], theta[MU_TRUCE] / theta[K_TRUCE])

@@ -12,6 +12,7 @@ bias, and it vanishes as runs_per_draw grows (docs/model.md, "Parameter
 uncertainty").
 """
 
+import dataclasses
 import math
 
 import numpy as np
@@ -183,9 +184,8 @@ def per_draw_truth(cfg, draws: int, runs: int) -> tuple[np.ndarray, ...]:
     k = np.empty((draws, 2))
     only = np.empty((draws, 2))
     for d in range(draws):
-        flags, _, fault = kernels.replay_runs(
-            plan.key[0], plan.key[1], d * runs, (d + 1) * runs, runs, plan.horizon, plan.family, plan.args,
-            plan.force_levels, plan.options, plan.year_days, plan.level_parameters, plan.choices)
+        flags, _, fault = kernels.replay_runs(dataclasses.replace(plan, runs_per_draw=runs).kernel,
+                                              d * runs, (d + 1) * runs)
         assert fault[0] == kernels.NO_FAULT
         a, b = (flags[:, o, REATTACK_2Y].astype(bool) for o in (0, 1))
         k[d] = a.sum(), b.sum()

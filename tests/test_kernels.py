@@ -387,13 +387,10 @@ def test_sensitivity_sums_are_the_replayed_outcomes_by_bin(tmp_path, runs_per_dr
     plan = make_plan(config.load(path))
     block = runner.run_block(plan, start, stop)
     theta = np.empty((stop - start, plan.family.size))
-    flags, _, fault = kernels.replay_runs(
-        plan.key[0], plan.key[1], start, stop, runs_per_draw, plan.horizon, plan.family, plan.args,
-        plan.force_levels, plan.options, plan.year_days, plan.level_parameters, plan.choices)
+    flags, _, fault = kernels.replay_runs(plan.kernel, start, stop)
     assert fault[0] == kernels.NO_FAULT
     for i, run in enumerate(range(start, stop)):
-        kernels.draw_parameters(theta[i], rng.new_state(), plan.key[0], plan.key[1], run // runs_per_draw,
-                                plan.family, plan.args)
+        kernels.draw_parameters(theta[i], rng.new_state(), plan.kernel, run // runs_per_draw)
     year = YEARS.index(SENSITIVITY_YEAR)
     within = flags.reshape(stop - start, len(plan.options), len(EVENTS), len(YEARS))[:, :, :, year].astype(int)
     outcome = np.concatenate([within, within[:, :, 2:3] - within[:, -1:, 2:3]], axis=2)

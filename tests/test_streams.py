@@ -9,11 +9,11 @@ streams keeps it bit for bit."""
 import hashlib
 
 import numpy as np
+from helpers import run_kernel, write_study
 
 from deterrence import config
 from deterrence.plan import make_plan
 from deterrence.tallies import ARRAYS
-from helpers import run_kernel, write_study
 
 # The digest before the stream ids were made explicit (positional streams,
 # commit 789f174) and after (explicit ids, which equal those positions: no

@@ -131,9 +131,7 @@ def first_runs(cfg: Config, a: Option, b: Option, limit: int | None = None) -> d
     start = 0
     while start < limit and None in found.values():
         stop = min(start + SCAN_BLOCK, limit)
-        flags, _, fault = kernels.replay_runs(
-            plan.key[0], plan.key[1], start, stop, plan.runs_per_draw, plan.horizon, plan.family, plan.args,
-            plan.force_levels, plan.options, plan.year_days, plan.level_parameters, plan.choices)
+        flags, _, fault = kernels.replay_runs(plan.kernel, start, stop)
         if fault[0] != kernels.NO_FAULT:
             raise UserError(fault_message(plan, *(int(x) for x in fault)))
         hit = flags[:, :, column].astype(bool)
