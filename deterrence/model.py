@@ -185,8 +185,9 @@ def parameter_streams(names=PARAMETER_NAMES, streams=None) -> tuple[int, ...]:
         raise ValueError(f"model.STREAMS has no stream id for {', '.join(missing)}: give each a new id "
                          f"from NEXT_STREAM ({NEXT_STREAM}) on, never one used before")
     ids = [streams[n] for n in names]
-    if len(set(ids)) != len(ids) or not all(0 <= i < STREAM_RUN for i in ids):
-        raise ValueError(f"model.STREAMS: stream ids must be distinct and in [0, {STREAM_RUN})")
+    if len(set(ids)) != len(ids) or not all(0 <= i < min(NEXT_STREAM, STREAM_RUN) for i in ids):
+        raise ValueError(f"model.STREAMS: stream ids must be distinct, below NEXT_STREAM ({NEXT_STREAM}) "
+                         f"and below {STREAM_RUN}")
     return tuple(ids)
 
 

@@ -7,8 +7,15 @@ The digest pins every tally of a small study with the default priors
 streams keeps it bit for bit."""
 
 import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
+import pytest
 from helpers import run_kernel, write_study
 
 from deterrence import config
@@ -40,3 +47,79 @@ def small_study(tmp_path):
 
 def test_small_study_digest_is_pinned(tmp_path):
     assert study_digest(small_study(tmp_path)) == DIGEST_POSITIONAL
+
+
+# Draws 0-29 of every parameter, as the kernel draws them, under the default
+# priors of the package at PYTHONPATH (printed as JSON by name).
+DRAWS_SCRIPT = """
+import json, sys
+import numpy as np
+import pytest
+from deterrence import config, kernels, rng
+from deterrence.model import PARAMETER_NAMES
+from deterrence.plan import make_plan
+kp = make_plan(config.load(sys.argv[1])).kernel
+theta = np.empty(len(PARAMETER_NAMES))
+out = {}
+for draw in range(30):
+    kernels.draw_parameters(theta, rng.new_state(), kp, draw)
+    for name, x in zip(PARAMETER_NAMES, theta):
+        out.setdefault(name, []).append(float(x).hex())
+print(json.dumps(out))
+"""
+
+
+def package_draws(package_root: Path, study: Path) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(package_root), NUMBA_CACHE_DIR=str(package_root / "numba-cache"))
+    out = subprocess.run([sys.executable, "-c", DRAWS_SCRIPT, str(study)], env=env, capture_output=True,
+                         text=True, check=True, cwd=package_root)
+    return json.loads(out.stdout)
+
+
+def test_a_new_leverage_level_changes_no_other_draws(tmp_path):
+    """Add a leverage level ("blockade", with its two per-level parameters
+    and their priors) to a copy of the package, as README's layout table
+    says to: every parameter the shipped package has keeps its draws."""
+    import deterrence
+    shipped = Path(deterrence.__file__).parent
+    study = write_study(tmp_path / "tiny.toml", "tiny")
+    copy = tmp_path / "grown"
+    shutil.copytree(shipped, copy / "deterrence", ignore=shutil.ignore_patterns("__pycache__"))
+    if (shipped.parent / "seeds").is_dir():   # a source checkout keeps the record beside the package
+        shutil.copytree(shipped.parent / "seeds", copy / "seeds")
+    model = copy / "deterrence" / "model.py"
+    text = model.read_text()
+    old_levels = 'LEVERAGES = ("status_quo", "sanctions", "assets_and_aid")'
+    assert old_levels in text
+    text = text.replace(old_levels, 'LEVERAGES = ("status_quo", "sanctions", "blockade", "assets_and_aid")')
+    text = text.replace("STREAMS = {", 'STREAMS = {"leverage_mult.blockade": 38, "veto_relief.blockade": 39,', 1)
+    text = text.replace("NEXT_STREAM = 38", "NEXT_STREAM = 40")
+    model.write_text(text)
+    priors = copy / "deterrence" / "priors.toml"
+    priors.write_text(priors.read_text() + """
+[priors.leverage_mult.blockade]
+dist = "lognormal"
+median = 1.2
+sigma = 0.3
+source = "test"
+
+[priors.veto_relief.blockade]
+dist = "beta"
+a = 1.0
+b = 3.0
+source = "test"
+""")
+    before = package_draws(shipped.parent, study)
+    after = package_draws(copy, study)
+    assert set(after) - set(before) == {"leverage_mult.blockade", "veto_relief.blockade"}
+    assert {name: after[name] for name in before} == before
+    # Two new draws of their own streams, not copies of another parameter's.
+    assert after["leverage_mult.blockade"] not in before.values()
+
+
+def test_stream_table_ends_in_an_error():
+    from deterrence.model import STREAMS, parameter_streams
+    with pytest.raises(ValueError, match="no stream id for leverage_mult.blockade"):
+        parameter_streams(("lambda_c0", "leverage_mult.blockade"))
+    with pytest.raises(ValueError, match="distinct"):
+        parameter_streams(("lambda_c0", "nu"), {**STREAMS, "nu": STREAMS["lambda_c0"]})
