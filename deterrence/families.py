@@ -13,8 +13,6 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from scipy import stats
-
 from deterrence import UserError
 from deterrence.model import Prior
 
@@ -22,6 +20,13 @@ from deterrence.model import Prior
 # optional ones, in the record's order; a missing optional one is 0).
 N_ARGS = 3
 
+
+
+def _stats():
+    """scipy.stats, imported when a distribution is first asked for: config
+    validation and ``deterrence --help`` do without it."""
+    from scipy import stats
+    return stats
 
 @dataclass(frozen=True)
 class Family:
@@ -66,15 +71,15 @@ FAMILIES = (
     Family("fixed", 0, ("value",), (), (),
            lambda g: None, lambda g: (g("value"), g("value")), (("value", 2.5),)),
     Family("gamma", 1, ("shape", "scale"), ("loc",), ("shape", "scale"),
-           lambda g: stats.gamma(g("shape"), loc=g("loc"), scale=g("scale")),
+           lambda g: _stats().gamma(g("shape"), loc=g("loc"), scale=g("scale")),
            lambda g: (g("loc"), math.inf), (("shape", 0.7), ("scale", 3.0), ("loc", 1.0))),
     Family("lognormal", 2, ("median", "sigma"), ("loc",), ("median", "sigma"),
-           lambda g: stats.lognorm(g("sigma"), loc=g("loc"), scale=g("median")),
+           lambda g: _stats().lognorm(g("sigma"), loc=g("loc"), scale=g("median")),
            lambda g: (g("loc"), math.inf), (("median", 2.0), ("sigma", 0.8), ("loc", 0.5))),
     Family("beta", 3, ("a", "b"), (), ("a", "b"),
-           lambda g: stats.beta(g("a"), g("b")), lambda g: (0.0, 1.0), (("a", 0.6), ("b", 2.5))),
+           lambda g: _stats().beta(g("a"), g("b")), lambda g: (0.0, 1.0), (("a", 0.6), ("b", 2.5))),
     Family("uniform", 4, ("low", "high"), (), (),
-           lambda g: stats.uniform(g("low"), g("high") - g("low")),
+           lambda g: _stats().uniform(g("low"), g("high") - g("low")),
            lambda g: (g("low"), g("high")), (("low", -1.0), ("high", 3.0)), _uniform_problem),
     # lambda_a0 calibrated jointly with e_collapse (docs/model.md): a draw is
     # Gamma(shape, 1) / (truce_days + e_collapse * gap_days), with the run's
@@ -82,7 +87,7 @@ FAMILIES = (
     # summaries and the sensitivity bins read); the kernel and the reference
     # divide by the run's exposure.
     Family("gamma_exposure", 5, ("shape", "truce_days", "gap_days"), (), ("shape", "truce_days"),
-           lambda g: stats.gamma(g("shape"), scale=1.0 / (g("truce_days") + g("gap_days"))),
+           lambda g: _stats().gamma(g("shape"), scale=1.0 / (g("truce_days") + g("gap_days"))),
            lambda g: (0.0, math.inf), (("shape", 3.5), ("truce_days", 1312.0), ("gap_days", 1447.0)),
            _exposure_problem),
 )

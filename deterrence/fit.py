@@ -168,6 +168,13 @@ class TruceData:
 
 # ---------------------------------------------------------------- numerics
 
+def signed(x: float) -> str:
+    """x with its sign to two decimals, a rounded zero as +0.00 (the sign of
+    a correlation that rounds to zero differs between machines)."""
+    text = f"{x:+.2f}"
+    return "+0.00" if text == "-0.00" else text
+
+
 def hessian(f, x: np.ndarray, step: float = 1e-4) -> np.ndarray:
     """Central-difference Hessian of a scalar function."""
     x = np.asarray(x, dtype=float)
@@ -572,7 +579,7 @@ def _truce_source(f: RecordFit, key: str) -> str:
             f"interval-censored in (end_lower_date or start, end_date], {n_right} right-censored): "
             f"shape {t.get('shape'):.3g}, scale {t.get('scale'):.3g} days; lognormal(median = MLE, "
             f"sigma = SE of log {key} {t.se(key):.3g} from the observed information); "
-            f"shape-scale correlation {t.corr:+.2f} ignored")
+            f"shape-scale correlation {signed(t.corr)} ignored")
 
 
 def _nb_source(f: RecordFit, regime: str, key: str) -> str:
@@ -582,7 +589,7 @@ def _nb_source(f: RecordFit, regime: str, key: str) -> str:
             f"{int(days.sum())} days; rows with kind=count and region '{record.BOTH_REGIONS}', "
             f"aggregate/mixed and Donetsk-only rows excluded; a d-day total is NB(d mu, d k)): "
             f"mu {fit.get('mu'):.3g}/day, k {fit.get('k'):.3g}; lognormal(median = MLE, "
-            f"sigma = SE of log {key} {fit.se(key):.3g}); mu-k correlation {fit.corr:+.2f} ignored")
+            f"sigma = SE of log {key} {fit.se(key):.3g}); mu-k correlation {signed(fit.corr)} ignored")
 
 
 def _rate_source(what: str, exposures, parameter: str, rows: str | None) -> str:

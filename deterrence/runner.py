@@ -1,6 +1,7 @@
-"""Plan a study into blocks of runs and compute them on local cores.
+"""Compute a study's blocks of runs on local threads or a Dask client, with
+checkpoints, resume, preemption and ``--target-se``.
 
-The runner knows nothing of the model's equations: it hands arrays to the
+The runner knows nothing of the model's equations: it hands the plan to the
 kernel and adds the tallies it returns.
 """
 

@@ -35,7 +35,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
 
 from deterrence import UserError, outcomes, priors
 from deterrence.config import Config, Option
@@ -110,6 +109,8 @@ def unit_design(draws: int, d: int, seed: int) -> np.ndarray:
 def parameters(config: Config, unit: np.ndarray) -> np.ndarray:
     """(rows, model.PARAMETER_NAMES) parameters of unit rows over the
     uncertain parameters, by each prior's inverse CDF; fixed ones keep their value."""
+    from scipy import stats  # here, not at import: ``deterrence --help`` reads this module's defaults
+
     names = uncertain(config)
     theta = np.array([p.get("value") if p.dist == "fixed" else np.nan for p in config.priors])
     theta = np.repeat(theta[None, :], len(unit), axis=0)

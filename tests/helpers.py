@@ -7,10 +7,9 @@ import re
 from pathlib import Path
 
 import numpy as np
-import pytest
 import xarray as xr
 
-from deterrence import config, fit, kernels, reference, results, runner
+from deterrence import config, fit, reference, results, runner
 from deterrence.cli import main
 from deterrence.model import AXES
 from deterrence.plan import make_plan
@@ -80,11 +79,6 @@ def make_config(grid=None, priors=None, runs=20_000, seed=12345, horizon=1826,
            "priors": priors or {}}
     return config.parse(raw)
 
-
-# The kernel of a branch without model v2 (no gamma_exposure family, no
-# after-ceasefire tally) cannot run v2 configs; once it has them these run.
-needs_v2_kernel = pytest.mark.skipif(not hasattr(kernels, "GAMMA_EXPOSURE"),
-                                     reason="the numba kernel does not implement model v2 yet")
 
 
 def run_kernel(plan: runner.Plan):

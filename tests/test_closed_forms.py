@@ -18,14 +18,13 @@ from helpers import (
     check_veto_relief_power,
     check_war_ceasefire_mult,
     kernel_run,
-    needs_v2_kernel,
     reference_run,
 )
 
 IMPLEMENTATIONS = {"kernel": (kernel_run, 100), "reference": (reference_run, 200)}
 
 
-@pytest.fixture(params=[pytest.param("kernel", marks=needs_v2_kernel), "reference"])
+@pytest.fixture(params=["kernel", "reference"])
 def simulate(request):
     return IMPLEMENTATIONS[request.param]
 

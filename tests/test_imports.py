@@ -46,3 +46,15 @@ def test_no_numba(case, result_file):
                           timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "NUMBA []" in proc.stdout, proc.stdout[-2000:]
+
+
+def test_help_loads_no_scipy():
+    """``deterrence --help`` (and each command's help) answers without scipy."""
+    code = ("import sys\nfrom deterrence import cli\nfor argv in (['--help'], ['sensitivity', '--help']):\n"
+            "    try:\n        cli.main(argv)\n    except SystemExit:\n        pass\n"
+            "print('SCIPY', sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'))\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "SCIPY []" in proc.stdout, proc.stdout[-2000:]

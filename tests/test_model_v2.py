@@ -8,7 +8,7 @@ Monte Carlo) SE, as in test_closed_forms.py. Seeds are fixed.
 
 import numpy as np
 import pytest
-from helpers import AT_ONCE, BASELINE_GRID, kernel_run, make_config, needs_v2_kernel, reference_run
+from helpers import AT_ONCE, BASELINE_GRID, kernel_run, make_config, reference_run
 
 from deterrence import fit, reference
 from deterrence.model import PARAMETER_NAMES
@@ -18,7 +18,7 @@ Z = 4.5
 IMPLEMENTATIONS = {"kernel": (kernel_run, 300), "reference": (reference_run, 400)}
 
 
-@pytest.fixture(params=[pytest.param("kernel", marks=needs_v2_kernel), "reference"])
+@pytest.fixture(params=["kernel", "reference"])
 def simulate(request):
     return IMPLEMENTATIONS[request.param]
 

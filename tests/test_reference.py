@@ -18,7 +18,7 @@ import inspect
 
 import numpy as np
 import pytest
-from helpers import ALPHA, assert_agree, fixed, kernel_run, make_config, needs_v2_kernel, reference_run
+from helpers import ALPHA, assert_agree, fixed, kernel_run, make_config, reference_run
 from scipy import stats
 
 from deterrence import families, kernels, priors, reference, results, runner
@@ -38,7 +38,6 @@ def test_independent_of_kernels_and_rng():
     assert not imported & {"deterrence.kernels", "deterrence.rng"}
 
 
-@needs_v2_kernel
 def test_family_codes_match_plan_encoding():
     """The codes the kernel and the reference branch on are the table's (priors.encode's)."""
     for fam in families.FAMILIES:
@@ -46,7 +45,6 @@ def test_family_codes_match_plan_encoding():
         assert getattr(kernels, fam.name.upper()) == getattr(reference, fam.name.upper()) == fam.code == code
 
 
-@needs_v2_kernel
 def test_layout_and_reproducibility():
     grid = {"force_size": [0, 5000], "posture": ["rear", "contact_line"],
             "deploy_rule": ["immediate"], "support": ["none", "air_defense"],
@@ -137,7 +135,6 @@ def compare_kernel_and_reference(case: str, kernel=kernel_run, runs: int = RUNS_
     return assert_agree(kernel_ds, ref_ds, Z_AGREE)
 
 
-@needs_v2_kernel
 @pytest.mark.parametrize("case", [c if c in FAST_CASES else pytest.param(c, marks=pytest.mark.slow)
                                   for c in AGREE_CASES])
 def test_kernel_agrees_with_reference_v2(case):

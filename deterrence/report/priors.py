@@ -2,8 +2,7 @@
 and, with an output folder, a CSV of the table and figures checking the fits
 against the record in seeds/.
 
-Not imported by `deterrence.report` itself: `deterrence.priors` loads the
-kernels' family codes, and with them numba."""
+Not imported by `deterrence.report` itself: the fits it shows load scipy."""
 
 import csv
 import shutil
