@@ -201,6 +201,45 @@ def difference_summary(hist: np.ndarray, n: int, discordant: np.ndarray, probs=Q
     return q, q_se, below, below_se, mean_se(hist, difference_values(n))
 
 
+def value_values() -> np.ndarray:
+    """The draw mean each bin of a count's draw histogram stands for (model.VALUE_BINS)."""
+    from deterrence.model import VALUE_BIN_HALF, VALUE_BIN_K, VALUE_BINS
+    return np.sinh((np.arange(VALUE_BINS) - VALUE_BIN_HALF) / VALUE_BIN_K)
+
+
+def value_summary(hist: np.ndarray, within: np.ndarray, n: int, probs=QUANTILES,
+                  reps: int = SUMMARY_BOOTSTRAP) -> tuple[np.ndarray, ...]:
+    """For a count's draw histogram (..., model.VALUE_BINS) of draw means (or
+    of paired differences) and the draws' total within sum of squared
+    deviations (...), in the count's unit squared: the debiased quantiles of
+    the conditional mean (..., probs), their Monte Carlo errors, the share
+    of draws whose conditional value is below 0 (for a difference:
+    p_better, the counts being harms) and its error, and the standard error
+    of the mean over draws. Each draw's mean is read at its bin
+    (1/VALUE_BIN_K wide near 0, about 1% of the value elsewhere); the noise
+    variance of a draw's mean is E[s^2] / n, with s^2 = within / (n - 1)."""
+    lead = hist.shape[:-1]
+    q = np.full(lead + (len(probs),), np.nan)
+    q_se = np.full_like(q, np.nan)
+    below = np.full(lead, np.nan)
+    below_se = np.full(lead, np.nan)
+    grid = value_values()
+    for index in np.ndindex(lead):
+        draws = hist[index].sum()
+        if draws == 0 or n < 2:
+            continue
+        seen = hist[index] > 0
+        w = hist[index][seen].astype(np.float64)
+        values = grid[seen]
+        noise = float(within[index]) / draws / (n * (n - 1))
+        found, share = _batch(w[None], values, np.array([noise]), probs, 0.0)
+        again, shares = _batch(_resample(w, reps, BOOTSTRAP_SEED), values, np.full(reps, noise), probs, 0.0)
+        q[index], below[index] = found[0], share[0]
+        q_se[index] = np.std(again, axis=0, ddof=1)
+        below_se[index] = np.std(shares, ddof=1)
+    return q, q_se, below, below_se, mean_se(hist, grid)
+
+
 def mean_se(hist: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Monte Carlo standard error of the mean over all runs, from the draws'
     estimates (runs of one draw share its parameters, so the draws, not the

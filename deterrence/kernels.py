@@ -35,6 +35,7 @@ from deterrence.model import (
     EVENTS,
     F_SCALE,
     F_VETO,
+    INDICATORS,
     INTERCEPT_FORCE,
     K_TRUCE,
     K_WAR,
@@ -54,6 +55,7 @@ from deterrence.model import (
     NU,
     P_DURABLE,
     P_DURABLE_FIRST,
+    PAIRED_COUNTS,
     PARAMETER_NAMES,
     PARAMETERS,
     POSITIVE,
@@ -72,6 +74,10 @@ from deterrence.model import (
     TRUCE_DAYS_UNIT,
     TRUCE_SCALE,
     TRUCE_SHAPE,
+    VALUE_BIN_HALF,
+    VALUE_BIN_K,
+    VALUE_BINS,
+    VALUE_NOISE_SCALE,
     VETO_FLOOR,
     VETO_POWER,
     VETO_THRESHOLD,
@@ -90,11 +96,19 @@ from deterrence.plan import (
 )
 
 N_EVENTS = len(EVENTS)
+N_INDICATORS = len(INDICATORS)
 N_COUNTS = len(COUNTS)
+N_PAIRED_COUNTS = len(PAIRED_COUNTS)
+VIOLATIONS, STRIKES, WAR_DAYS = (COUNTS.index(c) for c in ("violations", "strikes", "war_days"))
+PAIRED_COUNT_INDEX = np.array([COUNTS.index(c) for c in PAIRED_COUNTS])
+# The largest within-draw sum of squares a draw may tally (in its units).
+MAX_DRAW_NOISE = 2.0**62
 ASSETS_AND_AID = LEVELS["leverage"].index(AID_LEVEL)
 EP_BASE, EP_BUDGET, EP_GAP, EP_DURABLE = range(4)   # rows of the episodes array (durable: 1.0 or 0.0)
 N_EP_ROWS = 4
 N_SENS_OUTCOMES = len(SENSITIVITY_OUTCOMES)
+SENS_DIFF_REATTACK, SENS_WAR, SENS_DIFF_WAR = (SENSITIVITY_OUTCOMES.index(k) for k in (
+    "diff_reattack_2y", "war_days", "diff_war_days"))
 SENS_YEAR_INDEX = YEARS.index(SENSITIVITY_YEAR)
 INF = np.inf
 SPLIT = np.int64(32)
@@ -299,6 +313,23 @@ def history(horizon, t_ceasefire, t_deploy, deployed, contact, immediate, w_post
 @jit
 def day_bin(t, horizon):
     return np.int64(t) if 0.0 <= t < horizon else horizon
+
+
+@inline
+def war_days(o, times, horizon):
+    """Days at war within the horizon: before the first ceasefire, and after
+    a re-attack (times of events not within the horizon are inf)."""
+    days = min(times[o, 0], horizon)
+    if times[o, 2] < horizon:
+        days += horizon - times[o, 2]
+    return days
+
+
+@inline
+def value_bin(x):
+    """The bin of a draw mean x among VALUE_BINS (model.VALUE_BIN_K)."""
+    b = np.int64(round(VALUE_BIN_K * math.asinh(x))) + VALUE_BIN_HALF
+    return min(max(b, np.int64(0)), np.int64(VALUE_BINS - 1))
 
 
 @jit
@@ -580,6 +611,16 @@ def count_fault(violations, strikes, truce_units):
     return -1
 
 
+@inline
+def indicator(o, i, times, year):
+    """1 if option o's run is in state INDICATORS[i] at ``year`` days: the
+    event within it (i < N_EVENTS), or at war then (no ceasefire yet, or a
+    re-attack); else 0."""
+    if i < N_EVENTS:
+        return np.int64(times[o, i] < year)
+    return np.int64(times[o, 0] >= year or times[o, 2] < year)
+
+
 @jit
 def set_fault(fault, kind, run, detail):
     fault[0] = kind
@@ -732,22 +773,32 @@ def simulate(kp, run_start, run_stop, sens_parameters, sens_edges, contrasts=Tru
     runs_per_draw = kp.runs_per_draw
     n_opt = options.shape[0]
     n_years = year_days.shape[0]
-    n_headline = N_EVENTS * n_years
+    n_headline = N_INDICATORS * n_years
     # Options are innermost: under common random numbers many options of a
     # run fall on the same day, so their counts share cache lines.
     hist = np.zeros((N_EVENTS, horizon + 1, n_opt), dtype=np.int32)
     moments = np.zeros((n_opt, N_COUNTS, 3), dtype=np.int64)
-    paired = np.zeros((n_opt, n_headline + 2, 3), dtype=np.int64)
+    paired = np.zeros((n_opt, n_headline + N_PAIRED_COUNTS, 3), dtype=np.int64)
     after_ceasefire = np.zeros((n_opt, n_years, 2), dtype=np.int64)
     draw_hist = np.zeros((n_opt, n_headline, runs_per_draw + 1), dtype=np.int64)
     draw_diff = np.zeros((n_opt, n_headline, 2 * runs_per_draw + 1), dtype=np.int64)
     in_draw = np.zeros((n_opt, n_headline), dtype=np.int64)
+    # Per draw: each paired count's draw mean (rows PAIRED_COUNTS) and its
+    # paired difference (rows PAIRED_COUNTS + k), binned, with the draw's
+    # within sum of squared deviations (the limbs of a moment, sum at 0).
+    n_values = 2 * N_PAIRED_COUNTS
+    value_hist = np.zeros((n_opt, n_values, VALUE_BINS), dtype=np.int32)
+    value_noise = np.zeros((n_opt, n_values, 3), dtype=np.int64)
+    value_sum = np.zeros((n_opt, n_values))
+    value_sq = np.zeros((n_opt, n_values))
+    run_value = np.empty((n_opt, N_PAIRED_COUNTS))
+    run_war = np.empty(n_opt, dtype=np.int64)
     n_sens = sens_parameters.shape[0]
     n_bins = sens_edges.shape[1] + 1
-    sens = np.zeros((n_sens, n_bins, n_opt, N_SENS_OUTCOMES), dtype=np.int32)
+    sens = np.zeros((n_sens, n_bins, n_opt, N_SENS_OUTCOMES), dtype=np.int64)
     sens_runs = np.zeros((n_sens, n_bins), dtype=np.int64)
     sens_year = year_days[SENS_YEAR_INDEX]
-    draw_sens = np.zeros(n_opt * N_SENS_OUTCOMES, dtype=np.int32)
+    draw_sens = np.zeros(n_opt * N_SENS_OUTCOMES, dtype=np.int64)
     nonzero = np.empty(n_opt * N_SENS_OUTCOMES, dtype=np.int64)
     draw_runs = 0
     (st, st_gap, st_durable, theta, run_values, episodes, tables, times, counts, days, strike_means,
@@ -758,10 +809,16 @@ def simulate(kp, run_start, run_stop, sens_parameters, sens_edges, contrasts=Tru
         if fault[0] != NO_FAULT:
             break
         for o in range(n_opt):
+            war_units = np.int64(war_days(o, times, horizon) / TRUCE_DAYS_UNIT + 0.5)
+            run_war[o] = war_units
             add_moment(moments[o, 0], counts[o, 0])
             add_moment(moments[o, 1], counts[o, 1])
             add_moment(moments[o, 2], np.int64(days[o, 0] / TRUCE_DAYS_UNIT + 0.5))
             add_moment(moments[o, 3], np.int64(days[o, 2]))
+            add_moment(moments[o, WAR_DAYS], war_units)
+            run_value[o, 0] = counts[o, 0]
+            run_value[o, 1] = counts[o, 1]
+            run_value[o, 2] = war_units * TRUCE_DAYS_UNIT
 
         base = n_opt - 1
         # Counted in a tight loop of their own: the scattered increments
@@ -772,16 +829,24 @@ def simulate(kp, run_start, run_stop, sens_parameters, sens_edges, contrasts=Tru
         for o in range(n_opt):
             if contrasts:
                 k = 0
-                for e in range(N_EVENTS):
+                for e in range(N_INDICATORS):
                     for y in range(n_years):
-                        within = np.int64(times[o, e] < year_days[y])
+                        within = indicator(o, e, times, year_days[y])
                         in_draw[o, k] += within
-                        d = within - np.int64(times[base, e] < year_days[y])
+                        d = within - indicator(base, e, times, year_days[y])
                         if d != 0:
                             add_moment(paired[o, k], d)
                         k += 1
                 add_moment(paired[o, k], counts[o, 0] - counts[base, 0])
                 add_moment(paired[o, k + 1], counts[o, 1] - counts[base, 1])
+                add_moment(paired[o, k + 2], run_war[o] - run_war[base])
+                for j in range(N_PAIRED_COUNTS):
+                    x = run_value[o, j]
+                    d = x - run_value[base, j]
+                    value_sum[o, j] += x
+                    value_sq[o, j] += x * x
+                    value_sum[o, N_PAIRED_COUNTS + j] += d
+                    value_sq[o, N_PAIRED_COUNTS + j] += d * d
             for y in range(n_years):
                 if times[o, 0] < horizon - year_days[y]:
                     after_ceasefire[o, y, 0] += 1
@@ -795,17 +860,31 @@ def simulate(kp, run_start, run_stop, sens_parameters, sens_edges, contrasts=Tru
             for o in range(n_opt):
                 for k in range(n_headline):
                     in_draw[o, k] = 0
+            for o in range(n_opt):
+                for j in range(n_values):
+                    mean = value_sum[o, j] / runs_per_draw
+                    value_hist[o, j, value_bin(mean)] += 1
+                    within_sq = max(value_sq[o, j] - value_sum[o, j] * mean, 0.0) * VALUE_NOISE_SCALE
+                    if not within_sq < MAX_DRAW_NOISE:
+                        set_fault(fault, FAULT_COUNT, run, PAIRED_COUNT_INDEX[j % N_PAIRED_COUNTS])
+                    wide = np.int64(within_sq + 0.5)
+                    value_noise[o, j, 1] += wide >> SPLIT
+                    value_noise[o, j, 2] += wide & LOW32
+                    value_sum[o, j] = 0.0
+                    value_sq[o, j] = 0.0
+            if fault[0] != NO_FAULT:
+                break
 
         # Sensitivity: the draw's outcome sums, added to the draw's bin of
         # each parameter when the draw (or the block) ends: its parameters,
         # and so its bins, are the same for all its runs.
         base_reattack = np.int64(times[base, 2] < sens_year)
         for o in range(n_opt):
-            for q in range(N_SENS_OUTCOMES):
-                if q < N_EVENTS:
-                    draw_sens[o * N_SENS_OUTCOMES + q] += np.int64(times[o, q] < sens_year)
-                else:
-                    draw_sens[o * N_SENS_OUTCOMES + q] += np.int64(times[o, 2] < sens_year) - base_reattack
+            for q in range(N_EVENTS):
+                draw_sens[o * N_SENS_OUTCOMES + q] += np.int64(times[o, q] < sens_year)
+            draw_sens[o * N_SENS_OUTCOMES + SENS_DIFF_REATTACK] += np.int64(times[o, 2] < sens_year) - base_reattack
+            draw_sens[o * N_SENS_OUTCOMES + SENS_WAR] += run_war[o]
+            draw_sens[o * N_SENS_OUTCOMES + SENS_DIFF_WAR] += run_war[o] - run_war[base]
         draw_runs += 1
         if (run + 1) % runs_per_draw == 0 or run + 1 == run_stop:
             n_nonzero = 0
@@ -822,8 +901,8 @@ def simulate(kp, run_start, run_stop, sens_parameters, sens_edges, contrasts=Tru
             for j in range(n_nonzero):
                 draw_sens[nonzero[j]] = 0
             draw_runs = 0
-    return (widen_hist(hist), moments, paired, after_ceasefire, widen(sens), sens_runs,
-            draw_hist, draw_diff, fault)
+    return (widen_hist(hist), moments, paired, after_ceasefire, sens, sens_runs,
+            draw_hist, draw_diff, widen(value_hist), value_noise, fault)
 
 
 @jit
@@ -835,7 +914,8 @@ def replay_draws(kp, draw_start, draw_stop, thetas):
     parameters instead of drawing them (the run-level randomness is the
     same). Returns each draw's parameters (draws, parameters), its runs with
     each event within each year (draws, n_options, events, years), its sums
-    of violations and strikes (draws, n_options, 2), and the fault array."""
+    of the paired counts (draws, n_options, model.PAIRED_COUNTS; war days in
+    TRUCE_DAYS_UNIT), and the fault array."""
     runs_per_draw = kp.runs_per_draw
     year_days = kp.year_days
     n_draws = draw_stop - draw_start
@@ -844,7 +924,7 @@ def replay_draws(kp, draw_start, draw_stop, thetas):
     n_years = year_days.shape[0]
     drawn = np.empty((n_draws, N_PARAMETERS))
     within = np.zeros((n_draws, n_opt, N_EVENTS, n_years), dtype=np.int64)
-    count_sums = np.zeros((n_draws, n_opt, 2), dtype=np.int64)
+    count_sums = np.zeros((n_draws, n_opt, N_PAIRED_COUNTS), dtype=np.int64)
     (st, st_gap, st_durable, theta, run_values, episodes, tables, times, counts, days, strike_means,
      fault) = workspace(n_opt, kp)
     for i in range(n_draws):
@@ -875,6 +955,7 @@ def replay_draws(kp, draw_start, draw_stop, thetas):
                         within[i, o, e, y] += times[o, e] < year_days[y]
                 count_sums[i, o, 0] += counts[o, 0]
                 count_sums[i, o, 1] += counts[o, 1]
+                count_sums[i, o, 2] += np.int64(war_days(o, times, kp.horizon) / TRUCE_DAYS_UNIT + 0.5)
         if fault[0] != NO_FAULT:
             break
     return drawn, within, count_sums, fault
@@ -884,17 +965,17 @@ def replay_draws(kp, draw_start, draw_stop, thetas):
 def replay_runs(kp, run_start, run_stop):
     """Replay runs [run_start, run_stop) exactly as ``simulate`` computes
     them (run r has the parameters of draw r // runs_per_draw) and return
-    them run by run: each option's flags of each event within each year
-    (runs, n_options, events * years) as int8, its violations and strikes
-    (runs, n_options, 2), and the fault array. For pairing runs of two
+    them run by run: each option's flags of each indicator at each year
+    (runs, n_options, model.INDICATORS * years) as int8, its paired counts
+    (runs, n_options, model.PAIRED_COUNTS; war days in TRUCE_DAYS_UNIT), and the fault array. For pairing runs of two
     studies (``deterrence.compare``): memory grows with the block's runs."""
     options = kp.options
     year_days = kp.year_days
     n_runs = run_stop - run_start
     n_opt = options.shape[0]
     n_years = year_days.shape[0]
-    flags = np.zeros((n_runs, n_opt, N_EVENTS * n_years), dtype=np.int8)
-    run_counts = np.zeros((n_runs, n_opt, 2), dtype=np.int64)
+    flags = np.zeros((n_runs, n_opt, N_INDICATORS * n_years), dtype=np.int8)
+    run_counts = np.zeros((n_runs, n_opt, N_PAIRED_COUNTS), dtype=np.int64)
     (st, st_gap, st_durable, theta, run_values, episodes, tables, times, counts, days, strike_means,
      fault) = workspace(n_opt, kp)
     for run in range(run_start, run_stop):
@@ -904,9 +985,10 @@ def replay_runs(kp, run_start, run_stop):
             break
         i = run - run_start
         for o in range(n_opt):
-            for e in range(N_EVENTS):
+            for e in range(N_INDICATORS):
                 for y in range(n_years):
-                    flags[i, o, e * n_years + y] = times[o, e] < year_days[y]
+                    flags[i, o, e * n_years + y] = indicator(o, e, times, year_days[y])
             run_counts[i, o, 0] = counts[o, 0]
             run_counts[i, o, 1] = counts[o, 1]
+            run_counts[i, o, 2] = np.int64(war_days(o, times, kp.horizon) / TRUCE_DAYS_UNIT + 0.5)
     return flags, run_counts, fault

@@ -222,9 +222,29 @@ AID_LEVEL = "assets_and_aid"
 
 # Events with day histograms, in tally order.
 EVENTS = ("first_ceasefire_day", "deployment_day", "reattack_day", "tripwire_day")
-# Per-run counts with sums and sums of squares, in tally order.
-COUNTS = ("violations", "strikes", "truce_days", "collapses")
-TRUCE_DAYS_UNIT = 1.0 / 1024.0   # truce days are tallied as integers in this unit
+# The run's state at each year mark with paired and per-draw tallies: each
+# event within y years, then at war at y years (no ceasefire yet, or a
+# re-attack), in tally order.
+INDICATORS = EVENTS + ("at_war",)
+# Per-run counts with sums and sums of squares, in tally order. Days at war:
+# before the first ceasefire and after a re-attack, within the horizon.
+COUNTS = ("violations", "strikes", "truce_days", "collapses", "war_days")
+# The counts the kernel pairs against the baseline and tallies per draw, in
+# tally order (after the indicators in the paired tally).
+PAIRED_COUNTS = ("violations", "strikes", "war_days")
+TRUCE_DAYS_UNIT = 1.0 / 1024.0   # truce and war days are tallied as integers in this unit
+DAY_COUNTS = ("truce_days", "war_days")
+# Per-draw histograms of a paired count's draw mean and of its paired
+# difference to the baseline: bin b of VALUE_BINS holds draw means x with
+# round(VALUE_BIN_K * asinh(x)) = b - VALUE_BIN_HALF (x in the count's unit:
+# days, violations, strikes), so a bin is 1 / VALUE_BIN_K wide near 0 and
+# about 1% of x wide elsewhere, up to MAX_COUNT. A draw's within-draw sum of
+# squared deviations is tallied in units of 1 / VALUE_NOISE_SCALE of the
+# count's unit squared.
+VALUE_BIN_K = 100.0
+VALUE_BIN_HALF = 2219            # ceil(VALUE_BIN_K * asinh(MAX_COUNT))
+VALUE_BINS = 2 * VALUE_BIN_HALF + 1
+VALUE_NOISE_SCALE = 1024.0
 # Exactness of the tallies: a run's count (violations, strikes, truce days in
 # TRUCE_DAYS_UNIT, collapses) above MAX_COUNT is a fault, so its square fits
 # int64 and, over at most MAX_RUNS runs, every sum of counts and every 32-bit
@@ -235,9 +255,11 @@ MAX_RUNS = 2**32 - 1
 # (it bounds the kernel's memory and time per run).
 MAX_EPISODES = 2**20
 YEARS = (1, 2, 5)
-# First-order sensitivity: headline outcomes (within two years; the last is
-# the paired change in re-attack against the baseline), binned by prior
-# deciles of each uncertain parameter.
-SENSITIVITY_OUTCOMES = ("ceasefire_2y", "deployed_2y", "reattack_2y", "tripwire_2y", "diff_reattack_2y")
+# First-order sensitivity: headline outcomes (each event within two years,
+# the paired change in re-attack against the baseline, then days at war and
+# their paired change, in TRUCE_DAYS_UNIT), binned by prior deciles of each
+# uncertain parameter.
+SENSITIVITY_OUTCOMES = ("ceasefire_2y", "deployed_2y", "reattack_2y", "tripwire_2y", "diff_reattack_2y",
+                        "war_days", "diff_war_days")
 SENSITIVITY_YEAR = 2
 SENSITIVITY_BINS = 10

@@ -10,12 +10,16 @@ deterrence.outcomes`` prints it) are all read from here.
 
 from dataclasses import dataclass
 
-from deterrence.model import COUNTS, EVENTS
+from deterrence.model import COUNTS, EVENTS, INDICATORS, PAIRED_COUNTS
 
 # Kinds of outcome.
 EVENT = "event"      # a day histogram, read as the probability that it happens within the given years
+STATE = "state"      # a state at the given years (at war), read as its probability
 COUNT = "count"      # a per-run total over the horizon, read as its mean over runs
 DERIVED = "derived"  # a probability computed from the event readings
+# Which way is better: a lower value, a higher one, or neither (deployment,
+# the truce days: good or bad only through the other outcomes).
+LOWER, HIGHER, NEITHER = "lower", "higher", ""
 
 
 @dataclass(frozen=True)
@@ -26,7 +30,10 @@ class Outcome:
     the entry of `model.EVENTS` or `model.COUNTS` it is read from ("" for a
     derived outcome); ``unit`` that of one run's value; ``long_name`` what it
     is, in the model's words; ``label`` a heading for tables and figures;
-    ``paired``: the kernel also tallies its paired difference to the baseline."""
+    ``paired``: the kernel also tallies its paired difference to the
+    baseline (and, for a count, its draw means and their differences:
+    parameter intervals); ``better``: LOWER, HIGHER or NEITHER, the
+    direction in which an option's change counts as better (``p_better``)."""
 
     name: str
     kind: str
@@ -35,6 +42,7 @@ class Outcome:
     label: str
     tally: str = ""
     paired: bool = False
+    better: str = NEITHER
 
     @property
     def meaning(self) -> str:
@@ -44,13 +52,16 @@ class Outcome:
     def variables(self) -> dict[str, dict[str, str]]:
         """Every dataset variable of this outcome, with its attributes."""
         n, what = self.name, self.long_name
-        if self.kind == EVENT:
+        if self.kind in (EVENT, STATE):
             found = {
                 self.tally: (f"runs by day of {what}; the last bin counts runs where it did not happen "
                              f"within the horizon", "runs"),
                 f"p_{n}": (f"probability of {what} within the given years", "1"),
                 f"p_{n}_se": (f"Monte Carlo standard error of p_{n}", "1"),
             }
+            if self.kind == STATE:
+                del found[self.tally]
+                found[f"p_{n}"] = (f"probability of {what} at the given years", "1")
             found[f"p_{n}_q"] = (f"quantiles over the uncertain parameters of the conditional probability "
                                  f"P({what} within the given years, given the parameters)"
                                  " (nested design, debiased)", "1")
@@ -62,6 +73,8 @@ class Outcome:
                                           f"effect E[diff given the parameters] on p_{n}"
                                           " (nested design, debiased)", "1")
                 found[f"diff_p_{n}_q_se"] = (f"Monte Carlo error of diff_p_{n}_q (simulation noise only)", "1")
+                if self.better:
+                    found.update(self._better())
         elif self.kind == COUNT:
             total, unit = f"the total {what} over the horizon", self.unit
             found = {
@@ -74,27 +87,56 @@ class Outcome:
                 found[f"diff_mean_{n}"] = (f"paired difference to the baseline of mean_{n} (common random "
                                            f"numbers)", unit)
                 found[f"diff_mean_{n}_se"] = (f"paired standard error of diff_mean_{n}", unit)
+                found[f"mean_{n}_q"] = (f"quantiles over the uncertain parameters of the conditional mean "
+                                        f"E[{what} given the parameters] (nested design, debiased)", unit)
+                found[f"mean_{n}_q_se"] = (f"Monte Carlo error of mean_{n}_q (simulation noise only)", unit)
+                found[f"diff_mean_{n}_q"] = (f"quantiles over the uncertain parameters of the conditional paired "
+                                             f"effect E[diff given the parameters] on mean_{n}"
+                                             " (nested design, debiased)", unit)
+                found[f"diff_mean_{n}_q_se"] = (f"Monte Carlo error of diff_mean_{n}_q (simulation noise only)",
+                                                unit)
+                if self.better:
+                    found.update(self._better())
         elif self.kind == DERIVED:
             found = {n: (what, self.unit), f"{n}_se": (f"Monte Carlo standard error of {n}", self.unit)}
         else:
             raise ValueError(f"outcome {n}: unknown kind {self.kind!r}; kinds: {EVENT}, {COUNT}, {DERIVED}")
         return {name: {"long_name": long_name, "units": units} for name, (long_name, units) in found.items()}
 
+    @property
+    def reading(self) -> str:
+        """What the outcome's value is: `P(... within y years)`, `P(... at y years)` or `mean ...`."""
+        if self.kind == COUNT:
+            return f"mean {self.label}"
+        return f"P({self.label} {'at' if self.kind == STATE else 'within'} {{years}} years)"
+
+    def _better(self) -> dict[str, tuple[str, str]]:
+        direction = "below" if self.better == LOWER else "above"
+        at = " at the given years" if self.kind != COUNT else ""
+        return {f"p_better_{self.name}": (f"share of the uncertain parameters' draws under which the option's "
+                                          f"conditional {self.long_name}{at} is {direction} the baseline's "
+                                          f"(nested design, debiased)", "1"),
+                f"p_better_{self.name}_se": (f"Monte Carlo error of p_better_{self.name} (simulation noise only)",
+                                             "1")}
+
 
 OUTCOMES = (
-    Outcome("ceasefire", EVENT, "1", "the first general ceasefire", "ceasefire", "first_ceasefire_day", True),
+    Outcome("war_days", COUNT, "days", "days at war: before the first ceasefire and after a re-attack",
+            "days at war", "war_days", True, LOWER),
+    Outcome("ceasefire", EVENT, "1", "the first general ceasefire", "ceasefire", "first_ceasefire_day", True,
+            HIGHER),
     Outcome("deployed", EVENT, "1", "deployment of the reassurance force", "deployed", "deployment_day", True),
-    Outcome("reattack", EVENT, "1", "a renewed major offensive (re-attack)", "re-attack", "reattack_day", True),
+    Outcome("reattack", EVENT, "1", "a renewed major offensive (re-attack)", "re-attack", "reattack_day", True,
+            LOWER),
     Outcome("tripwire", EVENT, "1", "foreign troops engaged in combat (tripwire)", "tripwire", "tripwire_day",
-            True),
-    # The kernel pairs the first two counts only (violations, strikes).
+            True, LOWER),
+    Outcome("war", STATE, "1", "being at war: no ceasefire yet, or a re-attack", "at war", "at_war", True, LOWER),
+    # The kernel pairs model.PAIRED_COUNTS (violations, strikes, days at war).
     Outcome("violations", COUNT, "1", "ceasefire violations after the first ceasefire", "violations",
-            "violations", True),
-    Outcome("strikes", COUNT, "1", "missile and drone strikes on cities", "strikes", "strikes", True),
+            "violations", True, LOWER),
+    Outcome("strikes", COUNT, "1", "missile and drone strikes on cities", "strikes", "strikes", True, LOWER),
     Outcome("truce_days", COUNT, "days", "days in truce before any re-attack", "truce days", "truce_days"),
     Outcome("collapses", COUNT, "1", "truce collapses", "collapses", "collapses"),
-    Outcome("p_war", DERIVED, "1", "probability of being at war at the given years: no ceasefire yet, or a "
-            "re-attack", "at war"),
     Outcome("p_reattack_after_ceasefire", DERIVED, "1", "probability of a re-attack within the given years "
             "of the first ceasefire, among runs whose ceasefire came at least that long before the horizon "
             "(free of the ceasefire's timing)", "re-attack after ceasefire"),
@@ -106,19 +148,30 @@ OTHER_VARIABLES = {
                     "explained by the parameter's prior decile)", "1"),
     "sensitivity_bin_mean": ("mean outcome by prior decile of the parameter", "1"),
     "runs": ("runs simulated", "runs"),
-    "p_better": ("share of the uncertain parameters' draws under which the option's conditional 2-year "
-                 "re-attack risk is below the baseline's (nested design, debiased)", "1"),
+    "p_better": ("share of the uncertain parameters' draws under which the option's conditional mean days "
+                 "at war over the horizon are below the baseline's (nested design, debiased; the headline "
+                 "measure, deterrence.outcomes.HEADLINE)", "1"),
     "p_better_se": ("Monte Carlo error of p_better (simulation noise only)", "1"),
     "runs_after_ceasefire": ("runs whose first ceasefire came at least the given years before the horizon",
                              "runs"),
 }
-# Only with uncertain parameters; only with study.runs_per_draw > 1 (the nested design).
-OPTIONAL_VARIABLES = ("sensitivity", "sensitivity_bin_mean", "p_better", "p_better_se",
-                      *(f"{prefix}p_{o.name}_q{se}" for o in OUTCOMES if o.kind == EVENT
-                        for prefix in ("", "diff_") if prefix == "" or o.paired for se in ("", "_se")))
-
 _BY_NAME = {o.name: o for o in OUTCOMES}
 _BY_TALLY = {o.tally: o for o in OUTCOMES if o.tally}
+if {o.tally for o in OUTCOMES if o.kind == COUNT and o.paired} != set(PAIRED_COUNTS):
+    raise ValueError("deterrence.outcomes: the paired counts must be those of model.PAIRED_COUNTS")
+# The headline measure: effects, p_better and deciding assumptions are read
+# on it unless a command's --outcome says otherwise. Days at war, not the
+# re-attack risk: a re-attack can only follow a ceasefire, so whatever
+# delays the ceasefire lowers that risk, and a longer war would look better.
+HEADLINE = "war_days"
+# Only with uncertain parameters; only with study.runs_per_draw > 1 (the nested design).
+OPTIONAL_VARIABLES = (
+    "sensitivity", "sensitivity_bin_mean", "p_better", "p_better_se",
+    *(f"{prefix}p_{o.name}_q{se}" for o in OUTCOMES if o.kind in (EVENT, STATE)
+      for prefix in ("", "diff_") if prefix == "" or o.paired for se in ("", "_se")),
+    *(f"{prefix}mean_{o.name}_q{se}" for o in OUTCOMES if o.kind == COUNT and o.paired
+      for prefix in ("", "diff_") for se in ("", "_se")),
+    *(f"p_better_{o.name}{se}" for o in OUTCOMES if o.paired and o.better for se in ("", "_se")))
 
 
 def outcome(name: str) -> Outcome:
@@ -141,6 +194,17 @@ def events() -> list[Outcome]:
     return [of_tally(t) for t in EVENTS]
 
 
+def indicators() -> list[Outcome]:
+    """The outcomes with paired and per-draw indicator tallies (events, then
+    states), in the order the kernel tallies them (`model.INDICATORS`)."""
+    return [of_tally(t) for t in INDICATORS]
+
+
+def paired_counts() -> list[Outcome]:
+    """The counts the kernel pairs and tallies per draw (`model.PAIRED_COUNTS`)."""
+    return [of_tally(t) for t in PAIRED_COUNTS]
+
+
 def counts() -> list[Outcome]:
     """The count outcomes, in the order the kernel tallies them (`model.COUNTS`)."""
     return [of_tally(t) for t in COUNTS]
@@ -149,11 +213,16 @@ def counts() -> list[Outcome]:
 def sensitivity_label(key: str) -> str:
     """Words for a key of `model.SENSITIVITY_OUTCOMES`: ``reattack_2y`` is
     `P(re-attack within 2 years)`, ``diff_reattack_2y`` its paired change
-    against the baseline; KeyError for a key of no outcome."""
-    name, _, years = key.removeprefix("diff_").rpartition("_")
+    against the baseline, ``war_days`` the mean days at war; KeyError for a
+    key of no outcome."""
+    bare = key.removeprefix("diff_")
+    if bare in _BY_NAME and _BY_NAME[bare].kind == COUNT:
+        label = _BY_NAME[bare].label
+        return f"change in mean {label} vs baseline" if key.startswith("diff_") else f"mean {label}"
+    name, _, years = bare.rpartition("_")
     if not (years.endswith("y") and years[:-1].isdigit()) or name not in _BY_NAME:
-        raise KeyError(f"sensitivity outcome {key!r}: expected [diff_]<outcome>_<years>y, the outcome one of "
-                       f"{', '.join(_BY_NAME)}")
+        raise KeyError(f"sensitivity outcome {key!r}: expected [diff_]<outcome>_<years>y or [diff_]<count>, "
+                       f"the outcome one of {', '.join(_BY_NAME)}")
     label, years = outcome(name).label, int(years[:-1])
     if key.startswith("diff_"):
         return f"change in P({label} within {years} y) vs baseline"

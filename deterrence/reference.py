@@ -39,6 +39,7 @@ from deterrence.model import (
     EVENTS,
     F_SCALE,
     F_VETO,
+    INDICATORS,
     INTERCEPT_FORCE,
     K_TRUCE,
     K_WAR,
@@ -56,6 +57,7 @@ from deterrence.model import (
     NU,
     P_DURABLE,
     P_DURABLE_FIRST,
+    PAIRED_COUNTS,
     PARAMETER_NAMES,
     Q_REAR,
     SIGMA_TRUCE,
@@ -63,6 +65,10 @@ from deterrence.model import (
     TRUCE_DAYS_UNIT,
     TRUCE_SCALE,
     TRUCE_SHAPE,
+    VALUE_BIN_HALF,
+    VALUE_BIN_K,
+    VALUE_BINS,
+    VALUE_NOISE_SCALE,
     VETO_FLOOR,
     VETO_THRESHOLD,
     W_REAR,
@@ -432,15 +438,44 @@ def tally(times: np.ndarray, counts: np.ndarray, truce_days: np.ndarray,
         index = (day_bins(times[:, :, e], horizon) + offsets).ravel()
         hist[:, e, :] = np.bincount(index, minlength=n_opt * (horizon + 1)).reshape(n_opt, -1)
     truce_units = np.floor(truce_days / TRUCE_DAYS_UNIT + 0.5).astype(np.int64)
+    # Days at war: before the first ceasefire, and after a re-attack.
+    at_war_days = np.minimum(times[:, :, 0], horizon) + np.where(times[:, :, 2] < horizon,
+                                                                 horizon - times[:, :, 2], 0.0)
+    war_units = np.floor(at_war_days / TRUCE_DAYS_UNIT + 0.5).astype(np.int64)
     mom = np.stack([moments(counts[:, :, 0]), moments(counts[:, :, 1]), moments(truce_units),
-                    moments(collapses)], axis=1)
-    within = (times[:, :, :, None] < year_days).astype(np.int8)   # (runs, options, events, years)
-    diff = (within - within[:, -1:]).reshape(n, n_opt, -1)          # -1, 0 or 1
-    count_diff = counts - counts[:, -1:]
-    paired = np.concatenate([moments(diff), moments(count_diff)], axis=1)
-    draw_hist, draw_diff = draw_histograms(within.reshape(n, n_opt, -1), runs_per_draw)
+                    moments(collapses), moments(war_units)], axis=1)
+    assert mom.shape[1] == len(COUNTS)
+    within = (times[:, :, :, None] < year_days)                   # (runs, options, events, years)
+    at_war = (times[:, :, 0, None] >= year_days) | (times[:, :, 2, None] < year_days)
+    states = np.concatenate([within, at_war[:, :, None]], axis=2).astype(np.int8)
+    assert states.shape[2] == len(INDICATORS)
+    diff = (states - states[:, -1:]).reshape(n, n_opt, -1)          # -1, 0 or 1
+    paired_counts = np.stack([counts[:, :, 0], counts[:, :, 1], war_units], axis=-1)
+    paired = np.concatenate([moments(diff), moments(paired_counts - paired_counts[:, -1:])], axis=1)
+    draw_hist, draw_diff = draw_histograms(states.reshape(n, n_opt, -1), runs_per_draw)
+    values = paired_counts * np.array([1.0, 1.0, TRUCE_DAYS_UNIT])
+    value_hist, value_noise = value_histograms(np.concatenate([values, values - values[:, -1:]], axis=-1),
+                                               runs_per_draw)
     return Tallies(n, hist, mom, paired, after_ceasefire(times[:, :, 0], times[:, :, 2], horizon, year_days),
-                   draw_hist=draw_hist, draw_diff=draw_diff)
+                   draw_hist=draw_hist, draw_diff=draw_diff, value_hist=value_hist, value_noise=value_noise)
+
+
+def value_histograms(values: np.ndarray, runs_per_draw: int) -> tuple[np.ndarray, np.ndarray]:
+    """From ``values`` (runs, options, rows) of the paired counts (and their
+    paired differences): the draws by the bin of their draw mean
+    (options, rows, VALUE_BINS) and the limbs of their within-draw sums of
+    squared deviations (options, rows, 3), as the kernel tallies them."""
+    n, n_opt, n_rows = values.shape
+    per_draw = values.reshape(n // runs_per_draw, runs_per_draw, n_opt, n_rows)
+    mean = per_draw.mean(axis=1)
+    bins = np.clip(np.round(VALUE_BIN_K * np.arcsinh(mean)).astype(np.int64) + VALUE_BIN_HALF, 0, VALUE_BINS - 1)
+    hist = np.zeros((n_opt * n_rows, VALUE_BINS), dtype=np.int64)
+    np.add.at(hist, (np.arange(n_opt * n_rows), bins.reshape(-1, n_opt * n_rows)), 1)
+    within = np.floor(((per_draw - mean[:, None]) ** 2).sum(axis=1) * VALUE_NOISE_SCALE + 0.5).astype(np.int64)
+    noise = np.zeros((n_opt, n_rows, 3), dtype=np.int64)
+    noise[..., 1] = (within >> 32).sum(axis=0)
+    noise[..., 2] = (within & LOW32).sum(axis=0)
+    return hist.reshape(n_opt, n_rows, VALUE_BINS), noise
 
 
 def draw_histograms(within: np.ndarray, runs_per_draw: int) -> tuple[np.ndarray, np.ndarray]:
@@ -503,12 +538,16 @@ def simulate(plan: Plan, runs: int, seed: int, chunk_runs: int | None = None) ->
         raise ValueError(f"runs ({runs}) and chunk_runs ({chunk_runs}) must be multiples of runs_per_draw ({rpd})")
     gen = np.random.default_rng(seed)
     n_years = len(plan.year_days)
+    n_headline = len(INDICATORS) * n_years
+    n_values = 2 * len(PAIRED_COUNTS)
     total = Tallies(0, np.zeros((n_opt, len(EVENTS), plan.horizon + 1), dtype=np.int64),
                     np.zeros((n_opt, len(COUNTS), 3), dtype=np.int64),
-                    np.zeros((n_opt, len(EVENTS) * n_years + 2, 3), dtype=np.int64),
+                    np.zeros((n_opt, n_headline + len(PAIRED_COUNTS), 3), dtype=np.int64),
                     np.zeros((n_opt, n_years, 2), dtype=np.int64),
-                    draw_hist=np.zeros((n_opt, len(EVENTS) * n_years, rpd + 1), dtype=np.int64),
-                    draw_diff=np.zeros((n_opt, len(EVENTS) * n_years, 2 * rpd + 1), dtype=np.int64))
+                    draw_hist=np.zeros((n_opt, n_headline, rpd + 1), dtype=np.int64),
+                    draw_diff=np.zeros((n_opt, n_headline, 2 * rpd + 1), dtype=np.int64),
+                    value_hist=np.zeros((n_opt, n_values, VALUE_BINS), dtype=np.int64),
+                    value_noise=np.zeros((n_opt, n_values, 3), dtype=np.int64))
     for start in range(0, runs, chunk_runs):
         total += simulate_chunk(gen, plan, opts, min(chunk_runs, runs - start))
     return total

@@ -19,7 +19,18 @@ import xarray as xr
 
 from deterrence import UserError, __version__, epistemic, outcomes
 from deterrence.config import Config
-from deterrence.model import AXES, EVENTS, SENSITIVITY_OUTCOMES, SENSITIVITY_YEAR, TRUCE_DAYS_UNIT, YEARS
+from deterrence.model import (
+    AXES,
+    DAY_COUNTS,
+    EVENTS,
+    INDICATORS,
+    PAIRED_COUNTS,
+    SENSITIVITY_OUTCOMES,
+    SENSITIVITY_YEAR,
+    TRUCE_DAYS_UNIT,
+    VALUE_NOISE_SCALE,
+    YEARS,
+)
 from deterrence.plan import Plan, year_days
 from deterrence.tallies import Tallies, moment_sums
 
@@ -71,18 +82,21 @@ def build(config: Config, plan: Plan, tallies: Tallies, extra_attrs: dict | None
     data.update(_after_ceasefire(tallies, grid_array))
     total, squares = moment_sums(tallies.moments)
     for c, o in enumerate(outcomes.counts()):
-        scale = TRUCE_DAYS_UNIT if o.tally == "truce_days" else 1.0
+        scale = TRUCE_DAYS_UNIT if o.tally in DAY_COUNTS else 1.0
         s, sq = total[:, c] * scale, squares[:, c] * scale * scale
         mean, se = _mean_se(s, sq, n)
         if nested:
             # Runs of a draw share its parameters: an upper bound (runs of a
-            # draw as if all alike), since the draw sums are not tallied.
+            # draw as if all alike) where the draw sums are not tallied
+            # (the paired counts' errors come from their draws below).
             se = se * np.sqrt(plan.runs_per_draw)
         for name, values in ((f"{o.name}_sum", s), (f"{o.name}_sumsq", sq), (f"mean_{o.name}", mean),
                              (f"mean_{o.name}_se", se)):
             data[name] = (AXES, grid_array(values))
     paired = _paired(tallies, n, grid_array, in_horizon, plan.runs_per_draw if nested else 1)
     data.update({k: v for k, v in paired.items() if k not in data})
+    if nested and tallies.value_hist is not None:
+        data.update(_count_uncertainty(plan, tallies, grid_array))
     if tallies.sensitivity is not None and plan.sensitivity_parameters.size:
         data.update(_sensitivity(config, plan, tallies, grid_array))
     data["runs"] = (AXES, np.full(shape, n, dtype=np.int64))
@@ -128,7 +142,9 @@ def build(config: Config, plan: Plan, tallies: Tallies, extra_attrs: dict | None
 
 def _war_or_peace(data: dict, n: int) -> dict:
     """Being at war at y years: no ceasefire yet, or re-attacked (disjoint
-    events, since a re-attack can only follow a ceasefire)."""
+    events, since a re-attack can only follow a ceasefire, so the
+    probabilities add exactly; the kernel tallies the state per draw, which
+    gives its parameter interval and, with the nested design, its error)."""
     dims = data["p_ceasefire"][0]
     p_war = 1.0 - data["p_ceasefire"][1] + data["p_reattack"][1]
     return {"p_war": (dims, p_war), "p_war_se": (dims, np.sqrt(p_war * (1 - p_war) / n))}
@@ -145,29 +161,57 @@ def _parameter_uncertainty(plan: Plan, tallies: Tallies, grid_array, in_horizon)
     n = plan.runs_per_draw
     n_years = len(YEARS)
     n_opt = tallies.draw_hist.shape[0]
-    shape = (n_opt, len(EVENTS), n_years)
+    shape = (n_opt, len(INDICATORS), n_years)
     _, squares = moment_sums(tallies.paired)
-    discordant = squares[:, :len(EVENTS) * n_years].reshape(shape)
+    discordant = squares[:, :len(INDICATORS) * n_years].reshape(shape)
+    diff_hist = tallies.draw_diff.reshape(shape + (2 * n + 1,))
     q, q_se, se = epistemic.event_summary(tallies.draw_hist.reshape(shape + (n + 1,)), n)
-    dq, dq_se, below, below_se, dse = epistemic.difference_summary(
-        tallies.draw_diff.reshape(shape + (2 * n + 1,)), n, discordant)
+    dq, dq_se, below, below_se, dse = epistemic.difference_summary(diff_hist, n, discordant)
     data = {}
     dims = AXES + ("years",)
     qdims = dims + ("quantile",)
     cut = in_horizon[:, None]
-    for e, o in enumerate(outcomes.events()):
+    for e, o in enumerate(outcomes.indicators()):
         data[f"p_{o.name}_se"] = (dims, grid_array(np.where(in_horizon, se[:, e], np.nan)))
         data[f"diff_p_{o.name}_se"] = (dims, grid_array(np.where(in_horizon, dse[:, e], np.nan)))
         for name, values in ((f"p_{o.name}_q", q), (f"p_{o.name}_q_se", q_se), (f"diff_p_{o.name}_q", dq),
                              (f"diff_p_{o.name}_q_se", dq_se)):
             data[name] = (qdims, grid_array(np.where(cut, values[:, e], np.nan)))
-    e, y = EVENTS.index("reattack_day"), YEARS.index(SENSITIVITY_YEAR)
-    data["p_better"] = (AXES, grid_array(below[:, e, y]))
-    data["p_better_se"] = (AXES, grid_array(below_se[:, e, y]))
-    # At war = 1 - ceasefire + re-attack per run; its draw variance is at
-    # most (sd_c + sd_r)^2, the two events' covariance not being tallied.
-    c, r = EVENTS.index("first_ceasefire_day"), EVENTS.index("reattack_day")
-    data["p_war_se"] = (dims, grid_array(np.where(in_horizon, se[:, c] + se[:, r], np.nan)))
+        if o.better == outcomes.HIGHER:
+            # The share of draws with an effect above 0: below 0 of the mirrored histogram.
+            _, _, share, share_se, _ = epistemic.difference_summary(diff_hist[:, e, :, ::-1], n, discordant[:, e])
+        elif o.better == outcomes.LOWER:
+            share, share_se = below[:, e], below_se[:, e]
+        else:
+            continue
+        data[f"p_better_{o.name}"] = (dims, grid_array(np.where(in_horizon, share, np.nan)))
+        data[f"p_better_{o.name}_se"] = (dims, grid_array(np.where(in_horizon, share_se, np.nan)))
+    return data
+
+
+def _count_uncertainty(plan: Plan, tallies: Tallies, grid_array) -> dict:
+    """The nested design's outputs for the paired counts (days at war,
+    strikes, violations): the debiased quantiles over parameter draws of
+    the conditional mean and of its paired effect, from the draws' binned
+    means (deterrence.epistemic.value_summary), their Monte Carlo errors,
+    the errors of the means and effects over draws, and p_better (the share
+    of draws under which the option's conditional mean is below the
+    baseline's); ``p_better`` itself is read on the headline measure."""
+    n = plan.runs_per_draw
+    k = len(PAIRED_COUNTS)
+    _, within = moment_sums(tallies.value_noise)
+    q, q_se, below, below_se, se = epistemic.value_summary(tallies.value_hist, within / VALUE_NOISE_SCALE, n)
+    data = {}
+    qdims = AXES + ("quantile",)
+    for j, o in enumerate(outcomes.paired_counts()):
+        for prefix, row in (("", j), ("diff_", k + j)):
+            data[f"{prefix}mean_{o.name}_q"] = (qdims, grid_array(q[:, row]))
+            data[f"{prefix}mean_{o.name}_q_se"] = (qdims, grid_array(q_se[:, row]))
+            data[f"{prefix}mean_{o.name}_se"] = (AXES, grid_array(se[:, row]))
+        data[f"p_better_{o.name}"] = (AXES, grid_array(below[:, k + j]))
+        data[f"p_better_{o.name}_se"] = (AXES, grid_array(below_se[:, k + j]))
+    data["p_better"] = data[f"p_better_{outcomes.HEADLINE}"]
+    data["p_better_se"] = data[f"p_better_{outcomes.HEADLINE}_se"]
     return data
 
 
@@ -195,15 +239,16 @@ def _paired(tallies: Tallies, n: int, grid_array, in_horizon, runs_per_draw: int
     data = {}
     n_years = len(YEARS)
     dims = AXES + ("years",)
-    for e, o in enumerate(outcomes.events()):
+    for e, o in enumerate(outcomes.indicators()):
         cols = slice(e * n_years, (e + 1) * n_years)
         data[f"diff_p_{o.name}"] = (dims, grid_array(np.where(in_horizon, mean[:, cols], np.nan)))
         data[f"diff_p_{o.name}_se"] = (dims, grid_array(np.where(in_horizon, se[:, cols], np.nan)))
-    # The paired counts follow the events, in the order of model.COUNTS.
-    for k, o in enumerate(o for o in outcomes.counts() if o.paired):
-        col = len(EVENTS) * n_years + k
-        data[f"diff_mean_{o.name}"] = (AXES, grid_array(mean[:, col]))
-        data[f"diff_mean_{o.name}_se"] = (AXES, grid_array(se[:, col] * np.sqrt(runs_per_draw)))
+    # The paired counts follow the indicators, in the order of model.PAIRED_COUNTS.
+    for k, o in enumerate(outcomes.paired_counts()):
+        col = len(INDICATORS) * n_years + k
+        scale = TRUCE_DAYS_UNIT if o.tally in DAY_COUNTS else 1.0
+        data[f"diff_mean_{o.name}"] = (AXES, grid_array(mean[:, col] * scale))
+        data[f"diff_mean_{o.name}_se"] = (AXES, grid_array(se[:, col] * scale * np.sqrt(runs_per_draw)))
     return data
 
 
@@ -220,18 +265,27 @@ def _sensitivity(config: Config, plan: Plan, tallies: Tallies, grid_array) -> di
     n = tallies.runs
     counts = tallies.sensitivity_runs.astype(np.float64)              # (param, bin)
     sums = tallies.sensitivity.astype(np.float64)                     # (param, bin, option, outcome)
+    days = [SENSITIVITY_OUTCOMES.index(k) for k in ("war_days", "diff_war_days")]
+    sums[..., days] *= TRUCE_DAYS_UNIT
     bin_mean = sums / np.maximum(counts, 1)[:, :, None, None]
     mean = sums.sum(axis=1) / n                                       # (param, option, outcome)
     between = (counts[:, :, None, None] * (bin_mean - mean[:, None]) ** 2).sum(axis=1) / n
     bins = counts.shape[1]
-    reattack_2y = EVENTS.index("reattack_day") * len(YEARS) + YEARS.index(SENSITIVITY_YEAR)
     if plan.runs_per_draw > 1 and tallies.draw_hist is not None:
-        variance, noise_bound = _draw_variances(plan, tallies, reattack_2y)
+        variance, noise_bound = _draw_variances(plan, tallies)
     else:
-        # Var(Y): indicators p(1 - p); the paired difference from its sum of squares.
+        # Var(Y): indicators p(1 - p); the paired differences and days at war from their sums of squares.
         second = mean[0].copy()
         _, squares = moment_sums(tallies.paired)
-        second[:, -1] = squares[:, reattack_2y] / n
+        _, count_squares = moment_sums(tallies.moments)
+        unit2 = TRUCE_DAYS_UNIT**2
+        for q, key in enumerate(SENSITIVITY_OUTCOMES):
+            if key == "diff_reattack_2y":
+                second[:, q] = squares[:, _REATTACK_2Y] / n
+            elif key == "war_days":
+                second[:, q] = count_squares[:, COUNT_COLUMN["war_days"]] * unit2 / n
+            elif key == "diff_war_days":
+                second[:, q] = squares[:, _PAIRED_COLUMN["war_days"]] * unit2 / n
         variance = second - mean[0] ** 2
         noise_bound = variance / n
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -244,25 +298,40 @@ def _sensitivity(config: Config, plan: Plan, tallies: Tallies, grid_array) -> di
     }
 
 
-def _draw_variances(plan: Plan, tallies: Tallies, reattack_2y: int) -> tuple[np.ndarray, np.ndarray]:
+# Columns of the paired tally: each indicator at each year, then the paired counts.
+_REATTACK_2Y = EVENTS.index("reattack_day") * len(YEARS) + YEARS.index(SENSITIVITY_YEAR)
+_PAIRED_COLUMN = {c: len(INDICATORS) * len(YEARS) + k for k, c in enumerate(PAIRED_COUNTS)}
+COUNT_COLUMN = {o.tally: c for c, o in enumerate(outcomes.counts())}
+
+
+def _draw_variances(plan: Plan, tallies: Tallies) -> tuple[np.ndarray, np.ndarray]:
     """(options, sensitivity outcomes): the variance over draws of the
     conditional expectation, and the sampling variance of a mean over all
     draws of the draws' estimates (Var(x) / draws)."""
     n = plan.runs_per_draw
     year = YEARS.index(SENSITIVITY_YEAR)
     _, squares = moment_sums(tallies.paired)
+    _, within = moment_sums(tallies.value_noise)
+    war = PAIRED_COUNTS.index("war_days")
+    value_rows = {"war_days": war, "diff_war_days": len(PAIRED_COUNTS) + war}
+    grid = epistemic.value_values()
     n_opt = tallies.draw_hist.shape[0]
     variance = np.empty((n_opt, len(SENSITIVITY_OUTCOMES)))
     bound = np.empty_like(variance)
     for o in range(n_opt):
-        for q in range(len(SENSITIVITY_OUTCOMES)):
+        for q, key in enumerate(SENSITIVITY_OUTCOMES):
             if q < len(EVENTS):
                 w = tallies.draw_hist[o, q * len(YEARS) + year].astype(np.float64)
                 values, noise = epistemic.probability_values(n), epistemic.probability_noise(w, n)
-            else:
-                w = tallies.draw_diff[o, reattack_2y].astype(np.float64)
+            elif key == "diff_reattack_2y":
+                w = tallies.draw_diff[o, _REATTACK_2Y].astype(np.float64)
                 values = epistemic.difference_values(n)
-                noise = epistemic.difference_noise(w, n, float(squares[o, reattack_2y]))
+                noise = epistemic.difference_noise(w, n, float(squares[o, _REATTACK_2Y]))
+            else:
+                row = value_rows[key]
+                w = tallies.value_hist[o, row].astype(np.float64)
+                values = grid
+                noise = float(within[o, row]) / VALUE_NOISE_SCALE / w.sum() / (n * (n - 1))
             _, var_x, _ = epistemic.spread(w, values, noise)
             variance[o, q] = max(var_x - noise, 0.0)
             bound[o, q] = var_x / w.sum()

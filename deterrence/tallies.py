@@ -7,9 +7,9 @@ import numpy as np
 from deterrence.model import MAX_RUNS
 
 ARRAYS = ("hist", "moments", "paired", "after_ceasefire", "sensitivity", "sensitivity_runs", "draw_hist",
-          "draw_diff")
+          "draw_diff", "value_hist", "value_noise")
 # The arrays that count runs or draws (the moments hold sums of squares).
-COUNTS = ("hist", "after_ceasefire", "sensitivity", "sensitivity_runs", "draw_hist", "draw_diff")
+COUNTS = ("hist", "after_ceasefire", "sensitivity", "sensitivity_runs", "draw_hist", "draw_diff", "value_hist")
 INT32_MAX = 2**31 - 1
 
 
@@ -39,10 +39,18 @@ class Tallies:
     # (options, events * years, runs_per_draw + 1) and (..., 2 * runs_per_draw + 1).
     draw_hist: np.ndarray | None = None
     draw_diff: np.ndarray | None = None
+    # (options, 2 * paired counts, model.VALUE_BINS): the draws by the bin of
+    # each paired count's draw mean, then of its paired difference; and
+    # (options, 2 * paired counts, 3) the limbs (at 1 and 2) of the draws'
+    # within sums of squared deviations (model.VALUE_NOISE_SCALE units).
+    value_hist: np.ndarray | None = None
+    value_noise: np.ndarray | None = None
 
     def __post_init__(self):
         carry(self.moments)
         carry(self.paired)
+        if self.value_noise is not None:
+            carry(self.value_noise)
 
     def __iadd__(self, other: "Tallies") -> "Tallies":
         if self.runs + other.runs > MAX_RUNS:
@@ -54,6 +62,8 @@ class Tallies:
                 mine += getattr(other, name)
         carry(self.moments)
         carry(self.paired)
+        if self.value_noise is not None:
+            carry(self.value_noise)
         return self
 
     def __getstate__(self) -> dict:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from deterrence import outcomes
-from deterrence.model import COUNTS, EVENTS, SENSITIVITY_OUTCOMES
-from deterrence.outcomes import COUNT, DERIVED, EVENT, OUTCOMES, of_tally, outcome, sensitivity_label
+from deterrence.model import COUNTS, EVENTS, INDICATORS, PAIRED_COUNTS, SENSITIVITY_OUTCOMES
+from deterrence.outcomes import COUNT, DERIVED, EVENT, OUTCOMES, STATE, of_tally, outcome, sensitivity_label
 
 ROOT = Path(__file__).parent.parent
 MARKERS = re.compile(r"<!-- outcomes -->\n(.*?)\n<!-- /outcomes -->", re.S)
@@ -21,12 +21,13 @@ def test_every_tally_has_exactly_one_outcome_and_back():
     """A tally the kernel fills without an outcome, or an outcome of no
     tally, fails here."""
     tallied = [o.tally for o in OUTCOMES if o.tally]
-    assert sorted(tallied) == sorted(EVENTS + COUNTS)
+    assert sorted(tallied) == sorted(INDICATORS + COUNTS)
     assert len(tallied) == len(set(tallied))
     assert [o.tally for o in OUTCOMES if o.kind == EVENT] == list(EVENTS)
-    assert [o.tally for o in OUTCOMES if o.kind == COUNT] == list(COUNTS)
+    assert [o.tally for o in outcomes.indicators()] == list(INDICATORS)
+    assert sorted(o.tally for o in OUTCOMES if o.kind == COUNT) == sorted(COUNTS)
     assert all(not o.tally for o in OUTCOMES if o.kind == DERIVED)
-    assert {o.kind for o in OUTCOMES} == {EVENT, COUNT, DERIVED}
+    assert {o.kind for o in OUTCOMES} == {EVENT, STATE, COUNT, DERIVED}
     names = [o.name for o in OUTCOMES]
     assert len(names) == len(set(names))
 
@@ -34,9 +35,13 @@ def test_every_tally_has_exactly_one_outcome_and_back():
 def test_every_outcome_is_fully_worded():
     for o in OUTCOMES:
         assert o.name and o.unit and o.long_name and o.label, o
-    # The kernel pairs every event, and of the counts the first two only.
-    assert all(o.paired for o in outcomes.events())
-    assert [o.tally for o in outcomes.counts() if o.paired] == list(COUNTS[:2])
+    # The kernel pairs every indicator, and of the counts model.PAIRED_COUNTS.
+    assert all(o.paired for o in outcomes.indicators())
+    assert [o.tally for o in outcomes.paired_counts()] == list(PAIRED_COUNTS)
+    assert sorted(o.tally for o in outcomes.counts() if o.paired) == sorted(PAIRED_COUNTS)
+    # Every harm has its direction; the headline is a harm a longer war raises.
+    assert outcome(outcomes.HEADLINE).better == outcomes.LOWER
+    assert {o.name for o in OUTCOMES if o.better} >= {"war_days", "war", "reattack", "strikes", "ceasefire"}
 
 
 def test_declared_variables_do_not_collide():

@@ -7,7 +7,7 @@ import pytest
 import xarray as xr
 
 from deterrence import config, outcomes, results, runner
-from deterrence.model import EVENTS, YEARS
+from deterrence.model import YEARS
 from deterrence.plan import make_plan
 
 
@@ -105,10 +105,12 @@ def test_every_declared_variable_is_built_with_its_words(default_study):
 
 
 def test_paired_tally_layout_matches_the_declarations(study_tallies):
-    """The kernel pairs each event at each year, then the paired counts in
-    the order of model.COUNTS: the declarations must say as many."""
+    """The kernel pairs each indicator (events, at war) at each year, then
+    the paired counts in the order of model.PAIRED_COUNTS: the declarations
+    must say as many."""
     cfg, plan, tallies = study_tallies
-    paired_counts = [o for o in outcomes.counts() if o.paired]
-    assert tallies.paired.shape[1] == len(EVENTS) * len(YEARS) + len(paired_counts)
+    assert tallies.paired.shape[1] == len(outcomes.indicators()) * len(YEARS) + len(outcomes.paired_counts())
+    assert tallies.draw_hist.shape[1] == len(outcomes.indicators()) * len(YEARS)
+    assert tallies.value_hist.shape[1] == 2 * len(outcomes.paired_counts())
     assert tallies.moments.shape[1] == len(outcomes.counts())
     assert tallies.hist.shape[1] == len(outcomes.events())
