@@ -361,7 +361,7 @@ def check_war_ceasefire_mult(simulate, seed):
 COMPARED = ("p_ceasefire", "p_deployed", "p_reattack", "p_tripwire", "mean_violations",
             "mean_strikes", "mean_truce_days", "mean_collapses", "diff_p_ceasefire",
             "diff_p_reattack", "diff_p_tripwire", "diff_mean_violations", "diff_mean_strikes",
-            "p_reattack_after_ceasefire")
+            "p_reattack_after_ceasefire", "mean_war_days", "diff_mean_war_days", "p_war", "diff_p_war")
 
 
 def assert_agree(a, b, z=5.0) -> int:
