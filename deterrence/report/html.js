@@ -120,12 +120,12 @@ function explorer() {
   const sub = el("tr", {});
   for (const y of yearsShown) {
     top.append(el("th", { colspan: 3 }, `within ${y} year${y > 1 ? "s" : ""}`));
-    sub.append(el("th", {}, "estimate"), el("th", {}, "90% parameter interval"), el("th", {}, "simulation noise (MC SE)"));
+    sub.append(el("th", {}, "estimate"), el("th", {}, "90% parameter interval"), el("th", {}, "MC SE (noise)"));
   }
   yearly.append(top, sub);
   const totals = $("a-totals");
   totals.replaceChildren(el("tr", {}, el("th", {}, "outcome"), el("th", {}, "estimate"),
-    el("th", {}, "90% parameter interval"), el("th", {}, "simulation noise (MC SE)")));
+    el("th", {}, "90% parameter interval"), el("th", {}, "MC SE (noise)")));
   for (const r of D.readings) {
     const row = el("tr", { title: r.long_name }, el("td", {}, r.yearly ? heading(r, "N") : heading(r, "")));
     for (const y of r.yearly ? yearsShown : [null]) {
