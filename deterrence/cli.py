@@ -60,7 +60,7 @@ def _report(args) -> int:
         raise UserError("report --explain needs --out DIR: the comparison's section and figures go there")
     html, csv_dir = _report_paths(args)
     ds = results.open_result(args.result)
-    print(report.table(ds, year=args.year))
+    print(report.table(ds, year=args.year, wide=args.wide))
     if html:
         from deterrence.report.html import write_html
 
