@@ -193,6 +193,17 @@ def test_page_in_a_browser_shows_the_results_numbers(nested, tmp_path):
         assert b_cell[0] == pytest.approx(100 * float(b.p_reattack), abs=0.051)
         assert amb == pytest.approx(100 * float(o.p_reattack - b.p_reattack), abs=0.051)
         assert "deterrence compare" in driver.find_element("id", "pair-note").text
+        # A click on an option in a chart selects it (as A, the radio button's default).
+        from selenium.webdriver.common.action_chains import ActionChains
+
+        clicked = {**OPTION, "leverage": "status_quo"}
+        point = driver.find_elements("css selector", "#chart-all .scatterlayer .point")[
+            options(nested).index(clicked)]
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", point)
+        ActionChains(driver).move_to_element(point).click().perform()
+        assert driver.find_element("id", "a-title").text.startswith(f"Option A: {html.plain_option(clicked, nested)}:")
+        value, = shown(driver.find_element("id", "a-p_reattack-2-v").text)
+        assert value == pytest.approx(100 * float(nested.sel(years=2, **clicked).p_reattack), abs=0.051)
         assert errors(driver) == []
         driver.save_screenshot(str(tmp_path / "page.png"))
         assert (tmp_path / "page.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
