@@ -58,8 +58,18 @@ def _report(args) -> int:
                         f"choose a folder for the report")
     if args.explain is not None and not folder:
         raise UserError("report --explain needs --out DIR: the comparison's section and figures go there")
+    html, csv_dir = _report_paths(args)
     ds = results.open_result(args.result)
-    print(report.table(ds, year=args.year))
+    print(report.table(ds, year=args.year, wide=args.wide))
+    if html:
+        from deterrence.report.html import write_html
+
+        print(f"wrote {write_html(ds, html)}", file=sys.stderr)
+    if csv_dir:
+        from deterrence.report.export import write_tables
+
+        written = write_tables(ds, csv_dir)
+        print(f"wrote {len(written)} CSV files in {csv_dir}: " + ", ".join(p.name for p in written), file=sys.stderr)
     if folder:
         sections, drawn = (), []
         if args.explain is not None:
@@ -73,6 +83,24 @@ def _report(args) -> int:
         print(f"wrote {len(written)} files in {args.out}: " + ", ".join(p.name for p in written),
               file=sys.stderr)
     return 0
+
+
+def _report_paths(args) -> tuple[Path | None, Path | None]:
+    """The HTML file and the CSV folder asked for, checked before the result is read."""
+    html = None
+    if args.html is not None:
+        html = Path(args.html or Path(args.result).with_suffix(".html"))
+        if html.suffix.lower() not in (".html", ".htm"):
+            raise UserError(f"report --html {html}: the page's name must end in .html")
+        if os.path.lexists(html) and (html.is_symlink() or not html.is_file()):
+            raise UserError(f"report --html {html} exists and is not a file (a folder or a link); choose another path")
+        if not html.parent.is_dir():
+            raise UserError(f"report --html {html}: no folder {html.parent}; create it or choose another path")
+    csv_dir = Path(args.csv) if args.csv else None
+    if csv_dir and os.path.lexists(csv_dir) and (csv_dir.is_symlink() or not csv_dir.is_dir()):
+        raise UserError(f"report --csv {csv_dir} exists and is not a folder (a file or a link); "
+                        f"choose a folder for the CSV files")
+    return html, csv_dir
 
 
 def _priors(args) -> int:
@@ -237,6 +265,13 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("result", help="a result written by deterrence run (.nc or .zarr)")
     rep.add_argument("--year", type=int, choices=(1, 2, 5), help="years column of the table")
     rep.add_argument("--out", help="folder for a full report: report.md, options.csv and PNG figures")
+    rep.add_argument("--html", nargs="?", const="", metavar="PATH",
+                     help="write one self-contained HTML page (opens offline): an option explorer, two options "
+                          "side by side, interactive charts, the priors and config (default: the result's path "
+                          "with .html)")
+    rep.add_argument("--csv", metavar="DIR", help="folder for one CSV file per table and chart (for a spreadsheet)")
+    rep.add_argument("--wide", action="store_true", help="print every column of the terminal tables (default: "
+                                                        "they fit 100 columns)")
     rep.add_argument("--explain", metavar="A", help='with --out: add a section explaining option A (axis=level '
                                                     'pairs, e.g. "force_size=5000,posture=rear") against --vs: '
                                                     "where each does better, what is worth learning, one history "

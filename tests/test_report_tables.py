@@ -24,8 +24,10 @@ def _rows(text: str, table: int = 0) -> list[str]:
     effects table): between the rule under its heading and its footnote."""
     lines = text.splitlines()
     start = [k for k, line in enumerate(lines) if line and set(line) == {"-"}][table] + 1
-    stop = next((k for k in range(start, len(lines)) if not lines[k]), len(lines))
-    return [line for line in lines[start:stop] if not line.startswith(ANY)]
+    # The rows end at a blank line or a footnote (wrapped, to fit the width).
+    stop = next((k for k in range(start, len(lines))
+                 if not lines[k] or lines[k].startswith((f"{ANY}:", "not shown"))), len(lines))
+    return lines[start:stop]
 
 
 def test_terminal_table_one_line_per_option(small):
@@ -35,16 +37,16 @@ def test_terminal_table_one_line_per_option(small):
     repeats = small.sizes["posture"] * small.sizes["deploy_rule"]
     no_force = n_options // small.sizes["force_size"]
     for year, said in ((None, "within 2 year(s)"), (1, "within 1 year(s)")):
-        text = table(small, year=year)
+        text = table(small, year=year, wide=True)
         assert said in text.splitlines()[1]
         assert len(_rows(text)) == n_options - no_force + no_force // repeats
-    row = _rows(table(small))[0]   # no force, the baseline: no difference to itself
+    row = _rows(table(small, wide=True))[0]   # no force, the baseline: no difference to itself
     base = small.sel(years=2).isel({a: 0 for a in AXES})
     assert f"{100 * float(base.p_reattack):5.1f}±{100 * float(base.p_reattack_se):.2f}" in row
     assert "0.0±0.00" in row
     assert row.split()[1:3] == [ANY, ANY]
     # Without parameter intervals, the ± is named for what it is, and the table says what is missing.
-    text = table(small)
+    text = table(small, wide=True)
     assert "± simulation noise (one Monte Carlo standard error; not the uncertainty of the answer" in text
     assert text.count("need study.runs_per_draw > 1") == 2      # the headline table and the effects line
     assert "Effect on the risk of a re-attack within 2 years, against the baseline: not shown" in text
@@ -53,7 +55,7 @@ def test_terminal_table_one_line_per_option(small):
 def test_terminal_table_states_units_and_words(small):
     """Totals per run over the horizon, not daily means; the first use of
     `tripwire` explained; why the no-force rows are shown once."""
-    lines = table(small).splitlines()
+    lines = table(small, wide=True).splitlines()
     head = "\n".join(lines[:5])
     assert "mean totals per run over the 1000-day horizon (not daily means)" in head
     assert f"tripwire: {outcome('tripwire').meaning}" in head
@@ -75,13 +77,13 @@ def test_no_force_rows_that_differ_are_all_shown(small):
     changed = small.copy(deep=True)
     changed["mean_strikes"].loc[dict(force_size=0, deploy_rule="immediate", support="none",
                                      leverage="status_quo")] += 1000
-    rows = _rows(table(changed))
-    assert len(rows) == len(_rows(table(small))) + 1
+    rows = _rows(table(changed, wide=True))
+    assert len(rows) == len(_rows(table(small, wide=True))) + 1
     assert sum(r.split()[:3] == ["0", "rear", "now"] for r in rows) == 1
     # Nothing merged at all: no footnote.
     one = small.sel(force_size=[5000])
-    assert not any(line.startswith(ANY) for line in table(one).splitlines())
-    assert len(_rows(table(one))) == int(np.prod([one.sizes[a] for a in AXES]))
+    assert not any(line.startswith(ANY) for line in table(one, wide=True).splitlines())
+    assert len(_rows(table(one, wide=True))) == int(np.prod([one.sizes[a] for a in AXES]))
 
 
 def test_markdown_table_marks_years_beyond_the_horizon(small):
@@ -129,7 +131,7 @@ def _row_of(rows: list[str], words: list[str]) -> str:
 def test_nested_table_gives_parameter_intervals_not_noise(nested):
     """With the nested design every probability comes with its 90% parameter
     interval, and no ± (simulation noise) stands beside it."""
-    text = table(nested)
+    text = table(nested, wide=True)
     head = text.splitlines()[1]
     assert "90% parameter interval" in head and "100 draws" in head and "uncertainty of the answer" in head
     rows = _rows(text)
@@ -146,11 +148,11 @@ def test_effects_table_reads_every_column_from_the_result(nested):
     """Per option: the change, its 90% parameter interval, its simulation
     noise (labelled as such), p_better and the deciding assumptions."""
     ds = with_sensitivity(nested)
-    text = table(ds)
+    text = table(ds, wide=True)
     assert "simulation noise only, not the uncertainty of the answer" in text
     assert "first-order index" in text
     rows = _rows(text, 1)
-    plain = table(nested)    # no indices: identical no-force options merge as in the headline table
+    plain = table(nested, wide=True)    # no indices: identical no-force options merge as in the headline table
     assert len(_rows(plain, 1)) == len(_rows(plain)) < len(rows) == int(np.prod([ds.sizes[a] for a in AXES]))
     o = ds.sel(**OPTION)
     y = o.sel(years=2)
@@ -190,3 +192,27 @@ def test_csv_holds_the_parameter_intervals(nested, tmp_path):
         assert row["deciding_assumptions"].startswith("delta_force 0.6000")
     with open(write_csv(nested.drop_vars("p_better"), tmp_path / "plain.csv"), newline="") as handle:
         assert "p_better" not in next(csv.reader(handle))
+
+
+def test_terminal_tables_fit_100_columns_unless_wide(nested, small):
+    """By default every line fits `WIDTH` columns: the columns of `PRIORITY`
+    first, the deciding assumptions clipped with their index kept, and a
+    line naming what is left out; --wide shows everything."""
+    from deterrence.report.tables import PRIORITY, WIDTH
+
+    for ds in (with_sensitivity(nested), small):
+        text = table(ds)
+        assert max(len(line) for line in text.splitlines()) <= WIDTH
+        assert "not shown to fit 100 columns (report --wide shows them): " in text
+        assert len(_rows(text)) == len(_rows(table(ds, wide=True)))
+        head = text.splitlines()[_rows_start(text) - 2]
+        assert all(heading(r, outcome(n)) in head for r, n in PRIORITY[:3])
+    wide = table(with_sensitivity(nested), wide=True)
+    assert max(len(line) for line in wide.splitlines()) > WIDTH
+    row = _row_of(_rows(table(with_sensitivity(nested)), 1), ["5000", "rear", "after", "none", "status"])
+    assert row.endswith("% delta_force 0.60, …")    # the leading assumption whole, the rest cut
+
+
+def _rows_start(text: str) -> int:
+    lines = text.splitlines()
+    return next(k for k, line in enumerate(lines) if line and set(line) == {"-"}) + 1

@@ -3,6 +3,7 @@ and the CSV of every option. Headings and columns come from the outcome
 declarations (`deterrence.outcomes`)."""
 
 import csv
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,11 @@ from deterrence.report.grid import (
 # difference to the baseline) or mean_ (mean total per run).
 HEADLINE = (("p", "ceasefire"), ("p", "deployed"), ("p", "reattack"), ("diff_p", "reattack"),
             ("p", "tripwire"), ("mean", "strikes"), ("mean", "violations"))
+# The terminal tables fit this many columns unless asked for every column
+# (`report --wide`); the headline columns kept first, until the width is used.
+WIDTH = 100
+PRIORITY = (("diff_p", "reattack"), ("p", "reattack"), ("p", "ceasefire"), ("p", "tripwire"), ("p", "deployed"),
+            ("mean", "strikes"), ("mean", "violations"))
 # Without a force, posture and deployment rule cannot change anything.
 NO_FORCE_AXES = ("posture", "deploy_rule")
 ANY = "any"
@@ -117,9 +123,55 @@ def _label(option: dict) -> str:
     return f"{option['force_size']:>6} {words[0]:<8} {words[1]:<6} {words[2]:<9} {words[3]:<10}"
 
 
-def _rows(head: list[str], rows: list[tuple[dict, tuple]], every: int, text: int = 0) -> list[str]:
+def _clip(words: str, room: int) -> str:
+    """``words`` (`a 0.34, b 0.22, ...`) in at most ``room`` characters: whole
+    entries while they fit, then `…`."""
+    if len(words) <= room:
+        return words
+    parts = words.split(", ")
+    kept = next((parts[:n] for n in range(len(parts) - 1, 0, -1) if len(", ".join(parts[:n]) + ", …") <= room), [])
+    if kept:
+        return ", ".join(kept) + ", …"
+    name, _, value = parts[0].rpartition(" ")    # the first entry alone: shorten its name, keep its value
+    return f"{name[:max(room - len(value) - 2, 1)]}… {value}" if name else parts[0][:max(room - 1, 0)] + "…"
+
+
+def _fit(head: list[str], rows: list[tuple[dict, tuple]], order: list[int], text: bool) -> tuple[list, list, list]:
+    """The columns that fit `WIDTH` (taken in ``order``, shown in theirs), the
+    rows cut to them, and the headings left out; a last ``text`` column
+    takes the room that is left, its words clipped (`_clip`)."""
+    widths = [max([len(h)] + [len(cells[k]) for _, cells in rows]) for k, h in enumerate(head)]
+    room = WIDTH - len(OPTION_HEAD)
+    kept = []
+    for k in order:
+        if text and k == len(head) - 1:
+            continue
+        if 1 + widths[k] <= room:
+            kept.append(k)
+            room -= 1 + widths[k]
+    kept.sort()
+    cut = [(option, tuple(cells[k] for k in kept)) for option, cells in rows]
+    left = [head[k] for k in range(len(head)) if k not in kept]
+    if text and room > len(head[-1]):
+        cut = [(option, cells + (_clip(full[-1], room - 1),)) for (option, cells), (_, full) in zip(cut, rows,
+                                                                                                  strict=True)]
+        kept.append(len(head) - 1)
+        left = [h for h in left if h != head[-1]]
+        if any(full[-1] != cells[-1] for (_, cells), (_, full) in zip(cut, rows, strict=True)):
+            left.append(f"{head[-1]} in full")
+    return [head[k] for k in kept], cut, left
+
+
+def _rows(head: list[str], rows: list[tuple[dict, tuple]], every: int, text: int = 0,
+          order: list[int] | None = None) -> list[str]:
     """A terminal table's heading, rule and option rows, each column as wide
-    as it needs; the last ``text`` columns are words, aligned left."""
+    as it needs; the last ``text`` columns are words, aligned left. With
+    ``order`` (the columns by priority), only the columns that fit `WIDTH`,
+    and a line naming those left out."""
+    left = []
+    if order is not None:
+        head, rows, left = _fit(head, rows, order, bool(text))
+        text = min(text, len(head))
     widths = [max([len(h)] + [len(cells[k]) for _, cells in rows]) for k, h in enumerate(head)]
     align = [">"] * (len(head) - text) + ["<"] * text
 
@@ -128,18 +180,26 @@ def _rows(head: list[str], rows: list[tuple[dict, tuple]], every: int, text: int
     top = line(OPTION_HEAD, head)
     lines = [top, "-" * len(top)] + [line(_label(option), cells) for option, cells in rows]
     if len(rows) < every:
-        lines.append(f"{ANY}: without a force, posture and deployment rule cannot matter; the options that "
-                     f"differ only in them are identical and shown once")
+        lines += _wrap(f"{ANY}: without a force, posture and deployment rule cannot matter; the options that "
+                       f"differ only in them are identical and shown once", order is not None)
+    if left:
+        lines += _wrap(f"not shown to fit {WIDTH} columns (report --wide shows them): {', '.join(left)}", True)
     return lines
 
 
-def table(ds: xr.Dataset, year: int | None = None) -> str:
+def _wrap(text: str, narrow: bool) -> list[str]:
+    """A line of prose, wrapped to `WIDTH` if ``narrow``."""
+    return textwrap.wrap(text, WIDTH, break_on_hyphens=False) if narrow else [text]
+
+
+def table(ds: xr.Dataset, year: int | None = None, wide: bool = False) -> str:
     """One line per option: probabilities in percent, each with its 90%
     parameter interval (or, in a result without one, ± its simulation
     noise), and means; options without a force that differ only in posture
     and deployment rule, and so not at all, are one line. Then the effects
     table (`effects_table`). ``year`` picks the years column (default: 2 if
-    available)."""
+    available). The table fits `WIDTH` columns, the columns of `PRIORITY`
+    first, unless ``wide``: then every column, at full length."""
     years = list(ds["years"].values)
     horizon = int(ds.attrs["horizon_days"])
     if year is None:
@@ -154,15 +214,17 @@ def table(ds: xr.Dataset, year: int | None = None) -> str:
     else:
         reading = (f"probabilities in % within {year} year(s) ± simulation noise (one Monte Carlo standard "
                    f"error; not the uncertainty of the answer: {NOT_NESTED})")
-    lines = [f"{ds.attrs['title']}: {int(ds.attrs['runs']):,} runs per option, seed {ds.attrs['seed']}",
+    prose = [f"{ds.attrs['title']}: {int(ds.attrs['runs']):,} runs per option, seed {ds.attrs['seed']}",
              reading,
              f"{', '.join(paired)}: paired difference to the baseline, in percentage points",
              legend(),
              f"{' and '.join(means)}: mean totals per run over the {horizon}-day horizon (not daily means)"]
+    lines = [line for text in prose for line in _wrap(text, not wide)]
     every = options(ds)
+    order = None if wide else [HEADLINE.index(c) for c in PRIORITY]
     lines += _rows([h for _, h, _ in columns], _shown_once(every, _cells(ds, columns, year, _terminal, "{:.0f}")),
-                   len(every))
-    return "\n".join(lines) + "\n\n" + effects_table(ds)
+                   len(every), order=order)
+    return "\n".join(lines) + "\n\n" + effects_table(ds, wide)
 
 
 def deciding_words(found: tuple[tuple[str, float], ...], name: str = "{}") -> str:
@@ -182,26 +244,29 @@ def _effect_cells(e: effects.Effect, name: str = "{}") -> tuple[str, ...]:
 EFFECT_HEAD = ["change", "90% interval", "noise", "better", "deciding assumptions (index)"]
 
 
-def effects_table(ds: xr.Dataset) -> str:
+def effects_table(ds: xr.Dataset, wide: bool = False) -> str:
     """One line per option: its effect on the re-attack risk within
     `effects.EFFECT_YEAR` years against the baseline, in percentage points,
     with its 90% parameter interval, its simulation noise, p_better and the
     assumptions that decide it; one line saying why where the result has
-    no parameter intervals."""
+    no parameter intervals. Fits `WIDTH` columns unless ``wide``."""
     title = f"Effect on the risk of a re-attack within {effects.EFFECT_YEAR} years, against the baseline"
     why = effects.missing(ds)
     if why:
-        return f"{title}: not shown, {why}."
+        return "\n".join(_wrap(f"{title}: not shown, {why}.", not wide))
     found = effects.effects(ds)
-    lines = [f"{title} ({plain_option(baseline_attr(ds), all_axes=True)}), in percentage points",
+    prose = [f"{title} ({plain_option(baseline_attr(ds), all_axes=True)}), in percentage points",
              "change: the mean paired change; 90% interval: 5th to 95th percentile over the uncertain "
              "parameters of the option's expected change (the uncertainty of the answer)",
              "noise: one Monte Carlo standard error of the change (simulation noise only, not the uncertainty "
              "of the answer); better: share of the parameter draws under which the option lowers the risk",
              "deciding assumptions: the parameters whose uncertainty moves the expected change most, with "
              "their first-order index (share of its variance over the priors explained by each alone)"]
+    lines = [line for text in prose for line in _wrap(text, not wide)]
     every = options(ds)
-    lines += _rows(EFFECT_HEAD, _shown_once(every, [_effect_cells(e) for e in found]), len(every), text=1)
+    head = EFFECT_HEAD if wide else EFFECT_HEAD[:-1] + ["deciding (index)"]
+    lines += _rows(head, _shown_once(every, [_effect_cells(e) for e in found]), len(every), text=1,
+                   order=None if wide else list(range(len(head))))
     return "\n".join(lines)
 
 
