@@ -307,9 +307,9 @@ def parser() -> argparse.ArgumentParser:
                                                      "study's baseline level")
     sen.add_argument("--vs", nargs="?", const="", help="index its paired effect against this option (axis=level "
                                                        "pairs; --vs alone: the study's baseline)")
-    sen.add_argument("--outcome", default="reattack_2y",
-                     help="<event>_<years>y: event ceasefire, deployed, reattack or tripwire; years 1, 2 or 5 "
-                          "(default reattack_2y)")
+    sen.add_argument("--outcome", default="war_days",
+                     help="war_days (mean days at war over the horizon, the default), strikes, violations, or "
+                          "<event>_<years>y: event ceasefire, deployed, reattack or tripwire; years 1, 2 or 5")
     sen.add_argument("--draws", type=whole_number, default=DRAWS,
                      help="base parameter draws N of the Saltelli design: N x (parameters + 3) rows "
                           "(default %(default)s)")
@@ -325,8 +325,9 @@ def parser() -> argparse.ArgumentParser:
     exp.add_argument("--option", required=True, help='option A as axis=level pairs, e.g. "force_size=5000,'
                                                      'posture=rear"; axes left out take the baseline\'s level')
     exp.add_argument("--vs", help="option B, written the same way (default: the study's baseline)")
-    exp.add_argument("--outcome", default="reattack_2y",
-                     help="EVENT_Ny: reattack, tripwire or ceasefire within 1, 2 or 5 years (default reattack_2y)")
+    exp.add_argument("--outcome", default="war_days",
+                     help="war_days (mean days at war, the default), strikes, violations, or EVENT_Ny: "
+                          "reattack, tripwire or ceasefire within 1, 2 or 5 years")
     exp.add_argument("--draws", type=whole_number,
                      help="parameter draws (default 2000: on the laptop config, with its 500 runs per draw, "
                           "about 20 s on two cores once the kernel is compiled)")
@@ -336,7 +337,8 @@ def parser() -> argparse.ArgumentParser:
     exp.add_argument("--resamples", type=whole_number,
                      help="refits on random halves of the draws, for the boxes' stability (default 20)")
     exp.add_argument("--margin", type=float,
-                     help="a draw where A and B differ by at most this much counts as the same (default 0.01)")
+                     help="a draw where A and B differ by at most this much counts as the same, in the "
+                          "outcome's unit (default 0.01 of a probability; 1%% of the horizon for days at war)")
     exp.add_argument("--workers", type=whole_number, help="local worker threads, or dask workers with "
                                                           "--scheduler local (default: all cores)")
     exp.add_argument("--scheduler", help="as for deterrence run: local, slurm, pbs, mpi or an address "

@@ -6,12 +6,13 @@ two configs that differ in a structural choice ([model] veto, the record
 rows behind a fitted prior), can be compared on the same run indices:
 common random numbers, and with the nested design (``study.runs_per_draw``)
 the same parameter draws. For every headline outcome (each event within 1,
-2 and 5 years; mean violations and strikes) :func:`compare` gives A, B, the
-paired difference A - B with its Monte Carlo standard error ("simulation
-noise"), the debiased quantiles of the conditional effect E[A - B | theta]
-over the uncertain parameters (``deterrence.epistemic``), and p_better: the
-share of draws under which A's conditional 2-year re-attack risk is below
-B's.
+2 and 5 years, being at war at them; mean violations, strikes and days at
+war) :func:`compare` gives A, B, the paired difference A - B with its Monte
+Carlo standard error ("simulation noise"), the debiased quantiles of the
+conditional effect E[A - B | theta] over the uncertain parameters
+(``deterrence.epistemic``), and p_better on each outcome with a direction:
+the share of draws under which A's conditional value is better than B's.
+The headline ``p_better`` is read on days at war.
 
 From Python::
 
@@ -40,16 +41,17 @@ import xarray as xr
 
 from deterrence import UserError, config, epistemic, kernels, outcomes, runner
 from deterrence.config import MAX_RUNS_PER_DRAW, Config, Option
-from deterrence.model import AXES, EVENTS, SENSITIVITY_YEAR, YEARS
+from deterrence.model import AXES, DAY_COUNTS, INDICATORS, TRUCE_DAYS_UNIT, VALUE_NOISE_SCALE, YEARS
 from deterrence.plan import Plan, make_plan, year_days
 from deterrence.replay import options_plan
 from deterrence.results import _mean_se
-from deterrence.tallies import carry, moment_sums
+from deterrence.tallies import carry, moment_sums, value_histograms
 from deterrence.trace import parse_option
 
-HEADLINE = len(EVENTS) * len(YEARS)              # event-within-year outcomes, e * len(YEARS) + y
-COUNTS = [o for o in outcomes.counts() if o.paired]   # violations, strikes: the paired counts
-BETTER = EVENTS.index("reattack_day") * len(YEARS) + YEARS.index(SENSITIVITY_YEAR)
+HEADLINE = len(INDICATORS) * len(YEARS)          # indicator-at-year outcomes, i * len(YEARS) + y
+COUNTS = outcomes.paired_counts()                # violations, strikes, days at war: model.PAIRED_COUNTS
+# Each count's unit in the tallies (days at war in TRUCE_DAYS_UNIT).
+COUNT_SCALE = np.array([TRUCE_DAYS_UNIT if o.tally in DAY_COUNTS else 1.0 for o in COUNTS])
 PAIR_BLOCK_RUNS = 50_000                         # runs per block of a study pair (about 1.4 MB each)
 
 
@@ -60,20 +62,25 @@ class Pair:
     runs_per_draw + 1), by the difference of those numbers (HEADLINE,
     2 runs_per_draw + 1, offset runs_per_draw), the moments of the per-run
     differences A - B (HEADLINE + counts, 3: sum and 32-bit halves of the
-    sum of squares, as ``Tallies.paired``), and the sums of the paired
-    counts of A and B (2, counts)."""
+    sum of squares, as ``Tallies.paired``), the sums of the paired
+    counts of A and B (2, counts), and the draws by the bin of A's draw
+    mean of each paired count and of A - B, with their within-draw sums of
+    squares (``Tallies.value_hist`` and ``value_noise``, rows 2 * counts)."""
     runs: int
     runs_per_draw: int
     draw_hist: np.ndarray
     draw_diff: np.ndarray
     paired: np.ndarray
     count_sums: np.ndarray
+    value_hist: np.ndarray
+    value_noise: np.ndarray
 
     def __iadd__(self, other: "Pair") -> "Pair":
         self.runs += other.runs
-        for name in ("draw_hist", "draw_diff", "paired", "count_sums"):
+        for name in ("draw_hist", "draw_diff", "paired", "count_sums", "value_hist", "value_noise"):
             getattr(self, name).__iadd__(getattr(other, name))
         carry(self.paired)
+        carry(self.value_noise)
         return self
 
 
@@ -197,8 +204,9 @@ def option_pair(cfg: Config, a: Option, b: Option, workers: int | None = None,
     plan = make_plan(study)
     t = runner.run_local(plan, workers=workers, show_progress=show_progress)
     # Kernel rows: the one grid option, then the baseline.
+    columns = [outcomes.counts().index(o) for o in COUNTS]
     return Pair(t.runs, plan.runs_per_draw, t.draw_hist.copy(), t.draw_diff[0].copy(), t.paired[0].copy(),
-                t.moments[:, :len(COUNTS), 0].copy())
+                t.moments[:, columns, 0].copy(), t.value_hist[0].copy(), t.value_noise[0].copy())
 
 
 def study_pair(cfg_a: Config, a: Option, cfg_b: Config, b: Option, workers: int | None = None,
@@ -254,7 +262,11 @@ def pair_of_runs(n: int, flags_a: np.ndarray, flags_b: np.ndarray, counts_a: np.
     square = d * d      # |d| <= MAX_COUNT: the square fits int64
     paired = np.stack([d.sum(axis=0), (square >> 32).sum(axis=0), (square & 0xFFFFFFFF).sum(axis=0)], axis=1)
     carry(paired)
-    return Pair(runs, n, draw_hist, draw_diff, paired, np.stack([counts_a.sum(axis=0), counts_b.sum(axis=0)]))
+    # As the kernel: the counts in their units (days at war in days), then A - B.
+    a, b = counts_a * COUNT_SCALE, counts_b * COUNT_SCALE
+    value_hist, value_noise = value_histograms(np.concatenate([a, a - b], axis=1)[:, None, :], n)
+    return Pair(runs, n, draw_hist, draw_diff, paired, np.stack([counts_a.sum(axis=0), counts_b.sum(axis=0)]),
+                value_hist[0], value_noise[0])
 
 
 def _histograms(k: np.ndarray, bins: int) -> np.ndarray:
@@ -265,8 +277,13 @@ def _histograms(k: np.ndarray, bins: int) -> np.ndarray:
 
 
 def outcome_names() -> list[str]:
-    """``ceasefire_1y`` ... ``tripwire_5y``, then the paired counts."""
-    return [f"{o.name}_{y}y" for o in outcomes.events() for y in YEARS] + [o.name for o in COUNTS]
+    """``ceasefire_1y`` ... ``war_5y``, then the paired counts."""
+    return [f"{o.name}_{y}y" for o in outcomes.indicators() for y in YEARS] + [o.name for o in COUNTS]
+
+
+def _directions() -> list[str]:
+    """Each outcome's direction (outcomes.LOWER, HIGHER or NEITHER), in the order of `outcome_names`."""
+    return [o.better for o in outcomes.indicators() for _ in YEARS] + [o.better for o in COUNTS]
 
 
 def summarise(pair: Pair, days: np.ndarray, horizon: int) -> xr.Dataset:
@@ -274,29 +291,46 @@ def summarise(pair: Pair, days: np.ndarray, horizon: int) -> xr.Dataset:
     whole days of model.YEARS (``plan.year_days``)."""
     n, runs = pair.runs_per_draw, pair.runs
     total, squares = moment_sums(pair.paired)
-    level = np.concatenate([pair.draw_hist @ np.arange(n + 1) / runs, pair.count_sums / runs], axis=1)
-    diff = total / runs
+    scale = np.concatenate([np.ones(HEADLINE), COUNT_SCALE])
+    level = np.concatenate([pair.draw_hist @ np.arange(n + 1) / runs, pair.count_sums / runs], axis=1) * scale
+    diff = total / runs * scale
+    k = len(COUNTS)
+    # Runs of a draw share its parameters: with one run per draw the runs
+    # are the independent units; else the draws (their binned means).
     se = np.concatenate([epistemic.mean_se(pair.draw_diff, epistemic.difference_values(n)),
-                         # Runs of a draw share its parameters: an upper bound (runs
-                         # of a draw as if all alike), as in results.build.
-                         _mean_se(total[HEADLINE:], squares[HEADLINE:], runs)[1] * math.sqrt(n)])
+                         _mean_se(total[HEADLINE:], squares[HEADLINE:], runs)[1] * COUNT_SCALE])
     q = np.full((diff.size, len(epistemic.QUANTILES)), np.nan)
     q_se = q.copy()
-    better = better_se = np.nan
+    better = np.full(diff.size, np.nan)
+    better_se = better.copy()
     if n > 1:
         q[:HEADLINE], q_se[:HEADLINE], below, below_se, _ = epistemic.difference_summary(
             pair.draw_diff, n, squares[:HEADLINE])
-        better, better_se = below[BETTER], below_se[BETTER]
-    beyond = np.concatenate([np.tile(days > horizon, len(EVENTS)), np.zeros(len(COUNTS), dtype=bool)])
+        _, _, above, above_se, _ = epistemic.difference_summary(pair.draw_diff[:, ::-1], n, squares[:HEADLINE])
+        _, within = moment_sums(pair.value_noise)
+        cq, cq_se, c_below, c_below_se, c_se = epistemic.value_summary(
+            pair.value_hist[k:], within[k:] / VALUE_NOISE_SCALE, n)
+        q[HEADLINE:], q_se[HEADLINE:], se[HEADLINE:] = cq, cq_se, c_se
+        for i, direction in enumerate(_directions()):
+            if direction == outcomes.LOWER:
+                better[i], better_se[i] = ((below[i], below_se[i]) if i < HEADLINE
+                                           else (c_below[i - HEADLINE], c_below_se[i - HEADLINE]))
+            elif direction == outcomes.HIGHER:
+                better[i], better_se[i] = above[i], above_se[i]
+    beyond = np.concatenate([np.tile(days > horizon, len(INDICATORS)), np.zeros(len(COUNTS), dtype=bool)])
     level[:, beyond] = np.nan
     diff[beyond], se[beyond], q[beyond], q_se[beyond] = np.nan, np.nan, np.nan, np.nan
+    better[beyond], better_se[beyond] = np.nan, np.nan
+    headline = outcome_names().index(outcomes.HEADLINE)
     one = ("outcome",)
     return xr.Dataset(
         {"a": (one, level[0]), "b": (one, level[1]), "diff": (one, diff), "diff_se": (one, se),
          "diff_q": (one + ("quantile",), q), "diff_q_se": (one + ("quantile",), q_se),
-         "p_better": ((), better), "p_better_se": ((), better_se)},
+         "p_better_by_outcome": (one, better), "p_better_by_outcome_se": (one, better_se),
+         "p_better": ((), better[headline]), "p_better_se": ((), better_se[headline])},
         coords={"outcome": np.array(outcome_names(), dtype=object), "quantile": np.array(epistemic.QUANTILES)},
-        attrs={"runs": runs, "runs_per_draw": n, "parameter_draws": runs // n})
+        attrs={"runs": runs, "runs_per_draw": n, "parameter_draws": runs // n,
+               "p_better_outcome": outcomes.HEADLINE})
 
 
 def to_json(ds: xr.Dataset) -> str:
@@ -311,11 +345,12 @@ def to_json(ds: xr.Dataset) -> str:
         row = ds.sel(outcome=name)
         rows[str(name)] = {
             **{v: number(row[v]) for v in ("a", "b", "diff", "diff_se")},
-            "diff_se_is_upper_bound": bool(name in {o.name for o in COUNTS} and ds.attrs["runs_per_draw"] > 1),
+            "p_better": number(row["p_better_by_outcome"]), "p_better_se": number(row["p_better_by_outcome_se"]),
             **{v: dict(zip(quantiles, map(number, row[v].values), strict=True)) for v in ("diff_q", "diff_q_se")},
         }
     return json.dumps({**{k: (v.item() if isinstance(v, np.generic) else v) for k, v in ds.attrs.items()},
                        "p_better": number(ds.p_better), "p_better_se": number(ds.p_better_se),
+                       "p_better_outcome": ds.attrs["p_better_outcome"],
                        "outcomes": rows}, indent=2)
 
 
@@ -330,41 +365,49 @@ def table(ds: xr.Dataset) -> str:
              f"{int(attrs['runs']):,} runs, seed {attrs['seed']}, {int(attrs['parameter_draws']):,} parameter "
              f"draws of {int(attrs['runs_per_draw']):,} runs", ""]
     nested = attrs["runs_per_draw"] > 1
-    head = f"{'outcome':<34} {'A':>9} {'B':>9} {'A - B':>9} {'simulation noise':>17}"
+    head = f"{'outcome':<32} {'A':>8} {'B':>8} {'A - B':>8} {'noise':>8}"
     if nested:
-        head += f"   {'parameter interval 5% .. 95% (median)':<}"
+        head += f" {'90% interval':>17} {'better':>6}"
     lines += [head, "-" * len(head)]
     counts = {o.name: o for o in COUNTS}
-    for name in ds["outcome"].values:
+    names = [str(v) for v in ds["outcome"].values]
+    # The headline (days at war) first.
+    for name in sorted(names, key=lambda v: v != outcomes.HEADLINE):
         row = ds.sel(outcome=name)
         if name in counts:
-            label, scale, unit, bound = f"mean {counts[name].label}", 1.0, "", "<=" if nested else "±"
+            label, scale = f"mean {counts[name].label}", 1.0
         else:
             event, years = name.rsplit("_", 1)
-            label = f"P({outcomes.outcome(event).label} within {years[:-1]} y)"
-            scale, unit, bound = 100.0, " pt", "±"
+            o = outcomes.outcome(event)
+            label = f"P({o.label} {'at' if o.kind == outcomes.STATE else 'within'} {years[:-1]} y)"
+            scale = 100.0
         a, b, diff, se = (float(row[v]) * scale for v in ("a", "b", "diff", "diff_se"))
         if not np.isfinite(diff):
-            lines.append(f"{label:<34} {'beyond the horizon':>39}")
+            lines.append(f"{label:<32} {'beyond the horizon':>35}")
             continue
         digits = 1 if name in counts else 2
-        line = (f"{label:<34} {a:>9.{digits}f} {b:>9.{digits}f} {diff:>+9.{digits}f} "
-                f"{bound + format(se, f'.{digits}f') + unit:>17}")
+        line = (f"{label:<32} {a:>8.{digits}f} {b:>8.{digits}f} {diff:>+8.{digits}f} "
+                f"{'±' + format(se, f'.{digits}f'):>8}")
         if nested:
             q = row["diff_q"].values * scale
-            line += ("   n/a (not tallied per draw)" if not np.isfinite(q).all() else
-                     f"   {q[0]:+.{digits}f} .. {q[-1]:+.{digits}f} ({q[2]:+.{digits}f})")
+            better = float(row["p_better_by_outcome"])
+            line += (f" {'n/a':>17}" if not np.isfinite(q).all() else
+                     f" {f'[{q[0]:+.{digits}f}, {q[-1]:+.{digits}f}]':>17}")
+            line += f" {'–' if not np.isfinite(better) else format(better, '.0%'):>6}"
         lines.append(line)
     lines.append("")
-    lines.append("Probabilities in percent, their differences in percentage points (pt); means per run "
-                 "over the horizon.")
-    lines.append("Simulation noise: the Monte Carlo standard error of A - B (more runs shrink it"
-                 + ("; over parameter draws, and for the means an upper bound)." if nested else ")."))
+    lines.append("Probabilities in percent, their differences in percentage points; means per run "
+                 "over the horizon (days at war in days).")
+    lines.append("noise: simulation noise, the Monte Carlo standard error of A - B (more runs shrink it"
+                 + ("; over parameter draws)." if nested else ")."))
     if nested:
-        lines.append(f"p_better: A's 2-year re-attack risk is below B's under {float(ds.p_better):.1%} of the "
-                     f"parameter draws (simulation noise ±{float(ds.p_better_se):.1%}).")
-        lines.append("The parameter interval is the spread of the effect over the uncertain parameters "
+        lines.append("90% interval: 5th to 95th percentile of the effect over the uncertain parameters "
                      "(debiased, docs/model.md \"Parameter uncertainty\"): more runs do not shrink it.")
+        lines.append("better: the share of parameter draws under which A is better than B on that row "
+                     "(fewer days at war, strikes, violations; a lower risk; a higher ceasefire chance).")
+        lines.append(f"p_better on days at war (the headline): {float(ds.p_better):.1%} of the parameter draws "
+                     f"give A fewer days at war than B (simulation noise ±{float(ds.p_better_se):.1%}). A lower "
+                     f"re-attack risk alone can mean a later ceasefire: read it beside the ceasefire rows.")
     else:
         lines.append("One run per parameter draw: give --runs-per-draw (e.g. 500) for the parameter "
                      "interval and p_better.")

@@ -93,12 +93,18 @@ CLUSTER_FORMS = {
 CLUSTER_KEYS = tuple(CLUSTER_FORMS)
 # A config's [decision] table: the weight of each outcome in the loss that
 # `deterrence decide` minimises (docs/model.md, "Decisions and the value of
-# information"). The unit of loss is one certain re-attack within two years;
+# information"). The unit of loss is one year at war (or one certain
+# re-attack within two years);
 # the defaults are judgments, meant to be changed, and a key left out keeps
 # its default.
 DECISION_WEIGHTS = {
-    # Per unit of probability of a renewed major offensive within 2 years:
-    # the study's headline harm, the unit of loss.
+    # Per year at war over the horizon (mean days at war / 365.25: before the
+    # first ceasefire and after a re-attack): the headline harm. A year at
+    # war weighs as much as a certain re-attack within two years, which
+    # leaves about that much war within a five-year horizon; without this
+    # term a loss would reward whatever delays the ceasefire.
+    "war_years": 1.0,
+    # Per unit of probability of a renewed major offensive within 2 years.
     "reattack_2y": 1.0,
     # Per unit of probability that foreign troops are engaged in combat
     # within 2 years: casualties and a risk of escalation, half a re-attack.

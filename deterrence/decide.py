@@ -40,7 +40,7 @@ import numpy as np
 
 from deterrence import UserError, config, epistemic, replay, runner, sensitivity
 from deterrence.config import Config, Option
-from deterrence.model import AXES, COUNTS, PARAMETER_NAMES
+from deterrence.model import AXES, PARAMETER_NAMES
 from deterrence.trace import parse_option
 
 # Knot counts the regression spline chooses from (2 knots: a cubic).
@@ -62,8 +62,10 @@ def term(name: str, draws: replay.Draws) -> np.ndarray:
         return draws.probability("reattack", 2)
     if name == "tripwire_2y":
         return draws.probability("tripwire", 2)
+    if name == "war_years":
+        return draws.estimate("war_days") / 365.25
     if name == "strikes_per_1000":
-        return draws.counts[:, :, COUNTS.index("strikes")] / draws.runs_per_draw / 1000.0
+        return draws.estimate("strikes") / 1000.0
     if name == "war_5y":
         # No ceasefire yet, or re-attacked: disjoint, since a re-attack follows a ceasefire.
         return 1.0 - draws.probability("ceasefire", 5) + draws.probability("reattack", 5)

@@ -37,19 +37,16 @@ import numpy as np
 
 from deterrence import UserError, epistemic, outcomes, shipped
 from deterrence.config import Config, Option
-from deterrence.model import PARAMETERS, YEARS
+from deterrence.model import PARAMETERS
 from deterrence.outcomes import outcome as declared_outcome
-from deterrence.replay import event_index
 from deterrence.replay import halves as replay_halves
 from deterrence.runner import default_workers, tqdm
 
-# Per event outcome: is a higher probability worse? An outcome without a
-# direction (deployment) cannot be explained as better or worse.
-WORSE_WHEN_HIGHER = {"reattack": True, "tripwire": True, "ceasefire": False}
 DRAWS = 2000             # default parameter draws
 RUNS_PER_DRAW = 200      # default runs per draw when the config's study has 1
 DEPTH = 2                # default depth of the box tree
-MARGIN = 0.01            # default margin: an effect within it is "the same"
+MARGIN = 0.01            # default margin: an effect within it is "the same" (a share: of a probability,
+                         # or of the horizon for days at war, or of B's mean for another count)
 MIN_MASS = 0.05          # least share of draws in a leaf of the box tree
 MIN_DRAWS = 50
 TREES = 50               # trees of the forest (each draw out of bag in about 18)
@@ -119,28 +116,35 @@ class Explanation:
     label: np.ndarray
 
 
-def parse_outcome(text: str) -> tuple[str, int]:
-    """``reattack_2y`` -> ("reattack", 2), for an event with a better and a
-    worse direction; UserError for anything else."""
-    name, years = outcomes.parse_event_years(text)
-    if name not in WORSE_WHEN_HIGHER:
-        choices = ", ".join(f"{n}_{y}y" for n in WORSE_WHEN_HIGHER for y in YEARS)
-        raise UserError(f"--outcome {text!r}: {name!r} has no better or worse direction here; "
-                        f"outcomes: {choices}")
+def parse_outcome(text: str) -> tuple[str, int | None]:
+    """``reattack_2y`` -> ("reattack", 2), ``war_days`` -> ("war_days", None),
+    for a replayed measure with a better and a worse direction (declared in
+    deterrence.outcomes); UserError for anything else."""
+    name, years = outcomes.parse_measure(text, states=False)
+    if not declared_outcome(name).better:
+        directed = [o.name for o in outcomes.events() if o.better]
+        raise UserError(f"--outcome {text!r}: {name!r} has no better or worse direction; outcomes: "
+                        f"{', '.join(o.name for o in outcomes.paired_counts())}, or <event>_<years>y with the "
+                        f"event one of {', '.join(directed)}")
     return name, years
+
+
+def worse_when_higher(name: str) -> bool:
+    return declared_outcome(name).better == outcomes.LOWER
 
 
 def option_text(option: Option) -> str:
     return ",".join(f"{axis}={level}" for axis, level in dataclasses.asdict(option).items())
 
 
-def explain(config: Config, option: Option, versus: Option | None = None, outcome: str = "reattack_2y",
-            draws: int = DRAWS, runs_per_draw: int | None = None, depth: int = DEPTH, margin: float = MARGIN,
+def explain(config: Config, option: Option, versus: Option | None = None, outcome: str = outcomes.HEADLINE,
+            draws: int = DRAWS, runs_per_draw: int | None = None, depth: int = DEPTH, margin: float | None = None,
             resamples: int = RESAMPLES, first: int = 0, workers: int | None = None,
             scheduler: str | None = None, block_draws: int | None = None,
             show_progress: bool | None = None) -> Explanation:
     """Find where ``option`` (A) does worse than ``versus`` (B, default the
-    study's baseline) on ``outcome`` (``reattack_2y``: an event and years).
+    study's baseline) on ``outcome`` (days at war by default; ``reattack_2y``:
+    an event and years).
 
     ``draws`` parameter draws from draw ``first``, each with
     ``runs_per_draw`` runs (default the config's ``study.runs_per_draw``, or
@@ -162,8 +166,10 @@ def explain(config: Config, option: Option, versus: Option | None = None, outcom
             raise UserError(f"{what} must be a whole number of at least {least}, got {value!r}")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise UserError(f"--workers must be at least 1, got {workers!r}")
-    if not (isinstance(margin, (int, float)) and 0 <= margin < 1):
-        raise UserError(f"--margin must lie in [0, 1), got {margin!r}")
+    if margin is not None and not (isinstance(margin, (int, float)) and not isinstance(margin, bool)
+                                   and 0 <= margin < (1 if years is not None else math.inf)):
+        raise UserError(f"--margin must lie in [0, 1) for a probability, or be at least 0 (in the count's unit), "
+                        f"got {margin!r}")
     clusters.check_scheduler(scheduler)
     kwargs = dict(block_draws=block_draws, show_progress=show_progress)
     if scheduler is None:
@@ -173,12 +179,17 @@ def explain(config: Config, option: Option, versus: Option | None = None, outcom
         with clusters.client_for(scheduler, workers, settings) as client:
             halves = replay_halves(config, [option, versus], draws, n, first, client=client, **kwargs)
     theta = halves.theta[::2]
-    k = halves.within[:, :, event_index(name), YEARS.index(years)].reshape(draws, 2, 2)   # draw, half, option
+    total, unit = halves.totals(outcome)
+    k = total.reshape(draws, 2, 2) * unit                                  # draw, half, option
     difference = k[:, :, 0] - k[:, :, 1]
     effect = difference.sum(axis=1) / n
     # With D_h = difference_h / (n / 2), (D_1 - D_2)^2 / 4 is an unbiased
     # estimate of the noise variance of the draw's estimate (D_1 + D_2) / 2.
     noise = float(np.mean((difference[:, 0] - difference[:, 1]) ** 2) / n**2)
+    if margin is None:
+        scale = (1.0 if years is not None else config.study.horizon_days if name == "war_days"
+                 else float(np.mean(k[:, :, 1])) * 2 / n)
+        margin = MARGIN * scale
     return find_boxes(option, versus, outcome, theta, effect, noise, n, depth, margin, resamples, workers,
                       show_progress)
 
@@ -190,7 +201,7 @@ def find_boxes(option: Option, versus: Option, outcome: str, theta: np.ndarray, 
     ``effect`` (draws,) at parameters ``theta`` (draws, all parameters),
     whose noise variance is ``noise`` on average."""
     name, _ = parse_outcome(outcome)
-    higher_is_worse = WORSE_WHEN_HIGHER[name]
+    higher_is_worse = worse_when_higher(name)
     sign = 1.0 if higher_is_worse else -1.0
     draws = len(effect)
     varying = np.ptp(theta, axis=0) > 0
@@ -330,6 +341,8 @@ def to_json(ex: Explanation) -> str:
 
 def describe_outcome(ex: Explanation) -> str:
     name, years = parse_outcome(ex.outcome)
+    if years is None:
+        return f"mean {declared_outcome(name).label} over the horizon"
     return f"P({declared_outcome(name).label} within {years} year{'s' * (years > 1)})"
 
 

@@ -245,6 +245,28 @@ def parse_event_years(text: str) -> tuple[str, int]:
     return found[1], int(found[2])
 
 
+def parse_measure(text: str, states: bool = True) -> tuple[str, int | None]:
+    """(outcome, years) of a measure written on the command line: a paired
+    count (``war_days``, ``strikes``, ``violations``; years None), or
+    ``<event or state>_<years>y`` (``reattack_2y``, ``war_5y``; no state
+    with ``states`` False); UserError naming the choices."""
+    import re
+
+    from deterrence import UserError
+    from deterrence.model import YEARS
+
+    counts = [o.name for o in paired_counts()]
+    if text in counts:
+        return text, None
+    names = [o.name for o in (indicators() if states else events())]
+    found = re.fullmatch(r"(\w+)_(\d+)y", text)
+    if found and found[1] in names and int(found[2]) in YEARS:
+        return found[1], int(found[2])
+    raise UserError(f"--outcome {text!r}: write one of {', '.join(counts)}, or <event>_<years>y with the event "
+                    f"one of {', '.join(names)} and the years one of {', '.join(map(str, YEARS))} "
+                    f"(e.g. war_days, reattack_2y)")
+
+
 def variables() -> dict[str, dict[str, str]]:
     """Every dataset variable an outcome or `OTHER_VARIABLES` declares, with its attributes."""
     found = {}

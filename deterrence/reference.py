@@ -65,17 +65,14 @@ from deterrence.model import (
     TRUCE_DAYS_UNIT,
     TRUCE_SCALE,
     TRUCE_SHAPE,
-    VALUE_BIN_HALF,
-    VALUE_BIN_K,
     VALUE_BINS,
-    VALUE_NOISE_SCALE,
     VETO_FLOOR,
     VETO_THRESHOLD,
     W_REAR,
     WAR_CEASEFIRE_MULT,
 )
 from deterrence.plan import OPT_CONTACT, OPT_FORCE, OPT_IMMEDIATE, OPT_LEVERAGE, OPT_SUPPORT, Plan
-from deterrence.tallies import Tallies
+from deterrence.tallies import Tallies, value_histograms
 
 ASSETS_AND_AID = LEVELS["leverage"].index(AID_LEVEL)
 # (run, option) pairs per chunk: bounds memory at a few hundred MB.
@@ -458,24 +455,6 @@ def tally(times: np.ndarray, counts: np.ndarray, truce_days: np.ndarray,
                                                runs_per_draw)
     return Tallies(n, hist, mom, paired, after_ceasefire(times[:, :, 0], times[:, :, 2], horizon, year_days),
                    draw_hist=draw_hist, draw_diff=draw_diff, value_hist=value_hist, value_noise=value_noise)
-
-
-def value_histograms(values: np.ndarray, runs_per_draw: int) -> tuple[np.ndarray, np.ndarray]:
-    """From ``values`` (runs, options, rows) of the paired counts (and their
-    paired differences): the draws by the bin of their draw mean
-    (options, rows, VALUE_BINS) and the limbs of their within-draw sums of
-    squared deviations (options, rows, 3), as the kernel tallies them."""
-    n, n_opt, n_rows = values.shape
-    per_draw = values.reshape(n // runs_per_draw, runs_per_draw, n_opt, n_rows)
-    mean = per_draw.mean(axis=1)
-    bins = np.clip(np.round(VALUE_BIN_K * np.arcsinh(mean)).astype(np.int64) + VALUE_BIN_HALF, 0, VALUE_BINS - 1)
-    hist = np.zeros((n_opt * n_rows, VALUE_BINS), dtype=np.int64)
-    np.add.at(hist, (np.arange(n_opt * n_rows), bins.reshape(-1, n_opt * n_rows)), 1)
-    within = np.floor(((per_draw - mean[:, None]) ** 2).sum(axis=1) * VALUE_NOISE_SCALE + 0.5).astype(np.int64)
-    noise = np.zeros((n_opt, n_rows, 3), dtype=np.int64)
-    noise[..., 1] = (within >> 32).sum(axis=0)
-    noise[..., 2] = (within & LOW32).sum(axis=0)
-    return hist.reshape(n_opt, n_rows, VALUE_BINS), noise
 
 
 def draw_histograms(within: np.ndarray, runs_per_draw: int) -> tuple[np.ndarray, np.ndarray]:

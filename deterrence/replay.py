@@ -22,7 +22,16 @@ import numpy as np
 
 from deterrence import UserError, kernels, runner
 from deterrence.config import Config, Option
-from deterrence.model import AXES, EVENTS, MAX_RUNS, PARAMETER_NAMES, YEARS
+from deterrence.model import (
+    AXES,
+    DAY_COUNTS,
+    EVENTS,
+    MAX_RUNS,
+    PAIRED_COUNTS,
+    PARAMETER_NAMES,
+    TRUCE_DAYS_UNIT,
+    YEARS,
+)
 from deterrence.plan import Plan, encode_options, make_plan
 
 
@@ -32,7 +41,8 @@ class Draws:
 
     ``theta`` (draws, parameters) in model.PARAMETER_NAMES order; ``within``
     (draws, options, events, years): runs of the draw with the event within
-    the year; ``counts`` (draws, options, 2): sums of violations and strikes;
+    the year; ``counts`` (draws, options, model.PAIRED_COUNTS): sums of
+    violations, strikes and days at war (in TRUCE_DAYS_UNIT);
     ``runs_per_draw`` runs each."""
     options: tuple[Option, ...]
     first: int
@@ -45,6 +55,24 @@ class Draws:
         """(draws, options): each draw's estimate of P(event within years | theta);
         ``event`` is a model.EVENTS entry or an outcome name (``reattack``)."""
         return self.within[:, :, event_index(event), YEARS.index(years)] / self.runs_per_draw
+
+    def totals(self, key: str) -> tuple[np.ndarray, float]:
+        """(draws, options) totals over each draw's runs of the measure
+        ``key`` (outcomes.parse_measure: ``reattack_2y``, ``war_days``), and
+        the unit one total counts in: runs with the event within the years,
+        or the count's sum (days at war in TRUCE_DAYS_UNIT)."""
+        from deterrence import outcomes
+        name, years = outcomes.parse_measure(key, states=False)
+        if years is not None:
+            return self.within[:, :, event_index(name), YEARS.index(years)], 1.0
+        tally = outcomes.outcome(name).tally
+        return self.counts[:, :, PAIRED_COUNTS.index(tally)], TRUCE_DAYS_UNIT if tally in DAY_COUNTS else 1.0
+
+    def estimate(self, key: str) -> np.ndarray:
+        """(draws, options): each draw's estimate of the measure ``key`` given
+        its parameters (a probability, or a mean per run in the count's unit)."""
+        total, unit = self.totals(key)
+        return total * unit / self.runs_per_draw
 
     def parameter(self, name: str) -> np.ndarray:
         return self.theta[:, PARAMETER_NAMES.index(name)]

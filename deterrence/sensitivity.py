@@ -89,9 +89,10 @@ def uncertain(config: Config) -> list[str]:
     return [p.name for p in config.priors if p.dist != "fixed"]
 
 
-def parse_outcome(text: str) -> tuple[str, int]:
-    """(event, years) of an outcome name ``<event>_<years>y``, e.g. reattack_2y."""
-    return outcomes.parse_event_years(text)
+def parse_outcome(text: str) -> tuple[str, int | None]:
+    """(outcome, years) of a replayed measure: ``war_days`` (years None),
+    ``strikes``, ``violations``, or ``<event>_<years>y``, e.g. reattack_2y."""
+    return outcomes.parse_measure(text, states=False)
 
 
 def unit_design(draws: int, d: int, seed: int) -> np.ndarray:
@@ -150,7 +151,7 @@ def bootstrap(y: np.ndarray, reps: int = BOOTSTRAP, seed: int = BOOTSTRAP_SEED) 
     return np.array([f for f, _ in found]), np.array([t for _, t in found])
 
 
-def evaluate(config: Config, option: Option, vs: Option | None = None, outcome: str = "reattack_2y",
+def evaluate(config: Config, option: Option, vs: Option | None = None, outcome: str = outcomes.HEADLINE,
              draws: int = DRAWS, runs_per_draw: int = RUNS_PER_DRAW, workers: int | None = None,
              client=None, show_progress: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The design's unit rows and its outputs (draws, d + 3): ``option``'s
@@ -159,7 +160,7 @@ def evaluate(config: Config, option: Option, vs: Option | None = None, outcome: 
     # Here, not at the top: the CLI's parser imports this module and must load no numba.
     from deterrence.replay import replay
 
-    event, years = parse_outcome(outcome)
+    parse_outcome(outcome)
     names = uncertain(config)
     if not names:
         raise UserError(f"{config.path or 'the config'}: every prior is fixed; give a parameter an uncertain "
@@ -175,12 +176,12 @@ def evaluate(config: Config, option: Option, vs: Option | None = None, outcome: 
     options = [option] if vs is None else [option, vs]
     found = replay(config, options, rows, runs_per_draw=runs_per_draw, thetas=parameters(config, unit),
                    workers=workers, client=client, show_progress=show_progress)
-    p = found.probability(event, years)
+    p = found.estimate(outcome)
     y = p[:, 0] if vs is None else p[:, 0] - p[:, 1]
     return unit, y.reshape(draws, len(names) + 3)
 
 
-def indices(config: Config, option: Option, vs: Option | None = None, outcome: str = "reattack_2y",
+def indices(config: Config, option: Option, vs: Option | None = None, outcome: str = outcomes.HEADLINE,
             draws: int = DRAWS, runs_per_draw: int = RUNS_PER_DRAW, workers: int | None = None,
             client=None, show_progress: bool | None = None) -> Indices:
     """First- and total-order Sobol indices of E[Y | theta] (see the
@@ -206,8 +207,10 @@ def option_text(option: Option) -> str:
 
 def quantity(result: Indices) -> str:
     """What Y is, in words."""
-    event, years = parse_outcome(result.outcome)
-    what = f"P({outcomes.outcome(event).label} within {years} years | parameters)"
+    name, years = parse_outcome(result.outcome)
+    label = outcomes.outcome(name).label
+    what = (f"mean {label} over the horizon | parameters" if years is None
+            else f"P({label} within {years} years | parameters)")
     return what if result.vs is None else f"the change in {what}, option minus against"
 
 

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from deterrence.model import MAX_RUNS
+from deterrence.model import MAX_RUNS, VALUE_BIN_HALF, VALUE_BIN_K, VALUE_BINS, VALUE_NOISE_SCALE
 
 ARRAYS = ("hist", "moments", "paired", "after_ceasefire", "sensitivity", "sensitivity_runs", "draw_hist",
           "draw_diff", "value_hist", "value_noise")
@@ -119,3 +119,26 @@ def carry(moments: np.ndarray) -> None:
     most 1e8 runs), and carried ones stay below 2**63 up to MAX_RUNS runs."""
     moments[..., 1] += moments[..., 2] >> 32
     moments[..., 2] &= 0xFFFFFFFF
+
+
+def value_histograms(values: np.ndarray, runs_per_draw: int) -> tuple[np.ndarray, np.ndarray]:
+    """From ``values`` (runs, options, rows) of the paired counts (and their
+    paired differences): the draws by the bin of their draw mean
+    (options, rows, VALUE_BINS) and the limbs of their within-draw sums of
+    squared deviations (options, rows, 3), as the kernel tallies them: the
+    same sums in the same order (cumsum is sequential), so the same bits.
+    NumPy: the reference and the pairing of two studies in
+    ``deterrence.compare`` use it."""
+    n, n_opt, n_rows = values.shape
+    per_draw = values.reshape(n // runs_per_draw, runs_per_draw, n_opt, n_rows)
+    total = np.cumsum(per_draw, axis=1)[:, -1]
+    squares = np.cumsum(per_draw * per_draw, axis=1)[:, -1]
+    mean = total / runs_per_draw
+    bins = np.clip(np.round(VALUE_BIN_K * np.arcsinh(mean)).astype(np.int64) + VALUE_BIN_HALF, 0, VALUE_BINS - 1)
+    hist = np.zeros((n_opt * n_rows, VALUE_BINS), dtype=np.int64)
+    np.add.at(hist, (np.arange(n_opt * n_rows), bins.reshape(-1, n_opt * n_rows)), 1)
+    within = (np.maximum(squares - total * mean, 0.0) * VALUE_NOISE_SCALE + 0.5).astype(np.int64)
+    noise = np.zeros((n_opt, n_rows, 3), dtype=np.int64)
+    noise[..., 1] = (within >> 32).sum(axis=0)
+    noise[..., 2] = (within & 0xFFFFFFFF).sum(axis=0)
+    return hist.reshape(n_opt, n_rows, VALUE_BINS), noise

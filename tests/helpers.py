@@ -11,7 +11,7 @@ import xarray as xr
 
 from deterrence import config, fit, reference, results, runner
 from deterrence.cli import main
-from deterrence.model import AXES
+from deterrence.model import AXES, SENSITIVITY_OUTCOMES
 from deterrence.plan import make_plan
 
 DATA = Path(__file__).parent / "data"
@@ -416,7 +416,7 @@ def run_result(tmp_path_factory, name: str, **study) -> xr.Dataset:
 
 def with_sensitivity(ds: xr.Dataset) -> xr.Dataset:
     """``ds`` with made-up sensitivity indices: `delta_force` leads at 0.6."""
-    outcomes = ["ceasefire_2y", "deployed_2y", "reattack_2y", "tripwire_2y", "diff_reattack_2y"]
+    outcomes = list(SENSITIVITY_OUTCOMES)
     parameters = [f"p{k}" for k in range(15)] + ["truce_scale", "delta_force", "intercept.air_defense"]
     shape = tuple(ds.sizes[a] for a in AXES) + (len(outcomes), len(parameters))
     values = np.random.default_rng(0).uniform(0, 0.05, size=shape)

@@ -40,7 +40,16 @@ from helpers import (
 from scipy import stats
 
 from deterrence import UserError, config, kernels, reference, results, rng, runner
-from deterrence.model import EVENTS, SENSITIVITY_YEAR, TRUCE_DAYS_UNIT, YEARS
+from deterrence.model import (
+    COUNTS,
+    EVENTS,
+    INDICATORS,
+    PAIRED_COUNTS,
+    SENSITIVITY_YEAR,
+    TRUCE_DAYS_UNIT,
+    VALUE_BINS,
+    YEARS,
+)
 from deterrence.plan import make_plan
 
 # ---------------------------------------------------------------------------
@@ -287,7 +296,10 @@ def test_tally_layout():
     t = runner.run_block(plan, 0, 50)
     n_opt = len(cfg.options) + 1
     assert t.hist.shape == (n_opt, len(EVENTS), 401) and t.hist.dtype == np.int64
-    assert t.moments.shape == (n_opt, 4, 3) and t.paired.shape == (n_opt, 4 * 3 + 2, 3)
+    assert t.moments.shape == (n_opt, len(COUNTS), 3)
+    assert t.paired.shape == (n_opt, len(INDICATORS) * 3 + len(PAIRED_COUNTS), 3)
+    assert t.value_hist.shape == (n_opt, 2 * len(PAIRED_COUNTS), VALUE_BINS)
+    assert np.all(t.value_hist.sum(axis=2) == 50)      # one draw per run: 50 draws
     assert t.after_ceasefire.shape == (n_opt, 3, 2) and t.after_ceasefire.dtype == np.int64
     assert np.all(t.hist.sum(axis=2) == 50)
 

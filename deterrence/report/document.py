@@ -23,7 +23,7 @@ from deterrence.report.grid import (
     sel,
     year,
 )
-from deterrence.report.tables import legend, markdown_effects, markdown_table, write_csv
+from deterrence.report.tables import effect_title, legend, markdown_effects, markdown_table, write_csv
 
 # (file, section title, drawing function), in the order of the report.
 FIGURES = (
@@ -126,50 +126,58 @@ def _reading_guide(ds: xr.Dataset) -> str:
             "move a number, and is given in the effects table and in options.csv.")
 
 
-def _effects(ds: xr.Dataset) -> list[str]:
-    """The effects section: each option's effect with its parameter interval,
-    its simulation noise, p_better and the assumptions that decide it; the
-    prose read from the result."""
-    at = effects.EFFECT_YEAR
-    md = [f"## Effects against the baseline, and the assumptions that decide them (within {at} years)", ""]
-    if effects.missing(ds):
-        return md + [markdown_effects(ds), ""]
-    found = effects.effects(ds)
-    md += [f"Each option's paired change in the chance of a re-attack within {at} years against the baseline "
-           f"({plain_option(baseline_attr(ds), all_axes=True)}), in percentage points. *change*: the mean "
-           f"change over all runs; *90% parameter interval*: the 5th to 95th percentile over the uncertain "
-           f"parameters of the option's expected change (the uncertainty of the answer); *simulation noise*: "
-           f"one Monte Carlo standard error of the change (what more runs would remove, not the uncertainty "
-           f"of the answer); *p_better*: the share of the parameter draws under which the option lowers the "
-           f"risk; *deciding assumptions*: the parameters whose uncertainty moves the expected change most, "
-           f"with their first-order index (the share of its variance over the priors that each explains "
-           f"alone).", ""]
+def _effects(ds: xr.Dataset, m: effects.Measure = effects.HEADLINE) -> list[str]:
+    """The effects section on the measure ``m``: each option's effect with
+    its parameter interval, its simulation noise, p_better on ``m`` and the
+    assumptions that decide it; the prose read from the result."""
+    md = [f"## {effect_title(m)}, and the assumptions that decide it", ""]
+    if effects.missing(ds, m):
+        return md + [markdown_effects(ds, m), ""]
+    found = effects.effects(ds, m)
+    unit, k = (" days", 1.0) if m.year is None else (" points", 100.0)
+    better = "has fewer days at war" if m.outcome == "war_days" else (
+        "lowers it" if m.lower_is_better else "raises it")
+    in_unit = "days" if m.year is None else "percentage points"
+    md += [f"Each option's paired change in the {m.words} against the baseline "
+           f"({plain_option(baseline_attr(ds), all_axes=True)}), in {in_unit}. "
+           f"*change*: the mean change over all runs; *90% parameter interval*: the 5th to 95th percentile over "
+           f"the uncertain parameters of the option's expected change (the uncertainty of the answer); "
+           f"*simulation noise*: one Monte Carlo standard error of the change (what more runs would remove, not "
+           f"the uncertainty of the answer); *p_better*: the share of the parameter draws under which the option "
+           f"{better}; *deciding assumptions*: the parameters whose uncertainty moves the expected change most, "
+           f"with their first-order index (the share of its variance over the priors that each explains alone).",
+           ""]
+    if m == effects.REATTACK:
+        md += ["A re-attack can only follow a ceasefire, so whatever delays the ceasefire lowers this risk: read "
+               "it beside the days at war, the ceasefire chance and the risk after a ceasefire "
+               "(`p_reattack_after_ceasefire`) in the headline table, never alone.", ""]
     with_force = [e for e in found if e.option["force_size"] > 0]
     said = []
     option = representative(ds)
     e = next((e for e in found if e.option == option), None)
     if e is not None and option["force_size"] > 0:
         said.append(f"For {plain_option(option, all_axes=True)}, the change is "
-                    f"{reading(e.change, e.noise, e.low, e.high, unit=' points', sign=True)}; the option "
-                    f"lowers the risk under {100 * e.better:.0f}% of the parameter draws"
+                    f"{reading(k * e.change, k * e.noise, k * e.low, k * e.high, unit=unit, sign=True, scale=1.0)}; "
+                    f"the option {better} under {100 * e.better:.0f}% of the parameter draws"
                     + (f", and the assumptions that decide it are {_assumptions(e.deciding)}." if e.deciding
                        else "."))
     if with_force:
         sure = sum(e.better >= 0.95 for e in with_force)
+        wrong = sum(e.better <= 0.05 for e in with_force)
         below = sum(e.high < 0 for e in with_force)
-        said.append(f"Of the {len(with_force)} options with a force, {sure} lower the risk under at least 95% "
-                    f"of the parameter draws and {below} have a 90% parameter interval wholly below zero; "
-                    f"{len(with_force) - below} could, under parameters the priors allow, leave the risk as it "
-                    f"is or raise it.")
+        above = sum(e.low > 0 for e in with_force)
+        said.append(f"Of the {len(with_force)} options with a force, {sure} are better on this measure under at "
+                    f"least 95% of the parameter draws and {wrong} under at most 5%; {below} have a 90% parameter "
+                    f"interval wholly below zero and {above} wholly above.")
         leads = effects.counted(with_force)
         if leads:
             said.append("The assumption that decides most often (the largest index) is "
-                        + ", then ".join(f"`{name}` (for {k} of them)" for name, k in list(leads.items())[:3])
+                        + ", then ".join(f"`{name}` (for {n} of them)" for name, n in list(leads.items())[:3])
                         + ".")
     if not any(e.deciding for e in found):
-        said.append("The result holds no first-order indices of the expected change (`sensitivity`), so the "
+        said.append("The result holds no first-order indices of this expected change (`sensitivity`), so the "
                     "deciding assumptions are not named.")
-    md += [" ".join(said), "", markdown_effects(ds), ""]
+    md += [" ".join(said), "", markdown_effects(ds, m), ""]
     named = sorted({p for e in found for p, _ in e.deciding})
     if named:
         md += ["Assumptions named: " + "; ".join(f"`{p}`: {figures.MEANINGS.get(p, 'see docs/model.md')}"
@@ -202,7 +210,7 @@ def write_report(ds: xr.Dataset, out_dir: Path, sections: tuple[str, ...] = ()) 
           "not daily means. Without a force, posture and deployment rule cannot matter: the rows of no "
           "force that differ only in them are identical. Every option with more digits, every outcome "
           "and every year are in [options.csv](options.csv).", "",
-          markdown_table(ds, at_year), "", *_effects(ds), "## Figures", ""]
+          markdown_table(ds, at_year), "", *_effects(ds), *_effects(ds, effects.REATTACK), "## Figures", ""]
     for k, (title, path, text) in enumerate(drawn, 1):
         md += [f"### {k}. {title}", ""]
         if path is not None:

@@ -53,10 +53,10 @@ def long_rows(ds: xr.Dataset, only: tuple[str, ...] = (), years: tuple[int, ...]
     return rows
 
 
-def _effects_rows(ds: xr.Dataset) -> list[list]:
+def _effects_rows(ds: xr.Dataset, m: effects.Measure) -> list[list]:
     return [[e.option[a] for a in AXES] + [e.change, e.noise, e.low, e.high, e.better, e.better_noise,
                                            "; ".join(f"{p} {v:.4f}" for p, v in e.deciding)]
-            for e in effects.effects(ds)]
+            for e in effects.effects(ds, m)]
 
 
 def _sensitivity_rows(ds: xr.Dataset) -> list[list]:
@@ -71,18 +71,20 @@ def write_tables(ds: xr.Dataset, folder: Path) -> list[Path]:
 
     - options.csv: one row per option, every reading in columns (as `report --out`);
     - readings.csv: every reading of every option at every year, one per row (the explorer's numbers);
-    - effects.csv: the effects table (change in the 2-year re-attack risk against the baseline);
+    - effects.csv: the effects table (change in the mean days at war against the baseline, in days);
+    - effects_reattack_2y.csv: the same on the 2-year re-attack risk (a probability);
     - tradeoff.csv, reattack_heatmap.csv, deployment_vs_leverage.csv: the charts' numbers;
     - sensitivity.csv: first-order indices, where the result holds them."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     ds = ds.load()
-    at = effects.EFFECT_YEAR
+    at = effects.REATTACK.year
     last = max(valid_years(ds) or [int(ds["years"].values[0])])
     written = [write_csv(ds, folder / "options.csv"), _write(folder / "readings.csv", LONG, long_rows(ds))]
-    if not effects.missing(ds):
-        written.append(_write(folder / "effects.csv", [*AXES, "change", "mc_se", "q05", "q95", "p_better",
-                                                       "p_better_mc_se", "deciding_assumptions"], _effects_rows(ds)))
+    for name, m in (("effects.csv", effects.HEADLINE), ("effects_reattack_2y.csv", effects.REATTACK)):
+        if not effects.missing(ds, m):
+            written.append(_write(folder / name, [*AXES, "change", "mc_se", "q05", "q95", "p_better",
+                                                  "p_better_mc_se", "deciding_assumptions"], _effects_rows(ds, m)))
     charts = (("tradeoff.csv", ("diff_p_reattack", "p_tripwire"), (at, last)),
               ("reattack_heatmap.csv", ("p_reattack",), (at,)),
               ("deployment_vs_leverage.csv", ("p_deployed", "p_ceasefire"), (at,)))

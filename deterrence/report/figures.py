@@ -88,11 +88,12 @@ def _row_label(row: dict) -> str:
     return f"{row['force_size']:,} {posture}, {rule}"
 
 
-def draw_effects(ds: xr.Dataset, path: Path) -> tuple[Path | None, str]:
-    why = effects.missing(ds)
+def draw_effects(ds: xr.Dataset, path: Path, m: effects.Measure = effects.HEADLINE) -> tuple[Path | None, str]:
+    why = effects.missing(ds, m)
     if why:
         return None, f"The chart of effects with their parameter intervals is not drawn: {why}."
-    at = effects.EFFECT_YEAR
+    k = m.scale
+    unit = "days" if m.year is None else "percentage points"
     grid = levels(ds)
     base = baseline_attr(ds)
     panels = [a for a in ("support", "leverage") if len(grid[a]) > 1] or ["support"]
@@ -100,51 +101,53 @@ def draw_effects(ds: xr.Dataset, path: Path) -> tuple[Path | None, str]:
     rows = _force_rows(ds)
     fig = style.figure((5.5 * len(panels), max(3.0, 1.4 + 0.3 * len(rows))))
     axes = np.atleast_1d(fig.subplots(1, len(panels), sharey=True))
-    y = ds.sel(years=at)
+    y = ds if m.year is None else ds.sel(years=m.year)
     shown = []
     for ax, axis in zip(axes, panels, strict=True):
         other = "leverage" if axis == "support" else "support"
         series = grid[axis]
         for j, level in enumerate(series):
             pick = [sel(y, {**row, axis: level, other: fixed[other]}) for row in rows]
-            x = np.array([float(o["diff_p_reattack"]) for o in pick])
-            q = np.array([o["diff_p_reattack_q"].sel(quantile=[LOW, 0.25, 0.75, HIGH], method="nearest").values
+            x = np.array([float(o[m.effect]) for o in pick])
+            q = np.array([o[f"{m.effect}_q"].sel(quantile=[LOW, 0.25, 0.75, HIGH], method="nearest").values
                           for o in pick])
             pos = np.arange(len(rows)) + (j - (len(series) - 1) / 2) * 0.7 / len(series)
             color = LINE_COLORS[j % len(LINE_COLORS)]
-            ax.errorbar(100 * x, pos, xerr=_err(x, q[:, 0], q[:, 3]), fmt="o", ms=3.5, capsize=2, lw=0.9,
-                        color=color, label=PLAIN.get(level, level))
-            ax.hlines(pos, 100 * q[:, 1], 100 * q[:, 2], lw=3, color=color, alpha=0.6)
+            ax.errorbar(k * x, pos, xerr=_err(k * x, k * q[:, 0], k * q[:, 3]), fmt="o", ms=3.5, capsize=2,
+                        lw=0.9, color=color, label=PLAIN.get(level, level))
+            ax.hlines(pos, k * q[:, 1], k * q[:, 2], lw=3, color=color, alpha=0.6)
             shown += [{**row, axis: level, other: fixed[other]} for row in rows]
         ax.axvline(0, color="black", lw=0.7)
         ax.set_yticks(range(len(rows)), [_row_label(r) for r in rows], fontsize=8)
         ax.set_ylim(len(rows) - 0.5, -0.5)   # the first row on top
-        ax.set_xlabel(f"change in P(re-attack within {at} y) vs baseline, percentage points")
+        ax.set_xlabel(f"change in {m.words} vs baseline, {unit}")
         ax.set_title(f"by {AXIS_WORDS[axis]} ({AXIS_WORDS[other]}: {PLAIN.get(fixed[other], fixed[other])})",
                      fontsize=style.TITLE_SIZE)
         ax.grid(axis="x", alpha=style.GRID_ALPHA)
         ax.legend(fontsize=style.LEGEND_SIZE - 0.5, loc="best")
-    fig.suptitle(f"Effect on the re-attack risk within {at} years against the baseline\n"
+    fig.suptitle(f"Effect on the {m.words} against the baseline\n"
                  f"(dot: mean change; thick bar: 50% and thin bar: 90% parameter interval)",
                  fontsize=style.TITLE_SIZE)
     style.save(fig, path)
-    found = {tuple(e.option[a] for a in AXES): e for e in effects.effects(ds)}
+    found = {tuple(e.option[a] for a in AXES): e for e in effects.effects(ds, m)}
     drawn = dict.fromkeys(tuple(o[a] for a in AXES) for o in shown if o["force_size"] > 0)  # once each
     with_force = [found[key] for key in drawn]
-    text = (f"Each option's paired change in the chance of a re-attack within {at} years against the baseline "
-            f"({plain_option(base, all_axes=True)}), in percentage points: the dot is the mean change, the "
+    text = (f"Each option's paired change in the {m.words} against the baseline "
+            f"({plain_option(base, all_axes=True)}), in {unit}: the dot is the mean change, the "
             f"thick bar its 50% and the thin bar its 90% parameter interval (the 25th to 75th and 5th to 95th "
             f"percentiles over the uncertain parameters' draws of the option's expected change): what we do "
             f"not know, not simulation noise.")
-    text += _noise_words(ds, ["diff_p_reattack"], at)
+    noise = float(np.nanmax(flat(ds, f"{m.effect}_se", m.year))) if len(flat(ds, f"{m.effect}_se", m.year)) else 0.0
+    text += (f" Simulation noise (one Monte Carlo standard error) is at most {k * noise:.2f} "
+             f"{'days' if m.year is None else 'points'} in any option, and is not drawn.")
     if with_force:
         sure = [e for e in with_force if e.better >= 0.95]
         upper = [e for e in with_force if e.high < 0]
         widest = max(with_force, key=lambda e: e.high - e.low)
-        text += (f" Of the {len(with_force)} options with a force drawn, {len(sure)} lower the risk under at "
-                 f"least 95% of the parameter draws (p_better), and {len(upper)} have a 90% interval wholly below "
-                 f"zero. The widest interval, {span(widest.low, widest.high, 1)} points, is that of "
-                 f"{plain_option(widest.option, all_axes=True)}.")
+        text += (f" Of the {len(with_force)} options with a force drawn, {len(sure)} are better on this measure "
+                 f"under at least 95% of the parameter draws (p_better), and {len(upper)} have a 90% interval "
+                 f"wholly below zero. The widest interval, [{k * widest.low:+.1f}, {k * widest.high:+.1f}] "
+                 f"{'days' if m.year is None else 'points'}, is that of {plain_option(widest.option, all_axes=True)}.")
     return path, text
 
 

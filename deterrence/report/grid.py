@@ -153,12 +153,16 @@ def span(low: float, high: float, digits: int | None = None) -> str:
 
 
 def reading(value: float, noise: float, low: float = np.nan, high: float = np.nan, unit: str = "%",
-            sign: bool = False) -> str:
+            sign: bool = False, scale: float = 100.0) -> str:
     """An estimate in words for prose: `-3.7 points (90% parameter interval
     -11.4 to -0.2; simulation noise ±0.09)`; without an interval, the
-    noise alone. Probabilities in, percent out; ``unit`` `%` or ` points`."""
-    number = "n/a" if np.isnan(value) else f"{100 * value:{'+' if sign else ''}.1f}{unit}"
-    noise_words = f"simulation noise ±{100 * noise:.2f}"
+    noise alone. Probabilities in, percent out (``scale`` 1 for a number
+    already in its unit, e.g. days); ``unit`` `%`, ` points` or ` days`."""
+    k = scale
+    number = "n/a" if np.isnan(value) else f"{k * value:{'+' if sign else ''}.1f}{unit}"
+    noise_words = f"simulation noise ±{k * noise:.2f}"
     if np.isnan(low) or np.isnan(high):
         return f"{number} ({noise_words})"
+    if scale != 100.0:
+        return f"{number} (90% parameter interval {k * low:.1f} to {k * high:.1f}; {noise_words})"
     return f"{number} (90% parameter interval {pct(low)} to {pct(high)}; {noise_words})"

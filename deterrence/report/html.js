@@ -6,7 +6,9 @@ const $ = (id) => document.getElementById(id);
 const COLORS = { a: "#c0392b", b: "#1f6fb5", base: "#555555", other: "#9aa4b1" };
 const state = { a: 0, b: D.baseline === null ? 0 : D.baseline };
 const yearsShown = D.valid_years.length ? D.valid_years : D.years;
-const EFFECT = D.readings.find((r) => r.var === "diff_p_reattack") || D.readings.find((r) => r.diff);
+// The headline effect (days at war), else the first paired difference the result holds.
+const EFFECT = D.readings.find((r) => r.var === (D.effects ? D.effects.var : "diff_mean_war_days")) ||
+  D.readings.find((r) => r.diff);
 const DEFAULT_YEAR = yearsShown.includes(2) ? 2 : yearsShown[yearsShown.length - 1];
 
 function el(tag, attrs, ...children) {
@@ -92,16 +94,16 @@ function choose(which, k) {
 
 function effectWords(k) {
   if (!EFFECT) return "This result holds no paired effect against the baseline.";
-  const y = D.effects ? D.effects.year : DEFAULT_YEAR;
+  const y = D.effects && D.effects.year !== null ? D.effects.year : DEFAULT_YEAR;
   const x = reading(EFFECT, k, y);
   let text = `${heading(EFFECT, y)}: ${value(EFFECT, x.v)}`;
   text += EFFECT.low === null ? ` (90% parameter interval: n/a, ${D.not_nested})`
     : `, 90% parameter interval ${interval(EFFECT, x.lo, x.hi)}`;
-  text += `; simulation noise (MC SE) ${noise(EFFECT, x.se)} pp`;
+  text += `; simulation noise (MC SE) ${noise(EFFECT, x.se)}${unit(EFFECT)}`;
   if (k === D.baseline) return text + " (this is the baseline)";
   if (D.effects) {
-    text += `; p_better on P(re-attack within ${D.effects.year} years): ${pct(D.effects.p_better[k])} of the ` +
-      `parameter draws give it a lower risk than the baseline (simulation noise ±${num(100 * D.effects.p_better_se[k], 1)})`;
+    text += `; p_better on the ${D.effects.words}: ${pct(D.effects.p_better[k])} of the ` +
+      `parameter draws give it a lower value than the baseline (simulation noise ±${num(100 * D.effects.p_better_se[k], 1)})`;
   } else if (D.effects_missing) {
     text += `; p_better: n/a (${D.effects_missing})`;
   }
@@ -161,8 +163,8 @@ function pair() {
   let better = "";
   if (D.effects) {
     const e = D.effects;
-    better = `p_better on P(re-attack within ${e.year} years), the share of parameter draws under which the ` +
-      `option's risk is below the baseline's: A ${a === D.baseline ? "– (the baseline)" : pct(e.p_better[a])}, ` +
+    better = `p_better on the ${e.words}, the share of parameter draws under which the ` +
+      `option's value is below the baseline's: A ${a === D.baseline ? "– (the baseline)" : pct(e.p_better[a])}, ` +
       `B ${b === D.baseline ? "– (the baseline)" : pct(e.p_better[b])}.`;
   } else {
     better = `p_better: n/a (${D.effects_missing}).`;

@@ -20,7 +20,7 @@ import numpy as np
 import xarray as xr
 
 from deterrence.model import AXES
-from deterrence.outcomes import COUNT, OUTCOMES, Outcome
+from deterrence.outcomes import COUNT, OUTCOMES, STATE, Outcome
 from deterrence.report import effects
 from deterrence.report.figures import MEANINGS
 from deterrence.report.grid import (
@@ -51,6 +51,8 @@ def heading(var: str, o: Outcome) -> str:
     diff = var.startswith("diff_")
     if o.kind == COUNT:
         text = f"mean {o.label} per run over the horizon"
+    elif o.kind == STATE:
+        text = f"P({o.label} at {{years}} years)"
     elif var.removeprefix("diff_").startswith("p_") and var.removeprefix("diff_") == f"p_{o.name}":
         text = f"P({o.label} within {{years}} years)"
     else:
@@ -66,7 +68,8 @@ def readings(ds: xr.Dataset) -> list[dict]:
     years = [int(y) for y in ds["years"].values]
     for o in OUTCOMES:
         for var in o.variables():
-            if var.endswith("_q") or var not in ds.data_vars or f"{var}_se" not in ds.data_vars:
+            if (var.endswith("_q") or var.startswith("p_better") or var not in ds.data_vars
+                    or f"{var}_se" not in ds.data_vars):
                 continue
             if not set(AXES) <= set(ds[var].dims):
                 continue
@@ -127,7 +130,8 @@ def payload(ds: xr.Dataset) -> dict:
         "years": [int(y) for y in ds["years"].values], "valid_years": valid_years(ds),
         "nested": nested(ds), "not_nested": NOT_NESTED, "horizon_days": int(ds.attrs["horizon_days"]),
         "readings": readings(ds),
-        "effects": {"year": effects.EFFECT_YEAR, "outcome": "reattack",
+        "effects": {"var": effects.HEADLINE.effect, "words": effects.HEADLINE.words,
+                    "year": effects.HEADLINE.year, "outcome": effects.HEADLINE.outcome,
                     "p_better": [e.better for e in found], "p_better_se": [e.better_noise for e in found],
                     "deciding": [list(e.deciding) for e in found]} if found else None,
         "effects_missing": effects.missing(ds),

@@ -10,7 +10,7 @@ import numpy as np
 import xarray as xr
 
 from deterrence.model import AXES
-from deterrence.outcomes import COUNT, EVENT, OUTCOMES, Outcome, outcome
+from deterrence.outcomes import COUNT, EVENT, OUTCOMES, STATE, Outcome, outcome
 from deterrence.report import effects
 from deterrence.report.grid import (
     HIGH,
@@ -27,14 +27,19 @@ from deterrence.report.grid import (
 
 # The headline columns of the terminal and Markdown tables: (reading, outcome),
 # a reading being a variable's prefix: p_ (probability), diff_p_ (paired
-# difference to the baseline) or mean_ (mean total per run).
-HEADLINE = (("p", "ceasefire"), ("p", "deployed"), ("p", "reattack"), ("diff_p", "reattack"),
-            ("p", "tripwire"), ("mean", "strikes"), ("mean", "violations"))
+# difference to the baseline), mean_ (mean total per run), diff_mean_, or
+# none (a derived outcome's own variable). Days at war lead; the re-attack
+# risk stands beside the ceasefire probability and the risk after a
+# ceasefire, so a lower re-attack risk that only means a later ceasefire shows.
+HEADLINE = (("mean", "war_days"), ("diff_mean", "war_days"), ("p", "ceasefire"), ("p", "reattack"),
+            ("", "p_reattack_after_ceasefire"), ("diff_p", "reattack"), ("p", "deployed"), ("p", "tripwire"),
+            ("mean", "strikes"), ("mean", "violations"))
 # The terminal tables fit this many columns unless asked for every column
 # (`report --wide`); the headline columns kept first, until the width is used.
 WIDTH = 100
-PRIORITY = (("diff_p", "reattack"), ("p", "reattack"), ("p", "ceasefire"), ("p", "tripwire"), ("p", "deployed"),
-            ("mean", "strikes"), ("mean", "violations"))
+PRIORITY = (("mean", "war_days"), ("diff_mean", "war_days"), ("p", "ceasefire"), ("p", "reattack"),
+            ("", "p_reattack_after_ceasefire"), ("diff_p", "reattack"), ("p", "tripwire"), ("mean", "strikes"),
+            ("p", "deployed"), ("mean", "violations"))
 # Without a force, posture and deployment rule cannot change anything.
 NO_FORCE_AXES = ("posture", "deploy_rule")
 ANY = "any"
@@ -47,7 +52,8 @@ def heading(reading: str, o: Outcome) -> str:
 
 def _headline() -> list[tuple[str, str, Outcome]]:
     """(variable, heading, outcome) of each headline column."""
-    return [(f"{reading}_{name}", heading(reading, outcome(name)), outcome(name)) for reading, name in HEADLINE]
+    return [(f"{reading}_{name}" if reading else name, heading(reading, outcome(name)), outcome(name))
+            for reading, name in HEADLINE]
 
 
 def legend() -> str:
@@ -91,11 +97,25 @@ def _cells(ds: xr.Dataset, columns, year: int, cell, count: str) -> list[tuple[s
     probabilities through ``cell(p, se, low, high)``, means through the format ``count``."""
     cells = []
     for var, _, _ in columns:
-        if var.startswith("mean"):
-            cells.append([count.format(v) for v in flat(ds, var)])
+        if var.startswith(("mean", "diff_mean")):
+            sign = "+" if var.startswith("diff") else ""
+            values = flat(ds, var)
+            if nested(ds) and f"{var}_q" in ds.data_vars:
+                low, high = flat(ds, f"{var}_q", None, LOW), flat(ds, f"{var}_q", None, HIGH)
+                cells.append([count.format(v, sign=sign) + f" [{count.format(a)}, {count.format(b)}]"
+                              if np.isfinite(v) else "-" for v, a, b in zip(values, low, high, strict=True)])
+            else:
+                cells.append([count.format(v, sign=sign) for v in values])
         else:
             cells.append([cell(*r) for r in _readings(ds, var, year)])
     return list(zip(*cells, strict=True))
+
+
+class _Count(str):
+    """A count's format that also takes a sign (``{sign}`` in it)."""
+
+    def format(self, value, sign: str = "") -> str:
+        return str.format(self.replace("{:", "{:" + sign), value)
 
 
 def _shown_once(every: list[dict], cells: list[tuple]) -> list[tuple[dict, tuple]]:
@@ -206,7 +226,7 @@ def table(ds: xr.Dataset, year: int | None = None, wide: bool = False) -> str:
         year = 2 if 2 in years and horizon / 365.25 >= 2 - 1e-9 else years[0]
     columns = _headline()
     means = [h for v, h, _ in columns if v.startswith("mean")]
-    paired = [h for v, h, _ in columns if v.startswith("diff")]
+    paired = [h for v, h, _ in columns if v.startswith("diff_p")]
     if nested(ds):
         reading = (f"probabilities in % within {year} year(s), each with its 90% parameter interval "
                    f"[5th, 95th percentile over the priors' {int(ds.attrs['parameter_draws']):,} draws]: "
@@ -216,15 +236,19 @@ def table(ds: xr.Dataset, year: int | None = None, wide: bool = False) -> str:
                    f"error; not the uncertainty of the answer: {NOT_NESTED})")
     prose = [f"{ds.attrs['title']}: {int(ds.attrs['runs']):,} runs per option, seed {ds.attrs['seed']}",
              reading,
-             f"{', '.join(paired)}: paired difference to the baseline, in percentage points",
+             f"{', '.join(paired)}: paired difference to the baseline, in percentage points; Δ days at war: "
+             f"in days",
              legend(),
-             f"{' and '.join(means)}: mean totals per run over the {horizon}-day horizon (not daily means)"]
+             f"re-attack after ceasefire: within {year} year(s) of the first ceasefire (free of its timing)",
+             f"{', '.join(means)}: mean totals per run over the {horizon}-day horizon (not daily means), "
+             f"days at war with the 90% parameter interval"]
     lines = [line for text in prose for line in _wrap(text, not wide)]
     every = options(ds)
     order = None if wide else [HEADLINE.index(c) for c in PRIORITY]
-    lines += _rows([h for _, h, _ in columns], _shown_once(every, _cells(ds, columns, year, _terminal, "{:.0f}")),
+    lines += _rows([h for _, h, _ in columns],
+                   _shown_once(every, _cells(ds, columns, year, _terminal, _Count("{:.0f}"))),
                    len(every), order=order)
-    return "\n".join(lines) + "\n\n" + effects_table(ds, wide)
+    return "\n".join(lines) + "\n\n" + effects_table(ds, wide) + "\n\n" + effects_table(ds, wide, effects.REATTACK)
 
 
 def deciding_words(found: tuple[tuple[str, float], ...], name: str = "{}") -> str:
@@ -233,39 +257,58 @@ def deciding_words(found: tuple[tuple[str, float], ...], name: str = "{}") -> st
     return ", ".join(f"{name.format(p)} {index:.2f}" for p, index in found) or "–"
 
 
-def _effect_cells(e: effects.Effect, name: str = "{}") -> tuple[str, ...]:
+def _effect_cells(e: effects.Effect, name: str = "{}", m: effects.Measure = effects.HEADLINE) -> tuple[str, ...]:
     # An option that never differs from the baseline (the baseline itself) is better under no draw and
     # worse under none: its p_better says nothing.
     same = e.change == 0 and e.low == 0 and e.high == 0
-    return (f"{100 * e.change:+.1f}", span(e.low, e.high, 1), f"{100 * e.noise:.2f}",
+    digits = 0 if m.year is None else 1
+    k = m.scale
+    interval = (f"[{k * e.low:+.{digits}f}, {k * e.high:+.{digits}f}]" if np.isfinite(e.low) else "–")
+    return (f"{k * e.change:+.{digits}f}", interval, f"{k * e.noise:.{digits + 1}f}",
             "–" if same else f"{100 * e.better:.0f}%", deciding_words(e.deciding, name))
 
 
-EFFECT_HEAD = ["change", "90% interval", "noise", "better", "deciding assumptions (index)"]
+def effect_head(m: effects.Measure) -> list[str]:
+    """The effects table's headings, each naming the measure it is read on."""
+    word = "days at war" if m.outcome == "war_days" else m.key
+    return [f"Δ {word}", "90% interval", "noise", f"better on {word}", "deciding assumptions (index)"]
 
 
-def effects_table(ds: xr.Dataset, wide: bool = False) -> str:
-    """One line per option: its effect on the re-attack risk within
-    `effects.EFFECT_YEAR` years against the baseline, in percentage points,
-    with its 90% parameter interval, its simulation noise, p_better and the
-    assumptions that decide it; one line saying why where the result has
-    no parameter intervals. Fits `WIDTH` columns unless ``wide``."""
-    title = f"Effect on the risk of a re-attack within {effects.EFFECT_YEAR} years, against the baseline"
-    why = effects.missing(ds)
+def effect_title(m: effects.Measure) -> str:
+    return f"Effect on the {m.words}, against the baseline"
+
+
+def effects_table(ds: xr.Dataset, wide: bool = False, m: effects.Measure = effects.HEADLINE) -> str:
+    """One line per option: its effect on the measure ``m`` (days at war by
+    default) against the baseline, in its unit (days, or percentage points),
+    with its 90% parameter interval, its simulation noise, p_better on the
+    same measure and the assumptions that decide it; one line saying why
+    where the result has no parameter intervals. Fits `WIDTH` columns
+    unless ``wide``."""
+    title = effect_title(m)
+    why = effects.missing(ds, m)
     if why:
         return "\n".join(_wrap(f"{title}: not shown, {why}.", not wide))
-    found = effects.effects(ds)
-    prose = [f"{title} ({plain_option(baseline_attr(ds), all_axes=True)}), in percentage points",
-             "change: the mean paired change; 90% interval: 5th to 95th percentile over the uncertain "
+    found = effects.effects(ds, m)
+    better = "has fewer days at war" if m.outcome == "war_days" else (
+        "lowers it" if m.lower_is_better else "raises it")
+    unit = "days" if m.year is None else "percentage points"
+    prose = [f"{title} ({plain_option(baseline_attr(ds), all_axes=True)}), in {unit}",
+             "Δ: the mean paired change; 90% interval: 5th to 95th percentile over the uncertain "
              "parameters of the option's expected change (the uncertainty of the answer)",
-             "noise: one Monte Carlo standard error of the change (simulation noise only, not the uncertainty "
-             "of the answer); better: share of the parameter draws under which the option lowers the risk",
+             f"noise: one Monte Carlo standard error of the change (simulation noise only, not the uncertainty "
+             f"of the answer); better: share of the parameter draws under which the option {better}",
              "deciding assumptions: the parameters whose uncertainty moves the expected change most, with "
              "their first-order index (share of its variance over the priors explained by each alone)"]
+    if m == effects.REATTACK:
+        prose.append("Read it beside days at war and the ceasefire chance: a re-attack can only follow a "
+                     "ceasefire, so whatever delays the ceasefire lowers this risk")
     lines = [line for text in prose for line in _wrap(text, not wide)]
     every = options(ds)
-    head = EFFECT_HEAD if wide else EFFECT_HEAD[:-1] + ["deciding (index)"]
-    lines += _rows(head, _shown_once(every, [_effect_cells(e) for e in found]), len(every), text=1,
+    head = effect_head(m)
+    if not wide:
+        head = head[:-1] + ["deciding (index)"]
+    lines += _rows(head, _shown_once(every, [_effect_cells(e, m=m) for e in found]), len(every), text=1,
                    order=None if wide else list(range(len(head))))
     return "\n".join(lines)
 
@@ -277,7 +320,7 @@ def markdown_table(ds: xr.Dataset, year: int) -> str:
     head = ["force", "posture", "deploy", "support", "leverage"]
     head += [f"{h} {units[v.rsplit('_', 1)[0]]}".strip() for v, h, _ in columns]
     lines = ["| " + " | ".join(head) + " |", "|" + "---:|" * 1 + ":---|" * 4 + "---:|" * len(columns)]
-    cells = _cells(ds, columns, year, _markdown, "{:,.0f}")
+    cells = _cells(ds, columns, year, _markdown, _Count("{:,.0f}"))
     for k, option in enumerate(options(ds)):
         lines.append("| " + " | ".join(_option_cells(option) + list(cells[k])) + " |")
     return "\n".join(lines)
@@ -287,17 +330,20 @@ def _option_cells(option: dict) -> list[str]:
     return [f"{option['force_size']:,}"] + [SHORT.get(option[a], option[a]) for a in AXES[1:]]
 
 
-def markdown_effects(ds: xr.Dataset) -> str:
-    """The effects table of report.md (and of the README's findings): one
-    row per option, as in `effects_table`; where `effects.missing`, why not."""
-    why = effects.missing(ds)
+def markdown_effects(ds: xr.Dataset, m: effects.Measure = effects.HEADLINE) -> str:
+    """The effects table of report.md (and of the README's findings) on the
+    measure ``m``: one row per option, as in `effects_table`; where
+    `effects.missing`, why not."""
+    why = effects.missing(ds, m)
     if why:
         return f"Not shown: {why}."
-    head = ["force", "posture", "deploy", "support", "leverage", "change (pp)", "90% parameter interval",
-            "simulation noise (MC SE)", "p_better", "deciding assumptions (first-order index)"]
+    word = "days at war" if m.outcome == "war_days" else m.key
+    unit = "days" if m.year is None else "pp"
+    head = ["force", "posture", "deploy", "support", "leverage", f"Δ {word} ({unit})", "90% parameter interval",
+            "simulation noise (MC SE)", f"p_better on {word}", "deciding assumptions (first-order index)"]
     lines = ["| " + " | ".join(head) + " |", "|---:|" + ":---|" * 4 + "---:|" * 4 + ":---|"]
     every = options(ds)
-    for option, cells in _shown_once(every, [_effect_cells(e, "`{}`") for e in effects.effects(ds)]):
+    for option, cells in _shown_once(every, [_effect_cells(e, "`{}`", m) for e in effects.effects(ds, m)]):
         lines.append("| " + " | ".join(_option_cells(option) + list(cells)) + " |")
     return "\n".join(lines)
 
@@ -313,8 +359,10 @@ def _csv_columns(ds: xr.Dataset) -> list[tuple[str, np.ndarray]]:
     for o in OUTCOMES:
         if o.kind == COUNT:
             names += [(f"mean_{o.name}", None), (f"diff_mean_{o.name}", None)]
+            names += [(f"p_better_{o.name}", None)] if o.better else []
         else:
-            readings = [f"p_{o.name}", f"diff_p_{o.name}"] if o.kind == EVENT else [o.name]
+            readings = [f"p_{o.name}", f"diff_p_{o.name}"] if o.kind in (EVENT, STATE) else [o.name]
+            readings += [f"p_better_{o.name}"] if o.better and o.kind in (EVENT, STATE) else []
             names += [(r, y) for r in readings for y in years]
     quantiles = [float(q) for q in ds["quantile"].values] if nested(ds) else []
     columns = []
@@ -322,7 +370,7 @@ def _csv_columns(ds: xr.Dataset) -> list[tuple[str, np.ndarray]]:
         if name in ds and f"{name}_se" in ds:
             suffix = "" if y is None else f"_{y}y"
             columns += [(name + suffix, flat(ds, name, y)), (f"{name}{suffix}_se", flat(ds, f"{name}_se", y))]
-            if f"{name}_q" in ds and y is not None:
+            if f"{name}_q" in ds:
                 for q in quantiles:
                     column = f"{name}{suffix}_q{round(100 * q):02d}"
                     columns += [(column, flat(ds, f"{name}_q", y, q)), (f"{column}_se", flat(ds, f"{name}_q_se", y, q))]
