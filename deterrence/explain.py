@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deterrence import UserError, epistemic, outcomes, shipped
+from deterrence import UserError, epistemic, outcomes
 from deterrence.config import Config, Option
 from deterrence.model import PARAMETERS, YEARS
 from deterrence.outcomes import outcome as declared_outcome
@@ -138,14 +138,14 @@ def explain(config: Config, option: Option, versus: Option | None = None, outcom
             draws: int = DRAWS, runs_per_draw: int | None = None, depth: int = DEPTH, margin: float = MARGIN,
             resamples: int = RESAMPLES, first: int = 0, workers: int | None = None,
             scheduler: str | None = None, block_draws: int | None = None,
-            show_progress: bool | None = None) -> Explanation:
+            show_progress: bool | None = None, jobqueue_config: str | None = None) -> Explanation:
     """Find where ``option`` (A) does worse than ``versus`` (B, default the
     study's baseline) on ``outcome`` (``reattack_2y``: an event and years).
 
     ``draws`` parameter draws from draw ``first``, each with
     ``runs_per_draw`` runs (default the config's ``study.runs_per_draw``, or
     RUNS_PER_DRAW if that is 1; even, for the two halves), on local threads
-    (``workers``) or a dask ``scheduler`` as for ``deterrence run``; the
+    (``workers``) or a dask ``scheduler`` (with ``jobqueue_config``) as for ``deterrence run``; the
     result is the same for any of them. ``depth``: of the box tree;
     ``margin``: an effect within it is "the same"; ``resamples``: bootstrap
     refits for the stability (fixed seed)."""
@@ -165,13 +165,9 @@ def explain(config: Config, option: Option, versus: Option | None = None, outcom
     if not (isinstance(margin, (int, float)) and 0 <= margin < 1):
         raise UserError(f"--margin must lie in [0, 1), got {margin!r}")
     clusters.check_scheduler(scheduler)
-    kwargs = dict(block_draws=block_draws, show_progress=show_progress)
-    if scheduler is None:
-        halves = replay_halves(config, [option, versus], draws, n, first, workers=workers, **kwargs)
-    else:
-        settings = clusters.jobqueue_settings(config.cluster, shipped("jobs") / "jobqueue.yaml")
-        with clusters.client_for(scheduler, workers, settings) as client:
-            halves = replay_halves(config, [option, versus], draws, n, first, client=client, **kwargs)
+    with clusters.backend(scheduler, workers, config.cluster, jobqueue_config).client() as client:
+        halves = replay_halves(config, [option, versus], draws, n, first, workers=workers, client=client,
+                               block_draws=block_draws, show_progress=show_progress)
     theta = halves.theta[::2]
     k = halves.within[:, :, event_index(name), YEARS.index(years)].reshape(draws, 2, 2)   # draw, half, option
     difference = k[:, :, 0] - k[:, :, 1]
