@@ -326,12 +326,6 @@ class Backend:
             yield None
             return
         with client_for(self.scheduler, self.workers, self.settings) as client:
-            try:
-                link = client.dashboard_link
-            except KeyError:  # a scheduler without a dashboard (dask-mpi's, here)
-                link = None
-            if link:
-                print(f"deterrence: Dask dashboard at {link}", file=sys.stderr)
             yield client
 
 
@@ -368,9 +362,11 @@ def client_for(scheduler: str, workers: int | None, settings: dict | None = None
                           processes=True, host=LOOPBACK, dashboard_address=f"{LOOPBACK}:0",
                           protocol="tls://", security=Security.temporary(),
                           local_directory=tempfile.gettempdir()) as cluster, Client(cluster) as client:
+            _show_dashboard(cluster)
             yield client
     elif scheduler in SYSTEMS:
         with jobqueue_cluster(scheduler, settings, workers) as cluster, Client(cluster) as client:
+            _show_dashboard(cluster)  # before the wait: the jobs may queue for a while
             client.wait_for_workers(1)
             yield client
     elif scheduler == "mpi":
@@ -390,3 +386,8 @@ def client_for(scheduler: str, workers: int | None, settings: dict | None = None
             raise UserError(f"--scheduler {scheduler}: cannot connect ({error})") from None
         with client:
             yield client
+
+
+def _show_dashboard(cluster) -> None:
+    # On loopback unless [cluster] says otherwise: reach it through ssh -L.
+    print(f"deterrence: Dask dashboard at {cluster.dashboard_link}", file=sys.stderr)
