@@ -108,7 +108,8 @@ def slurm_up() -> bool:
     if shutil.which("sinfo") is None:
         return False
     done = subprocess.run(["sinfo", "-h", "-o", "%t"], capture_output=True, text=True)
-    return done.returncode == 0 and any(s in done.stdout for s in ("idle", "mix", "alloc"))
+    # "comp": the node is up, still completing the jobs of the test before.
+    return done.returncode == 0 and any(s in done.stdout for s in ("idle", "mix", "alloc", "comp"))
 
 
 @pytest.fixture
