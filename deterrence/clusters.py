@@ -1,5 +1,8 @@
-"""Dask clusters to run blocks on: local processes, a running scheduler,
-or batch jobs through dask-jobqueue (Slurm, PBS) and dask-mpi.
+"""Where blocks run, for every command (:func:`backend`, the one place that
+starts a cluster or a client): local threads, or Dask on local processes, a
+running scheduler, batch jobs through dask-jobqueue (Slurm, PBS) or
+dask-mpi. Batch settings are dask-jobqueue's, read as it reads them
+(:func:`jobqueue_settings`), and shared with ``deterrence submit``.
 
 No scheduler started here listens without authentication: every one uses
 TLS with temporary credentials, so no one else on a shared machine or

@@ -145,8 +145,8 @@ def explain(config: Config, option: Option, versus: Option | None = None, outcom
     ``draws`` parameter draws from draw ``first``, each with
     ``runs_per_draw`` runs (default the config's ``study.runs_per_draw``, or
     RUNS_PER_DRAW if that is 1; even, for the two halves), on local threads
-    (``workers``) or a dask ``scheduler`` (with ``jobqueue_config``) as for ``deterrence run``; the
-    result is the same for any of them. ``depth``: of the box tree;
+    (``workers``) or a dask ``scheduler`` (and ``jobqueue_config``) as for
+    ``deterrence run``; the result is the same for any of them. ``depth``: of the box tree;
     ``margin``: an effect within it is "the same"; ``resamples``: bootstrap
     refits for the stability (fixed seed)."""
     from deterrence import clusters
