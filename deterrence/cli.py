@@ -41,7 +41,7 @@ def _submit(args) -> int:
 
     cfg = config.load(args.config)
     out = Path(args.out or Path("results") / f"{cfg.study.name}.nc").resolve()
-    script = submit.render(cfg, args.system, args.mode, out)
+    script = submit.render(cfg, args.system, args.mode, out, args.jobqueue_config)
     if args.dry_run:
         print(script)
         return 0
@@ -151,11 +151,8 @@ def _sensitivity(args) -> int:
     vs = None if args.vs is None else trace.parse_option(args.vs, cfg.study.baseline)
     given = dict(outcome=args.outcome, draws=args.draws, runs_per_draw=args.runs_per_draw, workers=args.workers)
     start = time.perf_counter()
-    if args.scheduler:
-        with clusters.client_for(args.scheduler, args.workers, clusters.jobqueue_settings(cfg.cluster)) as client:
-            result = sensitivity.indices(cfg, option, vs, client=client, **given)
-    else:
-        result = sensitivity.indices(cfg, option, vs, **given)
+    with clusters.backend(args.scheduler, args.workers, cfg.cluster, args.jobqueue_config).client() as client:
+        result = sensitivity.indices(cfg, option, vs, client=client, **given)
     print(sensitivity.to_json(result) if args.json else sensitivity.table(result))
     if args.out:
         sensitivity.draw(result, Path(args.out))
@@ -174,7 +171,8 @@ def _explain(args) -> int:
     versus = trace.parse_option(args.vs, cfg.study.baseline) if args.vs is not None else None
     given = {k: v for k, v in vars(args).items() if k in ("draws", "depth", "margin", "resamples") and v is not None}
     found = explain.explain(cfg, option, versus, args.outcome, runs_per_draw=args.runs_per_draw, workers=args.workers,
-                            scheduler=args.scheduler, show_progress=not args.json, **given)
+                            scheduler=args.scheduler, jobqueue_config=args.jobqueue_config,
+                            show_progress=not args.json, **given)
     print(explain.to_json(found) if args.json else explain.table(found))
     if args.out:
         print(f"wrote {explain.draw(found, Path(args.out))}", file=sys.stderr)
@@ -200,6 +198,11 @@ examples:
   deterrence report results/laptop.nc --out rep  tables, figures and a Markdown report
   deterrence priors                              every prior, with its source and fit
   deterrence COMMAND --help                      the options of one command"""
+
+
+JOBQUEUE_HELP = ("batch settings for --scheduler slurm|pbs and submit, in dask-jobqueue's schema (jobqueue: slurm: "
+                 "cores: ...; example: jobs/jobqueue.yaml), over the site's dask config and under the config's "
+                 "[cluster] table")
 
 
 def whole_number(text: str) -> int:
@@ -249,17 +252,17 @@ def parser() -> argparse.ArgumentParser:
                                                      "re-attack's parameter quantiles and p_better")
     run.add_argument("--max-runs", type=whole_number,
                      help="cap on runs per option for --target-se (default study.runs)")
-    run.add_argument("--jobqueue-config",
-                     help="site settings for --scheduler slurm|pbs (default: the jobs/jobqueue.yaml shipped "
-                          "with deterrence)")
+    run.add_argument("--jobqueue-config", help=JOBQUEUE_HELP)
     run.set_defaults(func=_run)
     sub_ = sub.add_parser("submit", help="render a batch script for Slurm or PBS and submit it")
-    sub_.add_argument("config", help="study config (TOML); its [cluster] table sets queue, cores, ...")
+    sub_.add_argument("config", help="study config (TOML); its [cluster] table sets queue, cores, ... over the "
+                                     "site's dask-jobqueue config")
     sub_.add_argument("--system", choices=tuple(SYSTEMS), required=True)
     sub_.add_argument("--mode", choices=("local", "mpi"), default="local",
                       help="local: all cores of one node; mpi: dask-mpi over several nodes")
     sub_.add_argument("--out", help="result path (default results/NAME.nc)")
     sub_.add_argument("--dry-run", action="store_true", help="print the script instead of submitting")
+    sub_.add_argument("--jobqueue-config", help=JOBQUEUE_HELP)
     sub_.set_defaults(func=_submit)
     rep = sub.add_parser("report", help="tables from a result; with --out, a full report")
     rep.add_argument("result", help="a result written by deterrence run (.nc or .zarr)")
@@ -317,6 +320,7 @@ def parser() -> argparse.ArgumentParser:
                      help="runs per design row (default %(default)s)")
     sen.add_argument("--workers", type=whole_number, help="local worker threads (default: all cores)")
     sen.add_argument("--scheduler", help="local, slurm, pbs, mpi or a scheduler address (default: local threads)")
+    sen.add_argument("--jobqueue-config", help=JOBQUEUE_HELP)
     sen.add_argument("--json", action="store_true", help="print the indices as a JSON object")
     sen.add_argument("--out", help="bar figure (PNG) of the leading indices with their intervals")
     sen.set_defaults(func=_sensitivity)
@@ -343,6 +347,7 @@ def parser() -> argparse.ArgumentParser:
                                                           "--scheduler local (default: all cores)")
     exp.add_argument("--scheduler", help="as for deterrence run: local, slurm, pbs, mpi or an address "
                                          "tcp://host:8786 (default: local threads)")
+    exp.add_argument("--jobqueue-config", help=JOBQUEUE_HELP)
     exp.add_argument("--json", action="store_true", help="print the boxes as a JSON object")
     exp.add_argument("--out", help="figure (PNG): the draws in the top box's two parameters, the box drawn")
     exp.set_defaults(func=_explain)
@@ -376,7 +381,7 @@ def parser() -> argparse.ArgumentParser:
                           '"force_size=5000;force_size=0,leverage=assets_and_aid"')
     dec.add_argument("--workers", type=whole_number, help="local worker threads (default: all cores)")
     dec.add_argument("--scheduler", help="as for run: local, slurm, pbs, mpi or a scheduler address")
-    dec.add_argument("--jobqueue-config", help="site settings for --scheduler slurm|pbs")
+    dec.add_argument("--jobqueue-config", help=JOBQUEUE_HELP)
     dec.add_argument("--json", action="store_true", help="print the decision as a JSON object")
     dec.set_defaults(func=_decide)
     return p

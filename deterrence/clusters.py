@@ -1,5 +1,8 @@
-"""Dask clusters to run blocks on: local processes, a running scheduler,
-or batch jobs through dask-jobqueue (Slurm, PBS) and dask-mpi.
+"""Where blocks run, for every command (:func:`backend`, the one place that
+starts a cluster or a client): local threads, or Dask on local processes, a
+running scheduler, batch jobs through dask-jobqueue (Slurm, PBS) or
+dask-mpi. Batch settings are dask-jobqueue's, read as it reads them
+(:func:`jobqueue_settings`), and shared with ``deterrence submit``.
 
 No scheduler started here listens without authentication: every one uses
 TLS with temporary credentials, so no one else on a shared machine or
@@ -16,12 +19,13 @@ import os
 import re
 import shutil
 import stat
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from deterrence import UserError
-from deterrence.config import check_cluster
+from deterrence.config import CLUSTER_KEYS, check_cluster
 
 LOOPBACK = "127.0.0.1"
 
@@ -35,18 +39,20 @@ class BatchSystem:
     directive: str            # prefix of a directive line in a batch script
     queue: str                # directive option naming the partition or queue ({} is the value)
     account: str              # directive option naming the account
+    walltime: str             # directive option setting the job's time limit
     log: str                  # the job log beside the output ({out} is the result's path)
     launcher: str             # starts one process per MPI rank inside a job
     requeue: str              # shell command by which a job asks to run again
+    memory: str               # memory per node in a batch script ({} is MiB)
     jobqueue_class: str       # the dask_jobqueue cluster class
     template: str             # batch script template in jobs/
 
 
 SYSTEMS = {
-    "slurm": BatchSystem("Slurm", "sbatch", "#SBATCH", "--partition={}", "--account={}", "{out}.%j.log",
-                         "srun", 'scontrol requeue "$SLURM_JOB_ID"', "SLURMCluster", "slurm.sh"),
-    "pbs": BatchSystem("PBS", "qsub", "#PBS", "-q {}", "-A {}", "{out}.log",
-                       "mpiexec", 'qrerun "$PBS_JOBID"', "PBSCluster", "pbs.sh"),
+    "slurm": BatchSystem("Slurm", "sbatch", "#SBATCH", "--partition={}", "--account={}", "--time={}", "{out}.%j.log",
+                         "srun", 'scontrol requeue "$SLURM_JOB_ID"', "{}M", "SLURMCluster", "slurm.sh"),
+    "pbs": BatchSystem("PBS", "qsub", "#PBS", "-q {}", "-A {}", "-l walltime={}", "{out}.log",
+                       "mpiexec", 'qrerun "$PBS_JOBID"', "{}mb", "PBSCluster", "pbs.sh"),
 }
 
 
@@ -132,22 +138,70 @@ def _check_mpi() -> None:
                         f"workers), got {ranks}; launch with e.g. mpirun -n 4 deterrence run ...")
 
 
-def jobqueue_settings(settings: dict, jobqueue_yaml: str | Path | None = None) -> dict:
-    """Cluster settings from a YAML file (keys as in a config's [cluster]
-    table) overridden by the config's own."""
-    merged = {}
-    if jobqueue_yaml and Path(jobqueue_yaml).exists():
-        import yaml
+# Where dask-jobqueue requires a value and its defaults set none; one worker
+# process per job (dask-jobqueue would start several), whose threads run blocks.
+FALLBACK = {"cores": 1, "memory": "2GB", "processes": 1, "jobs": 1}
+SITE = "the site's dask config (~/.config/dask/*.yaml, DASK_JOBQUEUE__* variables)"
 
-        try:
-            site = yaml.safe_load(Path(jobqueue_yaml).read_text()) or {}
-        except yaml.YAMLError as error:
-            raise UserError(f"{jobqueue_yaml}: not valid YAML ({str(error).splitlines()[0]})") from None
-        if not isinstance(site, dict):
-            raise UserError(f"{jobqueue_yaml}: expected keys as in a config's [cluster] table")
-        merged.update(check_cluster(site, str(jobqueue_yaml)))
-    merged.update(settings)
+
+def jobqueue_settings(system: str, table: dict, jobqueue_config: str | Path | None = None) -> dict:
+    """The batch settings for ``system`` (slurm, pbs), each key from the
+    first of: the config's [cluster] table, the ``--jobqueue-config`` file
+    (dask-jobqueue's schema, ``jobqueue: slurm: ...``), the site's dask
+    config (``jobqueue.slurm.*`` as dask-jobqueue reads it), dask-jobqueue's
+    defaults, then FALLBACK. Values from files and the environment are
+    checked against the same forms as the [cluster] table."""
+    import dask
+    import dask_jobqueue  # noqa: F401 (puts its defaults in dask's config)
+
+    layers = [_section(dask.config.get(f"jobqueue.{system}", None) or {}, system, SITE)]
+    if jobqueue_config is not None:
+        layers.append(_section(_read_jobqueue_file(Path(jobqueue_config), system), system, str(jobqueue_config)))
+    layers.append(check_cluster(table, ""))
+    merged = dict(FALLBACK)
+    for layer in layers:
+        merged.update({key: value for key, value in layer.items() if value is not None})
     return merged
+
+
+def _read_jobqueue_file(path: Path, system: str) -> dict:
+    import yaml
+
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except OSError as error:
+        raise UserError(f"--jobqueue-config {path}: cannot read it ({error.strerror})") from None
+    except yaml.YAMLError as error:
+        raise UserError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    if not (isinstance(raw, dict) and set(raw) == {"jobqueue"} and isinstance(raw["jobqueue"], dict)):
+        raise UserError(f"{path}: expected dask-jobqueue's schema, settings under jobqueue.slurm or "
+                        f"jobqueue.pbs (as in the shipped jobs/jobqueue.yaml)")
+    section = raw["jobqueue"].get(system) or {}
+    if not isinstance(section, dict):
+        raise UserError(f"{path}: jobqueue.{system} must be a mapping of settings such as cores: 8")
+    return section
+
+
+def _section(section: dict, system: str, where: str) -> dict:
+    """The settings this package takes from a ``jobqueue.<system>`` mapping,
+    checked. A key it does not take may keep dask-jobqueue's default only:
+    dask-jobqueue would put it in the worker jobs' script unchecked."""
+    import dask_jobqueue
+    import yaml
+
+    defaults = yaml.safe_load(Path(dask_jobqueue.__file__).with_name("jobqueue.yaml").read_text())
+    defaults = {key.replace("-", "_"): value for key, value in defaults["jobqueue"][system].items()}
+    taken = {}
+    for key, value in section.items():
+        name = str(key).replace("-", "_")
+        if name in CLUSTER_KEYS:
+            taken[name] = value
+        elif name not in defaults:
+            check_cluster({name: value}, where, f"jobqueue.{system}")  # the unknown key's message
+        elif value != defaults[name]:
+            raise UserError(f"{where}: jobqueue.{system}.{key} is set, but deterrence does not check it before "
+                            f"it goes into a batch script; remove it (deterrence takes: {', '.join(CLUSTER_KEYS)})")
+    return check_cluster(taken, where, f"jobqueue.{system}")
 
 
 @contextlib.contextmanager
@@ -191,15 +245,13 @@ def jobqueue_cluster(system: str, settings: dict, workers: int | None):
     settings.pop("nodes", None)
     tls = settings.pop("tls", True)
     host = settings.pop("host", None)
-    interface = settings.pop("interface", None)
     base = settings.pop("shared_temp_directory", None) or Path.cwd()
     scheduler_options = {"dashboard_address": f"{LOOPBACK}:0"}
-    if interface:
-        scheduler_options["interface"] = interface
+    if settings.get("interface"):
+        scheduler_options["interface"] = settings["interface"]
     else:
         scheduler_options["host"] = host or LOOPBACK
-    kwargs = {"cores": 1, "processes": 1, "memory": "2GB", "walltime": "01:00:00",
-              **{k: v for k, v in settings.items() if v is not None}, "scheduler_options": scheduler_options}
+    kwargs = {**{k: v for k, v in settings.items() if v is not None}, "scheduler_options": scheduler_options}
     cls = getattr(dask_jobqueue, batch_system(system).jobqueue_class)
     with credentials_folder(base) if tls else contextlib.nullcontext() as shared:
         if tls:
@@ -261,6 +313,40 @@ def start_mpi(settings: dict) -> None:
     _mpi_started = True
 
 
+@dataclass(frozen=True)
+class Backend:
+    """Where blocks run: local threads (``scheduler`` None) or the Dask
+    client of ``--scheduler``, with the batch settings resolved for it."""
+    scheduler: str | None
+    workers: int | None
+    settings: dict
+
+    @contextlib.contextmanager
+    def client(self):
+        """None for local threads; else a Client (and the cluster behind it,
+        started here), closed when the block ends."""
+        if self.scheduler is None:
+            yield None
+            return
+        with client_for(self.scheduler, self.workers, self.settings) as client:
+            yield client
+
+
+def backend(scheduler: str | None, workers: int | None = None, cluster: dict | None = None,
+            jobqueue_config: str | Path | None = None) -> Backend:
+    """The backend of every command: checks ``--scheduler``, resolves the
+    batch settings (:func:`jobqueue_settings`) and, under an MPI launch,
+    starts dask-mpi (only the client rank returns: call it before anything
+    one process should do alone)."""
+    check_scheduler(scheduler)
+    settings = dict(cluster or {})
+    if scheduler in SYSTEMS:
+        settings = jobqueue_settings(scheduler, settings, jobqueue_config)
+    elif scheduler == "mpi":
+        start_mpi(settings)
+    return Backend(scheduler, workers, settings)
+
+
 @contextlib.contextmanager
 def client_for(scheduler: str, workers: int | None, settings: dict | None = None):
     """A dask.distributed Client for ``--scheduler``: ``local``, an address
@@ -279,9 +365,11 @@ def client_for(scheduler: str, workers: int | None, settings: dict | None = None
                           processes=True, host=LOOPBACK, dashboard_address=f"{LOOPBACK}:0",
                           protocol="tls://", security=Security.temporary(),
                           local_directory=tempfile.gettempdir()) as cluster, Client(cluster) as client:
+            _show_dashboard(cluster)
             yield client
     elif scheduler in SYSTEMS:
         with jobqueue_cluster(scheduler, settings, workers) as cluster, Client(cluster) as client:
+            _show_dashboard(cluster)  # before the wait: the jobs may queue for a while
             client.wait_for_workers(1)
             yield client
     elif scheduler == "mpi":
@@ -301,3 +389,8 @@ def client_for(scheduler: str, workers: int | None, settings: dict | None = None
             raise UserError(f"--scheduler {scheduler}: cannot connect ({error})") from None
         with client:
             yield client
+
+
+def _show_dashboard(cluster) -> None:
+    # On loopback unless [cluster] says otherwise: reach it through ssh -L.
+    print(f"deterrence: Dask dashboard at {cluster.dashboard_link}", file=sys.stderr)

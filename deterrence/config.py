@@ -119,10 +119,11 @@ DECISION_WEIGHTS = {
 }
 
 
-def check_cluster(table: dict, where: str) -> dict:
+def check_cluster(table: dict, where: str, section: str = "cluster") -> dict:
     """Refuse a [cluster] value that is not of its key's form (None, from
-    YAML's null, means the site default)."""
-    _unknown_keys(table, CLUSTER_KEYS, where, "[cluster]")
+    YAML's null, means the site default). ``section`` names the table in
+    the message (``jobqueue.slurm`` for dask-jobqueue's config)."""
+    _unknown_keys(table, CLUSTER_KEYS, where, f"[{section}]")
     for key, value in table.items():
         form, allowed = CLUSTER_FORMS[key]
         if value is None:
@@ -137,7 +138,7 @@ def check_cluster(table: dict, where: str) -> dict:
         else:
             ok = isinstance(value, str) and re.fullmatch(form, value) is not None
         if not ok:
-            _fail(where, f"cluster.{key} must be {allowed}, got {value!r}")
+            _fail(where, f"{section}.{key} must be {allowed}, got {value!r}")
     return table
 
 

@@ -304,7 +304,7 @@ def decide_source(source: str, options: str = "all", draws: int | None = None, r
                   jobqueue_config: str | None = None) -> Decision:
     """``deterrence decide``: from a config or a result, on local threads or
     a dask ``scheduler`` (as ``deterrence run``)."""
-    from deterrence import clusters, shipped
+    from deterrence import clusters
 
     cfg = load(source)
     chosen = parse_options(options, cfg)
@@ -313,13 +313,8 @@ def decide_source(source: str, options: str = "all", draws: int | None = None, r
         if value is not None and value < 1:
             raise UserError(f"{name} must be a positive integer, got {value}")
     draws = DRAWS if draws is None else draws
-    if scheduler is None:
-        return decide(cfg, chosen, draws, runs_per_draw, workers)
-    settings = clusters.jobqueue_settings(cfg.cluster, jobqueue_config or shipped("jobs") / "jobqueue.yaml")
-    if scheduler == "mpi":
-        clusters.start_mpi(settings)
-    with clusters.client_for(scheduler, workers, settings) as client:
-        return decide(cfg, chosen, draws, runs_per_draw, client=client)
+    with clusters.backend(scheduler, workers, cfg.cluster, jobqueue_config).client() as client:
+        return decide(cfg, chosen, draws, runs_per_draw, workers, client=client)
 
 
 def labels(options: tuple[Option, ...]) -> list[str]:

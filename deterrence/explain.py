@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deterrence import UserError, epistemic, outcomes, shipped
+from deterrence import UserError, epistemic, outcomes
 from deterrence.config import Config, Option
 from deterrence.model import PARAMETERS
 from deterrence.outcomes import outcome as declared_outcome
@@ -141,7 +141,7 @@ def explain(config: Config, option: Option, versus: Option | None = None, outcom
             draws: int = DRAWS, runs_per_draw: int | None = None, depth: int = DEPTH, margin: float | None = None,
             resamples: int = RESAMPLES, first: int = 0, workers: int | None = None,
             scheduler: str | None = None, block_draws: int | None = None,
-            show_progress: bool | None = None) -> Explanation:
+            show_progress: bool | None = None, jobqueue_config: str | None = None) -> Explanation:
     """Find where ``option`` (A) does worse than ``versus`` (B, default the
     study's baseline) on ``outcome`` (days at war by default; ``reattack_2y``:
     an event and years).
@@ -149,8 +149,8 @@ def explain(config: Config, option: Option, versus: Option | None = None, outcom
     ``draws`` parameter draws from draw ``first``, each with
     ``runs_per_draw`` runs (default the config's ``study.runs_per_draw``, or
     RUNS_PER_DRAW if that is 1; even, for the two halves), on local threads
-    (``workers``) or a dask ``scheduler`` as for ``deterrence run``; the
-    result is the same for any of them. ``depth``: of the box tree;
+    (``workers``) or a dask ``scheduler`` (and ``jobqueue_config``) as for
+    ``deterrence run``; the result is the same for any of them. ``depth``: of the box tree;
     ``margin``: an effect within it is "the same"; ``resamples``: bootstrap
     refits for the stability (fixed seed)."""
     from deterrence import clusters
@@ -171,13 +171,9 @@ def explain(config: Config, option: Option, versus: Option | None = None, outcom
         raise UserError(f"--margin must lie in [0, 1) for a probability, or be at least 0 (in the count's unit), "
                         f"got {margin!r}")
     clusters.check_scheduler(scheduler)
-    kwargs = dict(block_draws=block_draws, show_progress=show_progress)
-    if scheduler is None:
-        halves = replay_halves(config, [option, versus], draws, n, first, workers=workers, **kwargs)
-    else:
-        settings = clusters.jobqueue_settings(config.cluster, shipped("jobs") / "jobqueue.yaml")
-        with clusters.client_for(scheduler, workers, settings) as client:
-            halves = replay_halves(config, [option, versus], draws, n, first, client=client, **kwargs)
+    with clusters.backend(scheduler, workers, config.cluster, jobqueue_config).client() as client:
+        halves = replay_halves(config, [option, versus], draws, n, first, workers=workers, client=client,
+                               block_draws=block_draws, show_progress=show_progress)
     theta = halves.theta[::2]
     total, unit = halves.totals(outcome)
     k = total.reshape(draws, 2, 2) * unit                                  # draw, half, option

@@ -330,7 +330,9 @@ def run_dask(plan: Plan, client, show_progress: bool | None = None,
     acc = acc or Accumulator(plan, checkpoint, show_progress=show_progress)
     plan_future = client.scatter(plan, broadcast=True)
     pending = iter(acc.todo())
-    window = max(2 * len(client.scheduler_info(n_workers=-1)["workers"]), 4)
+    # Two blocks per worker thread: a batch job of 8 cores is one worker of 8 threads.
+    threads = sum(w["nthreads"] for w in client.scheduler_info(n_workers=-1)["workers"].values())
+    window = max(2 * threads, 4)
 
     def submit(block):
         index, start, stop = block

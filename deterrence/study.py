@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from deterrence import UserError, __version__, config, shipped
+from deterrence import UserError, __version__, config
 from deterrence.config import Config
 
 if TYPE_CHECKING:
@@ -120,8 +120,10 @@ def run_study(config_or_path: Config | str | os.PathLike, *, runs: int | None = 
     max_runs : int, optional
         Cap on runs per option with ``target_se`` (default: ``study.runs``).
     jobqueue_config : str or path-like, optional
-        Site settings for ``scheduler="slurm"`` or ``"pbs"`` (default: the
-        shipped ``jobs/jobqueue.yaml``).
+        A YAML file in dask-jobqueue's schema (``jobqueue: slurm: ...``, as
+        the shipped example ``jobs/jobqueue.yaml``) for ``scheduler="slurm"``
+        or ``"pbs"``: over the site's dask config, under the config's
+        ``[cluster]`` table.
     stop_signals : iterable of int, default ()
         Signals (e.g. ``signal.SIGTERM``) that, from the first block until the
         result is about to be renamed into place, stop the run with
@@ -170,9 +172,8 @@ def run_study(config_or_path: Config | str | os.PathLike, *, runs: int | None = 
             out.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise UserError(f"--out {out}: cannot create its folder ({error.strerror})") from None
-    settings = clusters.jobqueue_settings(cfg.cluster, jobqueue_config or shipped("jobs") / "jobqueue.yaml")
-    if scheduler == "mpi":
-        clusters.start_mpi(settings)  # only the client rank returns, to take the lock and write
+    # Under MPI only the client rank returns from here, to take the lock and write.
+    backend = clusters.backend(scheduler, workers, cfg.cluster, jobqueue_config)
 
     def compute(checkpoint, on_commit=None) -> "xr.Dataset":
         if progress:
@@ -180,13 +181,10 @@ def run_study(config_or_path: Config | str | os.PathLike, *, runs: int | None = 
                   f"{len(plan.blocks)} blocks, seed {cfg.study.seed}, scheduler {scheduler or 'threads'}",
                   file=sys.stderr)
         start = time.perf_counter()
-        if scheduler is None:
+        with backend.client() as client:
             acc = runner.accumulator(plan, checkpoint, target_se=target_se, show_progress=progress)
-            tallies = runner.run_local(plan, workers=workers, acc=acc)
-        else:
-            with clusters.client_for(scheduler, workers, settings) as client:
-                acc = runner.accumulator(plan, checkpoint, target_se=target_se, show_progress=progress)
-                tallies = runner.run_dask(plan, client, acc=acc)
+            tallies = (runner.run_local(plan, workers=workers, acc=acc) if client is None
+                       else runner.run_dask(plan, client, acc=acc))
         extra = {"wall_seconds": round(time.perf_counter() - start, 3)}
         if target_se is not None:
             extra.update(target_se=target_se, stop_reason=acc.reason)

@@ -1,7 +1,6 @@
 #!/bin/bash
 #PBS -N ${job_name}
-#PBS -l select=${nodes}:ncpus=${cores}:mpiprocs=${tasks_per_node}
-#PBS -l walltime=${walltime}
+#PBS -l select=${nodes}:ncpus=${cores}:mpiprocs=${tasks_per_node}:mem=${memory}
 #PBS -j oe
 #PBS -o ${log}
 #PBS -r y
@@ -11,6 +10,7 @@ ${directives}
 # 75; the job then asks to be rerun and the next start resumes (--resume).
 set -u
 cd ${workdir}
+${prologue}
 ${command} &
 child=$$!
 trap 'kill -TERM $$child' TERM

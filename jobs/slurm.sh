@@ -3,7 +3,7 @@
 #SBATCH --nodes=${nodes}
 #SBATCH --ntasks-per-node=${tasks_per_node}
 #SBATCH --cpus-per-task=${cpus_per_task}
-#SBATCH --time=${walltime}
+#SBATCH --mem=${memory}
 #SBATCH --output=${log}
 #SBATCH --open-mode=append
 #SBATCH --requeue
@@ -15,6 +15,7 @@ ${directives}
 # next start resumes where this one stopped (--resume).
 set -u
 cd ${workdir}
+${prologue}
 ${command} &
 child=$$!
 trap 'kill -TERM $$child' TERM

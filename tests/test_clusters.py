@@ -8,13 +8,15 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
+import dask
 import numpy as np
 import pytest
 from distributed import Client, LocalCluster
 from helpers import same_result, study_text
 
-from deterrence import clusters, config, runner
+from deterrence import clusters, config, runner, shipped
 from deterrence.cli import main
 from deterrence.plan import make_plan
 
@@ -106,7 +108,8 @@ def slurm_up() -> bool:
     if shutil.which("sinfo") is None:
         return False
     done = subprocess.run(["sinfo", "-h", "-o", "%t"], capture_output=True, text=True)
-    return done.returncode == 0 and any(s in done.stdout for s in ("idle", "mix", "alloc"))
+    # "comp": the node is up, still completing the jobs of the test before.
+    return done.returncode == 0 and any(s in done.stdout for s in ("idle", "mix", "alloc", "comp"))
 
 
 @pytest.fixture
@@ -122,7 +125,7 @@ def test_slurm_run_matches_local_and_refuses_strangers(slurm, tmp_path, monkeypa
     monkeypatch.chdir(tmp_path)
     path = write_config(tmp_path, name="slurm")
     cfg = config.load(path)
-    with clusters.jobqueue_cluster("slurm", clusters.jobqueue_settings(cfg.cluster), workers=2) as cluster:
+    with clusters.jobqueue_cluster("slurm", clusters.jobqueue_settings("slurm", cfg.cluster), workers=2) as cluster:
         assert cluster.scheduler_address.startswith("tls://127.0.0.1:")
         # A client without the credentials is refused (in its own process: a
         # failed Client leaves dask's global scheduler setting behind).
@@ -143,6 +146,20 @@ def test_slurm_run_matches_local_and_refuses_strangers(slurm, tmp_path, monkeypa
         assert done.returncode == 0, done.stderr
     assert not list(tmp_path.glob(".deterrence-tls-*")), "credentials outlived the run"
     assert same_result(tmp_path / "slurm.nc", tmp_path / "local.nc")
+
+
+@pytest.mark.cluster
+def test_a_site_setting_reaches_the_job_slurm_runs(slurm, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    site = {"jobqueue.slurm.job-extra-directives": ["--oversubscribe", "--comment=site-setting"],
+            "jobqueue.slurm.walltime": "00:07:00"}
+    with dask.config.set(site):
+        settings = clusters.backend("slurm", 1, {}).settings
+        with clusters.jobqueue_cluster("slurm", settings, workers=1) as cluster, Client(cluster) as client:
+            client.wait_for_workers(1, timeout=120)
+            job = next(iter(cluster.workers.values())).job_id
+            shown = subprocess.run(["scontrol", "show", "job", "-o", str(job)], capture_output=True, text=True)
+    assert "Comment=site-setting" in shown.stdout and "TimeLimit=00:07:00" in shown.stdout, shown.stdout
 
 
 @pytest.mark.cluster
@@ -185,3 +202,139 @@ def test_mpi_run_matches_local_over_tls(tmp_path, monkeypatch):
     assert re.search(r"Scheduler at:\s+tls://", done.stderr), "the MPI scheduler must use TLS"
     assert main(["run", str(path), "--out", "local.nc"]) == 0
     assert same_result(tmp_path / "mpi.nc", tmp_path / "local.nc")
+
+
+# --- where batch settings come from --------------------------------------------
+# The config's [cluster] table > --jobqueue-config FILE > the site's dask config
+# (~/.config/dask/jobqueue.yaml, DASK_JOBQUEUE__* variables) > dask-jobqueue's
+# defaults > clusters.FALLBACK.
+
+SITE = {"jobqueue.slurm.cores": 8, "jobqueue.slurm.memory": "32GB", "jobqueue.slurm.walltime": "12:00:00",
+        "jobqueue.slurm.queue": "site-q", "jobqueue.slurm.account": "site-acct"}
+
+
+def jobqueue_file(tmp_path, text="    queue: file-q\n    cores: 4\n"):
+    path = tmp_path / "site.yaml"
+    path.write_text("jobqueue:\n  slurm:\n" + text)
+    return path
+
+
+def test_each_setting_comes_from_the_first_layer_that_sets_it(tmp_path):
+    bare = clusters.jobqueue_settings("slurm", {})
+    assert (bare["cores"], bare["memory"], bare["walltime"]) == (1, "2GB", "00:30:00"), "dask-jobqueue's walltime"
+    with dask.config.set(SITE):
+        site = clusters.jobqueue_settings("slurm", {})
+        assert {k: site[k] for k in ("cores", "memory", "walltime", "queue", "account")} == {
+            k.rsplit(".", 1)[1]: v for k, v in SITE.items()}
+        layered = clusters.jobqueue_settings("slurm", {"cores": 2}, jobqueue_file(tmp_path))
+        assert (layered["cores"], layered["queue"], layered["memory"], layered["account"]) == (
+            2, "file-q", "32GB", "site-acct")
+        # PBS reads its own section.
+        assert clusters.jobqueue_settings("pbs", {})["cores"] == 1
+
+
+def test_the_shipped_example_is_valid_and_overrides_no_site(tmp_path, capsys):
+    example = shipped("jobs") / "jobqueue.yaml"
+    for system in clusters.SYSTEMS:
+        assert clusters.jobqueue_settings(system, {}, example)["walltime"] == "04:00:00"
+    path = tmp_path / "plain.toml"
+    path.write_text(study_text("grid48", name="plain", runs=20_000, seed=5))
+    with dask.config.set(SITE):
+        assert main(["submit", str(path), "--system", "slurm", "--dry-run"]) == 0
+    script = capsys.readouterr().out
+    for line in ("#SBATCH --cpus-per-task=8", "#SBATCH --mem=30518M", "#SBATCH --time=12:00:00"):
+        assert line + "\n" in script, script
+
+
+def test_the_site_config_reaches_the_worker_job_script(tmp_path, monkeypatch):
+    bin_ = tmp_path / "bin"
+    bin_.mkdir()
+    for command, output in (("sbatch", "Submitted batch job 1"), ("scancel", ""), ("squeue", "")):
+        (bin_ / command).write_text(f"#!/bin/sh\necho {output}\n")
+        (bin_ / command).chmod(0o700)
+    monkeypatch.setenv("PATH", f"{bin_}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.chdir(tmp_path)
+    with dask.config.set(SITE):
+        backend = clusters.backend("slurm", None, {"job_extra_directives": ["--oversubscribe"]})
+        with clusters.jobqueue_cluster("slurm", backend.settings, workers=None) as cluster:
+            script = cluster.job_script()
+    for line in ("#SBATCH -p site-q", "#SBATCH -A site-acct", "#SBATCH --cpus-per-task=8", "#SBATCH --mem=30G",
+                 "#SBATCH -t 12:00:00", "#SBATCH --oversubscribe"):
+        assert line + "\n" in script, script
+
+
+def test_submit_takes_the_same_settings_as_the_cluster(tmp_path, capsys):
+    path = tmp_path / "sub.toml"
+    path.write_text(study_text("grid48", name="sub", runs=20_000, seed=5) + '\n[cluster]\naccount = "cfg-acct"\n')
+    site = jobqueue_file(tmp_path, "    queue: file-q\n    job-script-prologue: ['module load python']\n")
+    with dask.config.set(SITE):
+        assert main(["submit", str(path), "--system", "slurm", "--dry-run", "--jobqueue-config", str(site)]) == 0
+    script = capsys.readouterr().out
+    for line in ("#SBATCH --partition=file-q", "#SBATCH --account=cfg-acct", "#SBATCH --time=12:00:00",
+                 "#SBATCH --cpus-per-task=8", "#SBATCH --mem=30518M", "module load python"):
+        assert line + "\n" in script, script
+    assert "--workers 8" in script
+    assert subprocess.run(["bash", "-n"], input=script, text=True).returncode == 0
+
+
+def test_the_site_dask_config_folder_and_variables_reach_submit(tmp_path):
+    """As dask reads them in a fresh process: $DASK_CONFIG's jobqueue.yaml
+    and a DASK_JOBQUEUE__SLURM__* variable."""
+    folder = tmp_path / "dask"
+    folder.mkdir()
+    (folder / "jobqueue.yaml").write_text("jobqueue:\n  slurm:\n    walltime: '12:00:00'\n    cores: 8\n"
+                                          "    queue: site-q\n")
+    path = write_config(tmp_path, name="env")
+    env = dict(os.environ, DASK_CONFIG=str(folder), DASK_JOBQUEUE__SLURM__ACCOUNT="env-acct")
+    done = subprocess.run([sys.executable, "-m", "deterrence", "submit", str(path), "--system", "slurm",
+                           "--dry-run"], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    for line in ("#SBATCH --partition=site-q", "#SBATCH --account=env-acct", "#SBATCH --time=00:20:00"):
+        assert line + "\n" in done.stdout, done.stdout
+    assert "--workers 1" in done.stdout, "the config's [cluster] cores = 1 wins over the site's 8"
+
+
+def test_a_jobqueue_file_in_another_schema_is_one_line(tmp_path, capsys):
+    path = write_config(tmp_path, name="old")
+    old = tmp_path / "old.yaml"
+    old.write_text("queue: null\ncores: 1\n")
+    for argv in (["submit", str(path), "--system", "slurm", "--dry-run", "--jobqueue-config", str(old)],
+                 ["submit", str(path), "--system", "pbs", "--dry-run", "--jobqueue-config", str(tmp_path / "no")]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("deterrence: error: ") and err.count("\n") == 1, err
+        assert ("expected dask-jobqueue's schema" if "old" in argv[-1] else "cannot read it") in err, err
+
+
+def test_a_started_cluster_prints_its_dashboard_link(capsys):
+    with clusters.backend("local", 1).client() as client:
+        assert client is not None
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and re.fullmatch(r"deterrence: Dask dashboard at http://127\.0\.0\.1:\d+/status", err[0])
+    with clusters.backend(None).client() as client:
+        assert client is None
+
+
+def test_only_clusters_creates_a_client_or_a_cluster():
+    """One backend (clusters.backend): no other module constructs a dask
+    Client or cluster, imports dask-jobqueue or dask-mpi, or starts MPI."""
+    import ast
+
+    package = Path(clusters.__file__).parent
+    makers = {"Client", "LocalCluster", "SLURMCluster", "PBSCluster", "initialize", "start_mpi",
+              "jobqueue_cluster", "client_for"}
+    found = {}
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                modules = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+                names = {a.name for a in node.names} if isinstance(node, ast.ImportFrom) else set()
+                hit = any(m.split(".")[0] in ("dask_jobqueue", "dask_mpi") for m in modules) or names & makers
+            elif isinstance(node, ast.Call):
+                func = node.func
+                hit = (func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)) in makers
+            else:
+                continue
+            if hit:
+                found.setdefault(path.relative_to(package).as_posix(), []).append(node.lineno)
+    assert set(found) == {"clusters.py"}, found

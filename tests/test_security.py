@@ -138,13 +138,24 @@ def test_allowed_values_render_one_directive_each_and_quote_commands(tmp_path, c
     assert subprocess.run(["bash", "-n"], input=script, text=True).returncode == 0
 
 
-def test_site_settings_are_checked_like_the_config(tmp_path):
+def test_site_settings_are_checked_like_the_config(tmp_path, capsys):
     site = tmp_path / "jobqueue.yaml"
-    site.write_text("queue: null\nwalltime: '01:00:00\\ntouch /tmp/pwned'\n")
-    with pytest.raises(UserError, match=r"jobqueue.yaml: cluster.walltime must be"):
-        clusters.jobqueue_settings({}, site)
-    site.write_text("queue: null\nwalltime: '01:00:00'\n")
-    assert clusters.jobqueue_settings({"queue": "q"}, site) == {"queue": "q", "walltime": "01:00:00"}
+    site.write_text("jobqueue:\n  slurm:\n    queue: null\n    walltime: '01:00:00\\ntouch /tmp/pwned'\n")
+    with pytest.raises(UserError, match=r"jobqueue.yaml: jobqueue.slurm.walltime must be"):
+        clusters.jobqueue_settings("slurm", {}, site)
+    site.write_text("jobqueue:\n  slurm:\n    queue: null\n    walltime: '01:00:00'\n")
+    settings = clusters.jobqueue_settings("slurm", {"queue": "q"}, site)
+    assert settings["queue"] == "q" and settings["walltime"] == "01:00:00"
+    # The site's dask config (files, DASK_JOBQUEUE__* variables) too, before
+    # a script is written, and keys this package cannot check are refused.
+    path = write_config(tmp_path)
+    for key, value, words in (("account", "$(touch /tmp/pwned)", "jobqueue.slurm.account must be"),
+                              ("job-script-prologue", ["module load x\ntouch /tmp/pwned"],
+                               "jobqueue.slurm.job_script_prologue must be"),
+                              ("job-directives-skip", ["--mem"], "jobqueue.slurm.job-directives-skip is set")):
+        with dask.config.set({f"jobqueue.slurm.{key}": value}):
+            assert main(["submit", str(path), "--system", "slurm", "--dry-run"]) == 2
+        assert one_line_error(capsys, "the site's dask config", words).out == ""
 
 
 # --- credentials: cleanup and permissions ---------------------------------------
