@@ -21,7 +21,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from deterrence import UserError, epistemic, families, kernels, rng
-from deterrence.model import COUNTS, EVENTS, N_PARAMETERS, PARAMETER_NAMES, SENSITIVITY_YEAR, YEARS
+from deterrence.model import COUNTS, EVENTS, INDICATORS, N_PARAMETERS, PARAMETER_NAMES, SENSITIVITY_YEAR, YEARS
 from deterrence.plan import Plan
 from deterrence.tallies import Tallies, moment_sums
 
@@ -234,7 +234,7 @@ def max_probability_se(total: Tallies, plan: Plan) -> float:
     rpd = plan.runs_per_draw
     if total.runs < 2 * rpd:
         return np.inf
-    shape = (total.draw_hist.shape[0], len(EVENTS), len(YEARS))
+    shape = (total.draw_hist.shape[0], len(INDICATORS), len(YEARS))
     hist = total.draw_hist.reshape(shape + (rpd + 1,))[:, :, years or [0]]
     diff = total.draw_diff.reshape(shape + (2 * rpd + 1,))[:, :, years or [0]]
     worst = max(float(epistemic.mean_se(hist, epistemic.probability_values(rpd)).max()),

@@ -101,7 +101,7 @@ class Trace:
     tripwire_cause: str     # a key of CAUSES, "" without a tripwire
     truces: tuple[Truce, ...]
     truce_days: float
-    war_days: float         # days of fighting after a collapse, before any re-attack
+    collapse_days: float    # days of fighting after a collapse, before any re-attack
     collapses: int
     violations: int
     strikes: int
@@ -111,6 +111,17 @@ class Trace:
     def truce_units(self) -> int:
         """Truce days as the kernel tallies them (in TRUCE_DAYS_UNIT)."""
         return int(self.truce_days / TRUCE_DAYS_UNIT + 0.5)
+
+    @property
+    def days_at_war(self) -> float:
+        """Days at war within the horizon: before the first ceasefire and after a re-attack."""
+        return min(self.ceasefire, self.horizon) + (self.horizon - self.reattack if self.reattack < self.horizon
+                                                   else 0.0)
+
+    @property
+    def war_units(self) -> int:
+        """Days at war as the kernel tallies them (in TRUCE_DAYS_UNIT)."""
+        return int(self.days_at_war / TRUCE_DAYS_UNIT + 0.5)
 
     def day(self, t: float) -> int | None:
         """The day bin of an event at ``t`` (None if not within the horizon)."""
@@ -182,7 +193,7 @@ def trace_run(cfg: Config, run: int, option: Option) -> Trace:
                  parameters={p.name: float(x) for p, x in zip(PARAMETERS, theta, strict=True)},
                  ceasefire=float(times[0, 0]), deployment=float(times[0, 1]), reattack=float(times[0, 2]),
                  tripwire=float(times[0, 3]), tripwire_cause=cause, truces=truces,
-                 truce_days=float(truce_days), war_days=float(war_days), collapses=int(collapses),
+                 truce_days=float(truce_days), collapse_days=float(war_days), collapses=int(collapses),
                  violations=int(violations), strikes=int(strikes), strike_mean=float(strike_mean))
 
 
@@ -301,8 +312,9 @@ def story(trace: Trace, parameters: bool = True) -> str:
                      ("ceasefire", trace.ceasefire), ("re-attack", trace.reattack), ("tripwire", trace.tripwire))
                      if t == INF))
     lines += ["", "Totals (from the ceasefire to the re-attack or the horizon)",
-              f"  {trace.truce_days:,.2f} days in truce, {trace.war_days:,.2f} days of fighting after a collapse, "
-              f"{trace.collapses} collapse(s)",
+              f"  {trace.truce_days:,.2f} days in truce, {trace.collapse_days:,.2f} days of fighting after a collapse, "
+              f"{trace.collapses} collapse(s); {trace.days_at_war:,.2f} days at war in all (before the first "
+              f"ceasefire and after a re-attack)",
               f"  {trace.violations:,} ceasefire violations",
               f"  {trace.strikes:,} strikes on cities over the whole horizon (Poisson mean {trace.strike_mean:,.1f} "
               f"after interception)"]
@@ -334,7 +346,8 @@ def as_data(trace: Trace) -> dict:
                    "tripwire": {**event(trace.tripwire), "cause": trace.tripwire_cause or None}},
         "truces": [{"start": t.start, "end": t.end, "durable": t.durable, "collapsed": t.collapsed,
                     "next_truce": time(t.next_truce)} for t in trace.truces],
-        "totals": {"truce_days": trace.truce_days, "days_after_collapse": trace.war_days,
+        "totals": {"truce_days": trace.truce_days, "days_after_collapse": trace.collapse_days,
+                   "days_at_war": trace.days_at_war,
                    "collapses": trace.collapses, "violations": trace.violations, "strikes": trace.strikes,
                    "strike_mean": trace.strike_mean},
         "parameters": {p.name: {"value": trace.parameters[p.name], "unit": p.unit, "meaning": p.meaning}

@@ -12,7 +12,7 @@ from scipy import stats
 
 from deterrence import compare, config, epistemic, outcomes, runner
 from deterrence.cli import main
-from deterrence.model import AXES, EVENTS, YEARS
+from deterrence.model import AXES, INDICATORS, PAIRED_COUNTS, YEARS
 from deterrence.plan import make_plan
 
 Z = 4.0
@@ -148,7 +148,10 @@ def test_veto_forms_against_the_closed_form():
     expected = (1 + scale * v_threshold * days) ** -shape - (1 + scale * v_power * days) ** -shape
     diff = ds["diff"].values[:len(YEARS)]
     assert np.all(np.abs(diff - expected) < Z * ds["diff_se"].values[:len(YEARS)]), (diff, expected)
-    assert float(ds.p_better) == 1.0       # the power form's 2-year re-attack risk is always lower here
+    # The power form's 2-year re-attack risk is always lower here, because it
+    # delays the ceasefire more: so it has more days at war under every draw.
+    assert float(ds.p_better_by_outcome.sel(outcome="reattack_2y")) == 1.0
+    assert float(ds.p_better) == 0.0 and ds.attrs["p_better_outcome"] == "war_days"
 
     rates = stats.gamma(shape, scale=scale).ppf((np.arange(20_000) + 0.5) / 20_000)
     values = epistemic.difference_values(n)
@@ -168,16 +171,18 @@ def test_table_names_simulation_noise_and_the_parameter_interval(tmp_path, capsy
     path = write(tmp_path / "pair.toml", horizon=600)
     assert main(["compare", str(path), "--a", A, "--b", "force_size=0", "--runs", "2000"]) == 0
     out = capsys.readouterr().out
-    assert "simulation noise" in out and "parameter interval 5% .. 95%" in out and "p_better" in out
-    assert "P(re-attack within 2 y)" in out and "beyond the horizon" in out
+    assert "simulation noise" in out and "90% interval" in out and "p_better on days at war" in out
+    assert "P(re-attack within 2 y)" in out and "beyond the horizon" in out and "mean days at war" in out
     assert main(["compare", str(path), "--a", A, "--runs-per-draw", "1", "--runs", "2000"]) == 0
     out = capsys.readouterr().out
-    assert "parameter interval 5%" not in out and "--runs-per-draw" in out
+    assert "90% interval" not in out and "--runs-per-draw" in out
     found = run_json(capsys, path, "--a", A, "--runs", "2000")
     assert set(found["outcomes"]) == set(compare.outcome_names())
-    assert len(found["outcomes"]) == len(EVENTS) * len(YEARS) + 2
+    assert len(found["outcomes"]) == len(INDICATORS) * len(YEARS) + len(PAIRED_COUNTS)
     assert found["outcomes"]["reattack_5y"]["diff"] is None          # 5 years lie beyond 600 days
-    assert found["outcomes"]["violations"]["diff_se_is_upper_bound"] is True
+    assert found["p_better_outcome"] == "war_days"
+    assert found["p_better"] == found["outcomes"]["war_days"]["p_better"]
+    assert found["outcomes"]["deployed_2y"]["p_better"] is None      # no direction
 
 
 @pytest.mark.parametrize("args, message", [

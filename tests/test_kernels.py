@@ -399,13 +399,15 @@ def test_sensitivity_sums_are_the_replayed_outcomes_by_bin(tmp_path, runs_per_dr
     plan = make_plan(config.load(path))
     block = runner.run_block(plan, start, stop)
     theta = np.empty((stop - start, plan.family.size))
-    flags, _, fault = kernels.replay_runs(plan.kernel, start, stop)
+    flags, counts, fault = kernels.replay_runs(plan.kernel, start, stop)
     assert fault[0] == kernels.NO_FAULT
     for i, run in enumerate(range(start, stop)):
         kernels.draw_parameters(theta[i], rng.new_state(), plan.kernel, run // runs_per_draw)
     year = YEARS.index(SENSITIVITY_YEAR)
-    within = flags.reshape(stop - start, len(plan.options), len(EVENTS), len(YEARS))[:, :, :, year].astype(int)
-    outcome = np.concatenate([within, within[:, :, 2:3] - within[:, -1:, 2:3]], axis=2)
+    shape = (stop - start, len(plan.options), len(INDICATORS), len(YEARS))
+    within = flags.reshape(shape)[:, :, :len(EVENTS), year].astype(int)
+    war = counts[:, :, PAIRED_COUNTS.index("war_days"), None]
+    outcome = np.concatenate([within, within[:, :, 2:3] - within[:, -1:, 2:3], war, war - war[:, -1:]], axis=2)
     for i, p in enumerate(plan.sensitivity_parameters):
         bins = np.searchsorted(plan.sensitivity_edges[i], theta[:, p])
         for b in range(plan.sensitivity_edges.shape[1] + 1):

@@ -67,7 +67,7 @@ def check(tr: trace.Trace, tallies, row: int) -> None:
         hist = tallies.hist[row, e]
         assert hist.sum() == 1 and hist[int(t) if t < horizon else horizon] == 1, (tr.run, e, t)
     sums = tallies.moments[row, :, 0]
-    assert list(sums) == [tr.violations, tr.strikes, tr.truce_units, tr.collapses], tr.run
+    assert list(sums) == [tr.violations, tr.strikes, tr.truce_units, tr.collapses, tr.war_units], tr.run
     # The timeline adds up to the totals.
     assert len([t for t in tr.truces if t.collapsed]) == tr.collapses
     assert tr.truce_days == pytest.approx(sum(t.end - t.start for t in tr.truces), rel=1e-12, abs=1e-9)
