@@ -188,6 +188,14 @@ def _decide(args) -> int:
     return 0
 
 
+def _claims(args) -> int:
+    from deterrence import claims, study
+
+    found = claims.evaluate(study.load_config(args.config), args.draws, args.runs_per_draw, args.workers)
+    print(claims.to_json(found) if args.json else claims.table(found))
+    return 0
+
+
 DESCRIPTION = """\
 Estimate, for each policy option (a European reassurance force's size and
 posture, when it deploys, US support, pressure on Russia), the risk that a
@@ -384,6 +392,17 @@ def parser() -> argparse.ArgumentParser:
     dec.add_argument("--jobqueue-config", help=JOBQUEUE_HELP)
     dec.add_argument("--json", action="store_true", help="print the decision as a JSON object")
     dec.set_defaults(func=_decide)
+    cla = sub.add_parser("claims", help="the debate's three claims as quantities: the share of parameter draws "
+                                        "under which each holds, fails or is undecided; the force's effect in "
+                                        "its veto and deterrence parts")
+    cla.add_argument("config", help="study config (TOML): its seed, priors and [model] choices")
+    cla.add_argument("--draws", type=whole_number, default=1000,
+                     help="parameter draws (default %(default)s; about a minute on two cores)")
+    cla.add_argument("--runs-per-draw", type=whole_number,
+                     help="runs per draw, even (default: the config's study.runs_per_draw, or 200 if it is 1)")
+    cla.add_argument("--workers", type=whole_number, help="local worker threads (default: all cores)")
+    cla.add_argument("--json", action="store_true", help="print the claims as a JSON object")
+    cla.set_defaults(func=_claims)
     return p
 
 

@@ -53,12 +53,14 @@ from deterrence.model import (
     MU_WAR,
     N_PARAMETERS,
     NU,
+    NU_NOW,
     P_DURABLE,
     P_DURABLE_FIRST,
     PAIRED_COUNTS,
     PARAMETER_NAMES,
     PARAMETERS,
     POSITIVE,
+    PROVOKE_FORCE,
     Q_REAR,
     SENSITIVITY_OUTCOMES,
     SENSITIVITY_YEAR,
@@ -71,6 +73,8 @@ from deterrence.model import (
     STREAM_RUN,
     STREAM_STRIKES,
     STREAM_VIOLATIONS,
+    STRIKE_FORCE,
+    STRIKE_TROOPS,
     TRUCE_DAYS_UNIT,
     TRUCE_SCALE,
     TRUCE_SHAPE,
@@ -131,13 +135,15 @@ FAULTS = {
                      ("truce_shape", "truce_scale", "lambda_retruce", "m_collapse", "w_rear")),
     FAULT_NONFINITE: ("meets a non-finite time or length (an overflow, or 0 * inf) in its ceasefire, "
                       "truce and re-attack walk",
-                      ("truce_shape", "truce_scale", "m_collapse", "w_rear", "lambda_c0", "nu", "veto_floor",
+                      ("truce_shape", "truce_scale", "m_collapse", "w_rear", "lambda_c0", "nu", "nu_now", "veto_floor",
                        *(n for n in PARAMETER_NAMES if n.startswith(("leverage_mult.", "veto_relief."))),
-                       "war_ceasefire_mult", "lambda_a0", "e_collapse", "lambda_hit", "engage_collapse")),
+                       "war_ceasefire_mult", "lambda_a0", "e_collapse", "lambda_hit", "engage_collapse",
+                       "delta_force", "provoke_force")),
     FAULT_COUNT: (f"above {MAX_COUNT:,} (or with a non-finite mean), which cannot be tallied exactly", ()),
 }
 COUNT_FAULT_PRIORS = {"violations": ("mu_truce", "k_truce", "mu_war", "k_war"),
-                      "strikes": ("sigma_truce", "sigma_war"),
+                      "strikes": ("sigma_truce", "sigma_war", "strike_force",
+                                  *(n for n in PARAMETER_NAMES if n.startswith("strike_support."))),
                       "truce_days": (), "collapses": ()}
 
 # IEEE arithmetic (x / 0 = inf), not ZeroDivisionError: a non-finite value is a
@@ -350,16 +356,19 @@ N_RUN_VALUES = 12
 # Per-run tables by level: one row per per-level parameter (LEVEL_STEMS) with
 # its value at each level (the neutral value at the reference level); then
 # one row per force level f (FORCE_ROW + f) holding the veto factor
-# V ** (1 - veto_relief) by leverage (column leverage) and the re-attack
-# factor D from deployment on, by posture and support (column
-# AFTER_DEPLOY * width + width * contact + support, where width is the
-# plan's number of level columns).
-LEVERAGE_ROW, SUPPORT_ROW, INTERCEPT_ROW, RELIEF_ROW = (
-    LEVEL_STEMS.index(stem) for stem in ("leverage_mult", "delta_support", "intercept", "veto_relief"))
+# V ** (1 - veto_relief) by leverage (column leverage) of a force offered
+# after a ceasefire, the re-attack factor D from deployment on, by posture
+# and support (column AFTER_DEPLOY * width + width * contact + support,
+# where width is the plan's number of level columns), and the veto factor
+# of a force deployed during the war by leverage (VETO_NOW * width + leverage).
+LEVERAGE_ROW, SUPPORT_ROW, INTERCEPT_ROW, RELIEF_ROW, STRIKE_SUPPORT_ROW = (
+    LEVEL_STEMS.index(stem) for stem in ("leverage_mult", "delta_support", "intercept", "veto_relief",
+                                         "strike_support"))
 FORCE_ROW = len(LEVEL_STEMS)
 NEUTRAL = np.array([lp.neutral for lp in LEVEL_PARAMETERS])
 AFTER_DEPLOY = 1     # in units of width: the veto factors come first
-TABLE_WIDTHS = 3     # veto by leverage; D by support on the rear, on the contact line
+VETO_NOW = 3         # in units of width: after the two D blocks
+TABLE_WIDTHS = 4     # veto by leverage; D by support on the rear, on the contact line; veto now by leverage
 
 
 @jit
@@ -476,19 +485,25 @@ def prepare_run(run_values, episodes, tables, st, st_gap, st_durable, kp, run, t
         troops = force_levels[f]
         if veto_choice == VETO_THRESHOLD:
             veto = theta[VETO_FLOOR] if troops > 0.0 else 1.0
+            veto_now = veto
         elif veto_choice == VETO_POWER:
             veto = (1.0 + troops / theta[F_VETO]) ** -theta[NU]
+            veto_now = (1.0 + troops / theta[F_VETO]) ** -theta[NU_NOW]
         else:
             raise ValueError("unknown veto form code (see model.CHOICES['veto'])")
         for lev in range(width):
             relief = tables[RELIEF_ROW, lev]
             # No relief leaves V itself (also bit for bit).
             tables[FORCE_ROW + f, lev] = veto if relief == 0.0 else veto ** (1.0 - relief)
+            tables[FORCE_ROW + f, VETO_NOW * width + lev] = veto_now if relief == 0.0 else veto_now ** (1.0 - relief)
         force_effect = theta[DELTA_FORCE] * math.log1p(troops / theta[F_SCALE])
+        # A force provokes (raises the hazard) by provoke_force times w(posture); no force, no provocation.
+        provoke = theta[PROVOKE_FORCE] if troops > 0.0 else 0.0
         for sup in range(width):
             delta = tables[SUPPORT_ROW, sup]
-            tables[FORCE_ROW + f, AFTER_DEPLOY * width + sup] = math.exp(-(force_effect * w_rear + delta))
-            tables[FORCE_ROW + f, (AFTER_DEPLOY + 1) * width + sup] = math.exp(-(force_effect + delta))
+            tables[FORCE_ROW + f, AFTER_DEPLOY * width + sup] = math.exp(provoke * w_rear
+                                                                         - (force_effect * w_rear + delta))
+            tables[FORCE_ROW + f, (AFTER_DEPLOY + 1) * width + sup] = math.exp(provoke - (force_effect + delta))
     return episodes, fault
 
 
@@ -516,7 +531,9 @@ def option_history(o, kp, theta, run_values, tables, episodes, times, days):
             days[o, k] = days[same, k]
         return days[o, 0], days[o, 1], np.int64(days[o, 2]), days[o, 3]
     row = FORCE_ROW + f
-    ceasefire_rate = theta[LAMBDA_C0] * tables[LEVERAGE_ROW, leverage] * tables[row, leverage]
+    width = tables.shape[1] // TABLE_WIDTHS
+    veto = tables[row, VETO_NOW * width + leverage] if immediate else tables[row, leverage]
+    ceasefire_rate = theta[LAMBDA_C0] * tables[LEVERAGE_ROW, leverage] * veto
     t_ceasefire = run_values[E_CEASEFIRE] / ceasefire_rate
     t_deploy = INF
     if deployed:
@@ -531,7 +548,6 @@ def option_history(o, kp, theta, run_values, tables, episodes, times, days):
     reattack_rate = theta[LAMBDA_A0]
     if leverage == ASSETS_AND_AID:
         reattack_rate *= math.exp(-theta[DELTA_AID])
-    width = tables.shape[1] // TABLE_WIDTHS
     after_deploy = tables[row, (AFTER_DEPLOY + np.int64(contact)) * width + support]
     t_reattack, t_trip, truce_days, war_days, collapses, truce_after = history(
         horizon, t_ceasefire, t_deploy, deployed, contact, immediate, w_post, run_values[E_REATTACK],
@@ -569,20 +585,30 @@ def reused_draws(o, options, days, strike_means):
 
 @inline
 def strike_mean(o, kp, theta, tables, times, truce_days, truce_after):
-    """Expected strikes on cities over the horizon, after interception: the
-    force's air defence stops its share of the strike-days after T_d, the
-    US support its share of what remains."""
+    """Expected strikes on cities over the horizon, after deterrence and
+    interception: from T_d on, the force deters (or provokes) its share of
+    the strike-days, (1 + F / STRIKE_TROOPS) ** -strike_force of them
+    launched, and its air defence stops its share of those; the US support
+    deters by exp(-strike_support) and stops its share of what remains."""
     options = kp.options
     horizon = kp.horizon
     strike_days = theta[SIGMA_WAR] * (horizon - truce_days) + theta[SIGMA_TRUCE] * truce_days
     troops = kp.force_levels[options[o, OPT_FORCE]]
     t_deploy = times[o, 1]
-    if theta[INTERCEPT_FORCE] > 0.0 and troops > 0.0 and t_deploy < horizon:
+    deters = theta[STRIKE_FORCE] != 0.0
+    if (theta[INTERCEPT_FORCE] > 0.0 or deters) and troops > 0.0 and t_deploy < horizon:
         stopped = theta[INTERCEPT_FORCE] * troops / (troops + theta[F_SCALE])
+        if deters:
+            # The share of the strike-days after T_d that do not land.
+            stopped = 1.0 - (1.0 - stopped) * (1.0 + troops / STRIKE_TROOPS) ** -theta[STRIKE_FORCE]
         after = theta[SIGMA_WAR] * ((horizon - t_deploy) - truce_after) + theta[SIGMA_TRUCE] * truce_after
         # Rounding must not make a mean below 0 (S_before can be 0).
         strike_days = max(strike_days - stopped * after, 0.0)
-    return (1.0 - tables[INTERCEPT_ROW, options[o, OPT_SUPPORT]]) * strike_days
+    support = options[o, OPT_SUPPORT]
+    deterred = tables[STRIKE_SUPPORT_ROW, support]
+    if deterred != 0.0:
+        strike_days *= math.exp(-deterred)
+    return (1.0 - tables[INTERCEPT_ROW, support]) * strike_days
 
 
 @inline

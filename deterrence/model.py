@@ -23,11 +23,12 @@ DEFAULT_GRID = {
 }
 
 # Domains a parameter's value must lie in.
+REAL = "real"                  # (-inf, inf): an effect whose sign is not assumed
 POSITIVE = "positive"          # (0, inf)
 NONNEGATIVE = "nonnegative"    # [0, inf)
 PROBABILITY = "probability"    # [0, 1]
 AT_LEAST_ONE = "at least 1"    # [1, inf)
-DOMAIN_BOUNDS = {POSITIVE: (0.0, float("inf")), NONNEGATIVE: (0.0, float("inf")),
+DOMAIN_BOUNDS = {REAL: (-float("inf"), float("inf")), POSITIVE: (0.0, float("inf")), NONNEGATIVE: (0.0, float("inf")),
                  PROBABILITY: (0.0, 1.0), AT_LEAST_ONE: (1.0, float("inf"))}
 
 
@@ -86,6 +87,9 @@ LEVEL_PARAMETERS = (
     LevelParameter("delta_support", "support", NONNEGATIVE, 0.0, "deterrent effect of {}"),
     LevelParameter("intercept", "support", PROBABILITY, 0.0, "share of strikes stopped with {}"),
     LevelParameter("veto_relief", "leverage", PROBABILITY, 0.0, "share of Moscow's veto removed by {}"),
+    LevelParameter("strike_support", "support", REAL, 0.0,
+                   "deterrence of missile and drone strikes on cities by {} (log of the strike-rate divisor; "
+                   "below 0 it provokes them)"),
 )
 LEVEL_STEMS = tuple(lp.stem for lp in LEVEL_PARAMETERS)
 
@@ -105,7 +109,8 @@ def _per_level(stem: str) -> tuple[Parameter, ...]:
 # stream (STREAMS below), never from its position.
 PARAMETERS = (
     Parameter("lambda_c0", POSITIVE, "per day", "hazard of a first general ceasefire, status quo, no force"),
-    Parameter("nu", NONNEGATIVE, "1", "strength of Moscow's veto on a settlement that brings foreign troops"),
+    Parameter("nu", REAL, "1", "strength of Moscow's veto on a settlement that brings foreign troops, offered "
+              "after a ceasefire (below 0: a relief, the guarantee making a settlement easier to accept)"),
     Parameter("f_veto", POSITIVE, "troops", "force size at which the veto factor is 2 ** -nu"),
     *_per_level("leverage_mult"),
     Parameter("deploy_lag", NONNEGATIVE, "days", "time from the decision (or ceasefire) to deployment"),
@@ -142,6 +147,14 @@ PARAMETERS = (
               "ceasefire hazard multiplier once a force deployed during the war stands in Ukraine"),
     Parameter("engage_collapse", NONNEGATIVE, "per day",
               "hazard that fighting after a truce collapse engages a deployed force (times w(posture))"),
+    # The debate's claims with both signs in their priors (docs/model.md, "Claims").
+    Parameter("nu_now", REAL, "1", "strength of Moscow's veto on a settlement while a force deployed during the "
+              "war stands (below 0: a relief)"),
+    *_per_level("strike_support"),
+    Parameter("strike_force", REAL, "1", "deterrence of strikes on cities by a deployed force: the strike rate "
+              "divided by (1 + F / 10,000) ** strike_force from T_d on (below 0: provocation)"),
+    Parameter("provoke_force", NONNEGATIVE, "1", "provocation by a deployed force: log of its re-attack hazard "
+              "multiplier, times w(posture), from T_d on"),
 )
 PARAMETER_NAMES = tuple(p.name for p in PARAMETERS)
 N_PARAMETERS = len(PARAMETERS)
@@ -171,9 +184,10 @@ STREAMS = {
     "sigma_war": 24, "intercept.isr_c2": 25, "intercept.air_defense": 26, "intercept.air_support": 27,
     "q_rear": 28, "lambda_hit": 29, "p_durable": 30, "p_durable_first": 31, "veto_floor": 32,
     "veto_relief.sanctions": 33, "veto_relief.assets_and_aid": 34, "intercept_force": 35,
-    "war_ceasefire_mult": 36, "engage_collapse": 37,
+    "war_ceasefire_mult": 36, "engage_collapse": 37, "nu_now": 38, "strike_support.isr_c2": 39,
+    "strike_support.air_defense": 40, "strike_support.air_support": 41, "strike_force": 42, "provoke_force": 43,
 }
-NEXT_STREAM = 38
+NEXT_STREAM = 44
 
 
 def parameter_streams(names=PARAMETER_NAMES, streams=None) -> tuple[int, ...]:
@@ -200,9 +214,13 @@ PARAMETER_STREAMS = parameter_streams()
     "lambda_c0", "nu", "f_veto", "deploy_lag", "truce_shape", "truce_scale", "m_collapse", "lambda_retruce",
     "lambda_a0", "e_collapse", "delta_force", "f_scale", "w_rear", "delta_aid", "mu_truce", "k_truce",
     "mu_war", "k_war", "sigma_truce", "sigma_war", "q_rear", "lambda_hit"))
-(P_DURABLE, P_DURABLE_FIRST, VETO_FLOOR, INTERCEPT_FORCE, WAR_CEASEFIRE_MULT, ENGAGE_COLLAPSE) = (
+(P_DURABLE, P_DURABLE_FIRST, VETO_FLOOR, INTERCEPT_FORCE, WAR_CEASEFIRE_MULT, ENGAGE_COLLAPSE, NU_NOW,
+ STRIKE_FORCE, PROVOKE_FORCE) = (
     PARAMETER_NAMES.index(n) for n in ("p_durable", "p_durable_first", "veto_floor", "intercept_force",
-                                       "war_ceasefire_mult", "engage_collapse"))
+                                       "war_ceasefire_mult", "engage_collapse", "nu_now", "strike_force",
+                                       "provoke_force"))
+# The force size at which strike_force's divisor is 2 ** strike_force.
+STRIKE_TROOPS = 10_000.0
 # Structural choices of a config's [model] table (docs/model.md), the
 # default first. The plan passes each as its index in the tuple.
 CHOICES = {

@@ -55,13 +55,17 @@ from deterrence.model import (
     MU_WAR,
     N_PARAMETERS,
     NU,
+    NU_NOW,
     P_DURABLE,
     P_DURABLE_FIRST,
     PAIRED_COUNTS,
     PARAMETER_NAMES,
+    PROVOKE_FORCE,
     Q_REAR,
     SIGMA_TRUCE,
     SIGMA_WAR,
+    STRIKE_FORCE,
+    STRIKE_TROOPS,
     TRUCE_DAYS_UNIT,
     TRUCE_SCALE,
     TRUCE_SHAPE,
@@ -181,11 +185,13 @@ def posture_weight(theta: np.ndarray, opts: Options) -> np.ndarray:
 # --- 1. ceasefire, 2. deployment ---------------------------------------------
 
 def veto(theta: np.ndarray, opts: Options) -> np.ndarray:
-    """V(F), (runs, options): (1 + F / f_veto) ** -nu (power), or veto_floor
-    for any F > 0 (threshold); 1 without a force."""
+    """V(F), (runs, options): (1 + F / f_veto) ** -nu (power; nu_now for a
+    force deployed during the war), or veto_floor for any F > 0
+    (threshold); 1 without a force."""
     if opts.threshold_veto:
         return np.where(opts.force > 0, column(theta, VETO_FLOOR), 1.0)
-    return (1.0 + opts.force / column(theta, F_VETO)) ** -column(theta, NU)
+    exponent = np.where(opts.immediate, column(theta, NU_NOW), column(theta, NU))
+    return (1.0 + opts.force / column(theta, F_VETO)) ** -exponent
 
 
 def ceasefire(theta: np.ndarray, chance: Chance, opts: Options) -> np.ndarray:
@@ -224,7 +230,8 @@ def reattack_rates(theta: np.ndarray, opts: Options) -> tuple[np.ndarray, np.nda
     rate = column(theta, LAMBDA_A0) * aid
     force_effect = column(theta, DELTA_FORCE) * np.log1p(opts.force / column(theta, F_SCALE))
     support = level_values(theta, opts.levels, "delta_support")[:, opts.support]
-    delta = force_effect * posture_weight(theta, opts) + support
+    provoke = np.where(opts.force > 0, column(theta, PROVOKE_FORCE), 0.0)
+    delta = (force_effect - provoke) * posture_weight(theta, opts) + support
     return rate, np.exp(-delta)
 
 
@@ -393,15 +400,20 @@ def strike_days(theta: np.ndarray, truce_days: np.ndarray, days: np.ndarray) -> 
 
 def strikes(gen: np.random.Generator, theta: np.ndarray, walk: Walk, t_deploy: np.ndarray,
             opts: Options, horizon: int) -> np.ndarray:
-    """Poisson((1 - intercept) * (S_before + (1 - i_F) * S_after)), with the
-    strike-days split at T_d and i_F = intercept_force * F / (F + f_scale)."""
+    """Poisson((1 - intercept) e^-s_U (S_before + (1 - i_F) D_F S_after)),
+    with the strike-days split at T_d, i_F = intercept_force * F / (F +
+    f_scale), the force's deterrence D_F = (1 + F / STRIKE_TROOPS) **
+    -strike_force and the support's s_U = strike_support."""
     days_after = horizon - np.minimum(t_deploy, horizon)
     truce_after = walk.truce_days_deployed
     s_after = strike_days(theta, truce_after, days_after)
     s_before = strike_days(theta, walk.truce_days - truce_after, horizon - days_after)
     i_force = column(theta, INTERCEPT_FORCE) * opts.force / (opts.force + column(theta, F_SCALE))
+    deter = (1.0 + opts.force / STRIKE_TROOPS) ** -column(theta, STRIKE_FORCE)
     us = level_values(theta, opts.levels, "intercept")[:, opts.support]
-    return gen.poisson((1.0 - us) * (s_before + (1.0 - i_force) * s_after)).astype(np.int64)
+    us_deter = np.exp(-level_values(theta, opts.levels, "strike_support")[:, opts.support])
+    mean = (1.0 - us) * us_deter * (s_before + (1.0 - i_force) * deter * s_after)
+    return gen.poisson(np.maximum(mean, 0.0)).astype(np.int64)
 
 
 # --- tallies -------------------------------------------------------------------

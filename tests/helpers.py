@@ -57,6 +57,9 @@ FIXED_VALUES = {
     "p_durable": 0.0, "p_durable_first": 0.0, "veto_floor": 1.0, "veto_relief.sanctions": 0.0,
     "veto_relief.assets_and_aid": 0.0, "intercept_force": 0.0, "war_ceasefire_mult": 1.0,
     "engage_collapse": 0.0,
+    # The claims' channels: the same veto now as after a ceasefire, no strike deterrence, no provocation.
+    "nu_now": 0.5, "strike_force": 0.0, "strike_support.isr_c2": 0.0, "strike_support.air_defense": 0.0,
+    "strike_support.air_support": 0.0, "provoke_force": 0.0,
 }
 # One option only: the baseline (no force, status quo).
 BASELINE_GRID = {"force_size": [0], "posture": ["rear"], "deploy_rule": ["after_ceasefire"],
@@ -205,7 +208,7 @@ def check_tripwire_during_war(simulate, seed):
     lc, hit, lag, w_rear = 0.001, 0.002, 30.0, 0.5
     grid = dict(BASELINE_GRID, force_size=[10000], deploy_rule=["immediate"])
     _, tallies, _ = simulate(make_config(grid, fixed(
-        lambda_c0=lc, nu=0.0, lambda_a0=1e-12, lambda_hit=hit, deploy_lag=lag, w_rear=w_rear),
+        lambda_c0=lc, nu=0.0, nu_now=0.0, lambda_a0=1e-12, lambda_hit=hit, deploy_lag=lag, w_rear=w_rear),
         runs=N_CLOSED, seed=seed))
     a, days = hit * w_rear, np.array([100, 365, 1000, 1826])
     expected = a / (a + lc) * np.exp(-lc * lag) * (1.0 - np.exp(-(a + lc) * (days - lag)))
@@ -349,7 +352,7 @@ def check_war_ceasefire_mult(simulate, seed):
     rate, mult, lag = 0.002, 2.5, 200.0
     grid = dict(BASELINE_GRID, force_size=[10000], deploy_rule=["after_ceasefire", "immediate"])
     _, tallies, ds = simulate(make_config(grid, fixed(
-        lambda_c0=rate, nu=0.0, deploy_lag=lag, war_ceasefire_mult=mult), runs=N_CLOSED, seed=seed))
+        lambda_c0=rate, nu=0.0, nu_now=0.0, deploy_lag=lag, war_ceasefire_mult=mult), runs=N_CLOSED, seed=seed))
     days = np.array([100, 200, 365, 730])
     piecewise = 1.0 - np.exp(-rate * np.minimum(days, lag) - rate * mult * np.maximum(days - lag, 0.0))
     for rule, expected in (("after_ceasefire", 1.0 - np.exp(-rate * days)), ("immediate", piecewise)):

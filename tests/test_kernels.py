@@ -168,7 +168,8 @@ def test_war_ceasefire_multiplier():
     1 - exp(-c L - c mult (t - L)) after."""
     lc, lag, mult, n = 0.002, 200.0, 2.5, N_CLOSED
     grid = dict(BASELINE_GRID, force_size=[10000], deploy_rule=["immediate"])
-    cfg = make_config(grid, fixed(lambda_c0=lc, nu=0.0, deploy_lag=lag, war_ceasefire_mult=mult), runs=n, seed=12)
+    cfg = make_config(grid, fixed(lambda_c0=lc, nu=0.0, nu_now=0.0, deploy_lag=lag, war_ceasefire_mult=mult),
+                      runs=n, seed=12)
     _, tallies, _ = kernel_run(cfg)
     days = np.array([100, 200, 365, 730])
     cdf = np.where(days <= lag, 1.0 - np.exp(-lc * days), 1.0 - np.exp(-lc * lag - lc * mult * (days - lag)))

@@ -78,7 +78,11 @@ assert old in source
 model = types.ModuleType("deterrence.model")
 model.__file__ = str(Path("deterrence/model.py").resolve())
 sys.modules["deterrence.model"] = deterrence.model = model
-exec(compile(source.replace(old, old[:-1] + ', "naval")'), model.__file__, "exec"), model.__dict__)
+free = int(source.split("NEXT_STREAM = ")[1].split()[0])
+ids = f'"delta_support.naval": {free}, "intercept.naval": {free + 1}, "strike_support.naval": {free + 2},'
+source = source.replace(old, old[:-1] + ', "naval")').replace("STREAMS = {", "STREAMS = {" + ids, 1)
+source = source.replace(f"NEXT_STREAM = {free}", f"NEXT_STREAM = {free + 3}")
+exec(compile(source, model.__file__, "exec"), model.__dict__)
 sys.path.insert(0, "tests")
 import numpy as np
 from helpers import BASELINE_GRID, fixed, make_config, run_kernel, within, hypoexponential_cdf
@@ -88,7 +92,8 @@ n, horizon, sigma, intercept = 20_000, 1000, 2.0, 0.4
 lc, la, d_sup = 0.002, 0.002, 0.7
 grid = dict(BASELINE_GRID, force_size=[20000], posture=["contact_line"], support=["naval"])
 priors = fixed(lambda_c0=lc, nu=0.0, lambda_a0=la, e_collapse=1.0, deploy_lag=0.0, delta_force=0.0,
-               sigma_war=sigma, sigma_truce=sigma, **{"delta_support.naval": d_sup, "intercept.naval": intercept})
+               sigma_war=sigma, sigma_truce=sigma, **{"delta_support.naval": d_sup, "intercept.naval": intercept,
+                                                      "strike_support.naval": 0.0})
 plan = plan_mod.make_plan(make_config(grid, priors, runs=n, horizon=horizon))
 rate = la * np.exp(-d_sup)
 days = [200, 500, 900]

@@ -18,7 +18,7 @@ SEEDS = Path(shipped("seeds"))
 def test_shipped_record_loads():
     rec = record.load()
     assert (len(rec.truces), len(rec.violations), len(rec.offensives), len(rec.exposures),
-            len(rec.literature)) == (24, 105, 3, 28, 15)
+            len(rec.literature)) == (24, 105, 3, 28, 18)
     assert sum(t.censored for t in rec.truces) == 2
     assert sum(t.interval_censored for t in rec.truces) == 11
     assert all(0 <= t.lower_days <= t.days for t in rec.truces)
