@@ -33,6 +33,27 @@ def summary(prior: Prior) -> tuple[float, float, float]:
     return float(dist.mean()), float(low), float(high)
 
 
+# What a prior rests on, in the order the checks run: a fit to the record in
+# seeds/, a judgment (the source says so; anchored or not on the
+# literature), a value from the literature, a scale or fixed choice.
+RECORD, JUDGMENT, LITERATURE, CHOICE = "record", "judgment", "literature", "choice"
+
+
+def basis(prior: Prior) -> str:
+    """RECORD, JUDGMENT, LITERATURE or CHOICE: what ``prior`` rests on, read
+    from its fit and its source; a source that names none is judgment."""
+    source = prior.source.lower()
+    if prior.fit == "record" or source.startswith("fitted"):
+        return RECORD
+    if "judgment" in source:
+        return JUDGMENT
+    if source.startswith("seeds/literature.csv"):
+        return LITERATURE
+    if prior.dist == "fixed" or source.startswith(("scale choice", "fixed")):
+        return CHOICE
+    return JUDGMENT
+
+
 def quantile_edges(prior: Prior, bins: int) -> np.ndarray:
     """Inner edges of ``bins`` bins of equal prior probability."""
     return distribution(prior).ppf(np.arange(1, bins) / bins)

@@ -34,8 +34,11 @@ NO_FORCE = dict(force_size=0, posture="rear", deploy_rule="after_ceasefire", sup
                 leverage="status_quo")
 FORCE = dict(NO_FORCE, force_size=5000)
 LEVERAGE = dict(NO_FORCE, leverage="assets_and_aid")
-# (column, option, variable, years): the headline numbers.
-COLUMNS = (("ceasefire within 5 y", NO_FORCE, "p_ceasefire", 5),
+# (column, option, variable, years): the headline numbers (years None: a
+# mean over the horizon, in days; else a probability, in percent).
+COLUMNS = (("5,000 rear: change in days at war", FORCE, "diff_mean_war_days", None),
+           ("assets and aid: change in days at war", LEVERAGE, "diff_mean_war_days", None),
+           ("ceasefire within 5 y", NO_FORCE, "p_ceasefire", 5),
            ("re-attack within 2 y", NO_FORCE, "p_reattack", 2),
            ("re-attack within 2 y of a ceasefire", NO_FORCE, "p_reattack_after_ceasefire", 2),
            ("5,000 rear: deployed within 2 y", FORCE, "p_deployed", 2),
@@ -56,10 +59,16 @@ def cells(ds) -> list[str]:
     has one; then the largest simulation noise among them."""
     found, noise = [], 0.0
     for _, option, name, years in COLUMNS:
-        o = ds.sel(option).sel(years=years)
-        noise = max(noise, float(o[f"{name}_se"]))
-        text = f"{100 * float(o[name]):{'+' if name.startswith('diff') else ''}.1f}"
+        o = ds.sel(option) if years is None else ds.sel(option).sel(years=years)
+        sign = "+" if name.startswith("diff") else ""
         interval = bounds(o, name)
+        if years is None:
+            text = f"{float(o[name]):{sign}.0f}"
+            found.append(text if interval is None else
+                         f"{text} [{float(interval[0]):{sign}.0f}, {float(interval[1]):{sign}.0f}]")
+            continue
+        noise = max(noise, float(o[f"{name}_se"]))
+        text = f"{100 * float(o[name]):{sign}.1f}"
         found.append(text if interval is None else f"{text} {span(*(float(b) for b in interval), 1)}")
     return found + [f"{100 * noise:.2f}"]
 
@@ -75,9 +84,10 @@ def table(path: str, runs: int) -> str:
         cfg = config.parse(tomllib.loads(source), source, path)
         lines.append(f"| {label} | " + " | ".join(cells(run_study(cfg, runs=runs, progress=False))) + " |")
     return "\n".join(lines) + (
-        "\n\n(percent and percentage points; changes are paired against no force, status quo; in brackets the "
+        "\n\n(days at war over the horizon in days; percent and percentage points; changes are paired against no "
+        "force, status quo; in brackets the "
         "90% parameter interval where the study has several runs per parameter draw (the risk after a ceasefire "
-        "is not tallied per draw); the last column is simulation noise only)")
+        "is not tallied per draw); the last column is the largest simulation noise of the probabilities only)")
 
 
 def main(argv=None) -> None:

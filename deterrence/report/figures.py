@@ -113,7 +113,7 @@ def draw_effects(ds: xr.Dataset, path: Path, m: effects.Measure = effects.HEADLI
                           for o in pick])
             pos = np.arange(len(rows)) + (j - (len(series) - 1) / 2) * 0.7 / len(series)
             color = LINE_COLORS[j % len(LINE_COLORS)]
-            ax.errorbar(k * x, pos, xerr=_err(k * x, k * q[:, 0], k * q[:, 3]), fmt="o", ms=3.5, capsize=2,
+            ax.errorbar(k * x, pos, xerr=_err(x, q[:, 0], q[:, 3]) * k / 100, fmt="o", ms=3.5, capsize=2,
                         lw=0.9, color=color, label=PLAIN.get(level, level))
             ax.hlines(pos, k * q[:, 1], k * q[:, 2], lw=3, color=color, alpha=0.6)
             shown += [{**row, axis: level, other: fixed[other]} for row in rows]

@@ -200,16 +200,17 @@ def _rows(config):
                   if p.fit == "record" else "")
         rows.append({"parameter": p.name, "unit": UNITS.get(p.name, ""), "family": p.dist,
                      "hyperparameters": _hyper(p), "mean": mean, "p05": low, "p95": high,
-                     "fit": p.fit, "rows": p.rows, "source": p.source, "fit_detail": detail})
+                     "fit": p.fit, "rows": p.rows, "basis": priors.basis(p), "source": p.source,
+                     "fit_detail": detail})
     return rows
 
 
 def table(config, width: int | None = None) -> str:
     width = width or max(shutil.get_terminal_size((150, 24)).columns, 100)
     rows = _rows(config)
-    head = ("parameter", "unit", "family", "hyperparameters", "mean", "90% interval")
+    head = ("parameter", "unit", "family", "hyperparameters", "mean", "90% interval", "basis")
     cells = [(r["parameter"], r["unit"], r["family"] + ("*" if r["fit"] else ""), r["hyperparameters"],
-              _g(r["mean"]), f"{_g(r['p05'])} - {_g(r['p95'])}") for r in rows]
+              _g(r["mean"]), f"{_g(r['p05'])} - {_g(r['p95'])}", r["basis"]) for r in rows]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(head)]
     used = sum(widths) + 2 * len(widths)
     source_width = max(width - used, 20)
@@ -219,6 +220,11 @@ def table(config, width: int | None = None) -> str:
         cells_text = "  ".join(x.ljust(w) for x, w in zip(c, widths, strict=True))
         lines.append(cells_text + "  " + _cut(r["source"], source_width))
     lines.append("* fitted from the record in seeds/ (fit = \"record\"); priors.csv has the full sources")
+    counts = {b: sum(r["basis"] == b for r in rows) for b in (priors.RECORD, priors.LITERATURE, priors.JUDGMENT,
+                                                               priors.CHOICE)}
+    lines.append(f"basis: {counts[priors.RECORD]} fitted to the record, {counts[priors.LITERATURE]} from the "
+                 f"literature, {counts[priors.JUDGMENT]} judgment (the source gives the reasoning), "
+                 f"{counts[priors.CHOICE]} scale or fixed choices")
     lines.append("[model] " + ", ".join(f"{k} = {v}" for k, v in config.choices.items())
                  + "; record rows: " + ", ".join(f"{r['parameter']} = {r['rows']}" for r in rows if r["rows"]))
     return "\n".join(lines)
@@ -227,13 +233,14 @@ def table(config, width: int | None = None) -> str:
 def markdown(config) -> str:
     """Every parameter's prior and source as a Markdown table (docs/model.md
     holds this table for the default priors; a test keeps the two equal)."""
-    lines = ["| parameter | unit | prior | mean | 90% interval | source |", "| --- | --- | --- | --- | --- | --- |"]
+    lines = ["| parameter | unit | prior | mean | 90% interval | basis | source |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
     for r in _rows(config):
         prior = f"{r['family']} {r['hyperparameters']}" + (f" (record, rows {r['rows']})" if r["rows"] else
                                                           " (record)" if r["fit"] else "")
         source = " ".join(r["source"].split()).replace("|", "/")
         lines.append(f"| `{r['parameter']}` | {r['unit']} | {prior} | {_g(r['mean'])} | "
-                     f"{_g(r['p05'])} - {_g(r['p95'])} | {source} |")
+                     f"{_g(r['p05'])} - {_g(r['p95'])} | {r['basis']} | {source} |")
     return "\n".join(lines) + "\n"
 
 

@@ -316,9 +316,9 @@ def effects_table(ds: xr.Dataset, wide: bool = False, m: effects.Measure = effec
 def markdown_table(ds: xr.Dataset, year: int) -> str:
     """The headline table of report.md: one row per option at ``year``."""
     columns = _headline()
-    units = {"p": "%", "diff_p": "(pp)", "mean": ""}
+    units = {"p": "%", "diff_p": "(pp)", "mean": "", "diff_mean": "", "": "%"}
     head = ["force", "posture", "deploy", "support", "leverage"]
-    head += [f"{h} {units[v.rsplit('_', 1)[0]]}".strip() for v, h, _ in columns]
+    head += [f"{h} {units[reading]}".strip() for (reading, _), (_, h, _) in zip(HEADLINE, columns, strict=True)]
     lines = ["| " + " | ".join(head) + " |", "|" + "---:|" * 1 + ":---|" * 4 + "---:|" * len(columns)]
     cells = _cells(ds, columns, year, _markdown, _Count("{:,.0f}"))
     for k, option in enumerate(options(ds)):
