@@ -4,6 +4,7 @@ line and exit 2; nothing is left behind under the output's name."""
 import argparse
 import math
 import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -174,20 +175,47 @@ examples:
   deterrence COMMAND --help                      the options of one command"""
 
 
+# Numbers on the command line: ASCII digits only (int() and float() also
+# take other scripts' digits, such as "５"), optionally in the README's 1e6.
+NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+# Local worker threads or processes a command may start.
+MAX_WORKERS = 1024
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:40] + "...")
+
+
+def number(text: str) -> float:
+    """A decimal option (--target-se, --margin) written in ASCII digits."""
+    if not NUMBER.fullmatch(text.strip()):
+        raise argparse.ArgumentTypeError(f"expected a number such as 0.002 in ASCII digits, got {_shown(text)}")
+    return float(text)
+
+
 def whole_number(text: str) -> int:
-    """An integer option, also written as the README writes run counts (1e6)."""
-    try:
+    """An integer option in ASCII digits, also written as the README writes run counts (1e6)."""
+    text = text.strip()
+    if NUMBER.fullmatch(text) and text.lstrip("+-").isdigit() and len(text) <= 30:
         return int(text)
-    except ValueError:
-        pass
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
+    value = float(text) if NUMBER.fullmatch(text) else math.nan
     # Beyond 2**53 a float no longer holds every integer: write such numbers in digits.
     if not (math.isfinite(value) and value == int(value) and abs(value) <= 2**53):
-        raise argparse.ArgumentTypeError(f"expected a whole number such as 20000 or 1e6, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a whole number such as 20000 or 1e6 in ASCII digits, "
+                                         f"got {_shown(text)}")
     return int(value)
+
+
+def bounded(low: int, high: int, why: str = ""):
+    """An argparse type: a whole number from ``low`` to ``high``, checked
+    before the command allocates or computes anything."""
+    def parse(text: str) -> int:
+        value = whole_number(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected a whole number from {low:,} to {high:,}"
+                                             + (f" ({why})" if why else "") + f", got {_shown(text)}")
+        return value
+    return parse
 
 
 class Parser(argparse.ArgumentParser):
@@ -199,7 +227,14 @@ class Parser(argparse.ArgumentParser):
 
 def parser() -> argparse.ArgumentParser:
     from deterrence.clusters import SYSTEMS
+    from deterrence.config import MAX_RUNS_PER_DRAW, MAX_SEED
+    from deterrence.model import MAX_RUNS
     from deterrence.sensitivity import DRAWS, RUNS_PER_DRAW
+
+    run_count = bounded(1, MAX_RUNS, "the tallies stay exact up to there")
+    worker_count = bounded(1, MAX_WORKERS)
+    draw_count = bounded(1, MAX_RUNS)
+    per_draw = bounded(1, MAX_RUNS_PER_DRAW)
 
     p = Parser(prog="deterrence", description=DESCRIPTION, epilog=EXAMPLES,
                formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -207,19 +242,19 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
     run = sub.add_parser("run", help="run a study and write its result")
     run.add_argument("config", help="study config (TOML), e.g. configs/laptop.toml")
-    run.add_argument("--runs", type=whole_number, help="runs per option (overrides study.runs)")
-    run.add_argument("--seed", type=whole_number, help="study seed (overrides study.seed)")
+    run.add_argument("--runs", type=run_count, help="runs per option (overrides study.runs)")
+    run.add_argument("--seed", type=bounded(0, MAX_SEED), help="study seed (overrides study.seed)")
     run.add_argument("--out", help="result path ending in .nc or .zarr (default results/NAME.nc)")
-    run.add_argument("--workers", type=whole_number, help="local worker threads (default: all cores)")
+    run.add_argument("--workers", type=worker_count, help="local worker threads (default: all cores)")
     run.add_argument("--overwrite", action="store_true", help="replace an existing result")
     run.add_argument("--scheduler", help="local (dask processes), slurm, pbs, mpi or a scheduler "
                                          "address such as tcp://host:8786 (default: local threads)")
     run.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
-    run.add_argument("--target-se", type=float, help="run blocks in order until every headline probability's "
+    run.add_argument("--target-se", type=number, help="run blocks in order until every headline probability's "
                                                      "Monte Carlo error is below this (e.g. 0.002); with "
                                                      "study.runs_per_draw > 1 also the errors of the 2-year "
                                                      "re-attack's parameter quantiles and p_better")
-    run.add_argument("--max-runs", type=whole_number,
+    run.add_argument("--max-runs", type=run_count,
                      help="cap on runs per option for --target-se (default study.runs)")
     run.add_argument("--jobqueue-config",
                      help="site settings for --scheduler slurm|pbs (default: the jobs/jobqueue.yaml shipped "
@@ -235,17 +270,17 @@ def parser() -> argparse.ArgumentParser:
     sub_.set_defaults(func=_submit)
     rep = sub.add_parser("report", help="tables from a result; with --out, a full report")
     rep.add_argument("result", help="a result written by deterrence run (.nc or .zarr)")
-    rep.add_argument("--year", type=int, choices=(1, 2, 5), help="years column of the table")
+    rep.add_argument("--year", type=whole_number, choices=(1, 2, 5), help="years column of the table")
     rep.add_argument("--out", help="folder for a full report: report.md, options.csv and PNG figures")
     rep.add_argument("--explain", metavar="A", help='with --out: add a section explaining option A (axis=level '
                                                     'pairs, e.g. "force_size=5000,posture=rear") against --vs: '
                                                     "where each does better, what is worth learning, one history "
                                                     "of each kind (under a minute on the laptop config on two cores)")
     rep.add_argument("--vs", metavar="B", help="option B for --explain (default: the study's baseline)")
-    rep.add_argument("--draws", type=whole_number, help="parameter draws for --explain (default 2000)")
-    rep.add_argument("--runs-per-draw", type=whole_number,
+    rep.add_argument("--draws", type=draw_count, help="parameter draws for --explain (default 2000)")
+    rep.add_argument("--runs-per-draw", type=per_draw,
                      help="runs per draw for --explain, even (default: the study's runs_per_draw, or 200 if 1)")
-    rep.add_argument("--workers", type=whole_number, help="local worker threads for --explain (default: all cores)")
+    rep.add_argument("--workers", type=worker_count, help="local worker threads for --explain (default: all cores)")
     rep.set_defaults(func=_report)
     pri = sub.add_parser("priors", help="the priors, fitted from the record in seeds/, with checks")
     pri.add_argument("config", nargs="?", help="study config (default: the shipped default priors)")
@@ -256,7 +291,7 @@ def parser() -> argparse.ArgumentParser:
     val.set_defaults(func=_validate)
     tra = sub.add_parser("trace", help="one run's story: its draws, events and totals, as the kernel simulated it")
     tra.add_argument("config", help="study config (TOML): its seed, horizon, priors and [model] choices")
-    tra.add_argument("--run", type=whole_number, required=True,
+    tra.add_argument("--run", type=bounded(0, MAX_RUNS - 1), required=True,
                      help="run index, 0 to 2**32 - 2 (any index replays; the study's result holds those below "
                           "study.runs)")
     tra.add_argument("--option", default="",
@@ -275,12 +310,12 @@ def parser() -> argparse.ArgumentParser:
     sen.add_argument("--outcome", default="reattack_2y",
                      help="<event>_<years>y: event ceasefire, deployed, reattack or tripwire; years 1, 2 or 5 "
                           "(default reattack_2y)")
-    sen.add_argument("--draws", type=whole_number, default=DRAWS,
+    sen.add_argument("--draws", type=draw_count, default=DRAWS,
                      help="base parameter draws N of the Saltelli design: N x (parameters + 3) rows "
                           "(default %(default)s)")
-    sen.add_argument("--runs-per-draw", type=whole_number, default=RUNS_PER_DRAW,
+    sen.add_argument("--runs-per-draw", type=per_draw, default=RUNS_PER_DRAW,
                      help="runs per design row (default %(default)s)")
-    sen.add_argument("--workers", type=whole_number, help="local worker threads (default: all cores)")
+    sen.add_argument("--workers", type=worker_count, help="local worker threads (default: all cores)")
     sen.add_argument("--scheduler", help="local, slurm, pbs, mpi or a scheduler address (default: local threads)")
     sen.add_argument("--json", action="store_true", help="print the indices as a JSON object")
     sen.add_argument("--out", help="bar figure (PNG) of the leading indices with their intervals")
@@ -292,17 +327,18 @@ def parser() -> argparse.ArgumentParser:
     exp.add_argument("--vs", help="option B, written the same way (default: the study's baseline)")
     exp.add_argument("--outcome", default="reattack_2y",
                      help="EVENT_Ny: reattack, tripwire or ceasefire within 1, 2 or 5 years (default reattack_2y)")
-    exp.add_argument("--draws", type=whole_number,
+    exp.add_argument("--draws", type=draw_count,
                      help="parameter draws (default 2000: on the laptop config, with its 500 runs per draw, "
                           "about 20 s on two cores once the kernel is compiled)")
-    exp.add_argument("--runs-per-draw", type=whole_number,
+    exp.add_argument("--runs-per-draw", type=per_draw,
                      help="runs per draw, even (default: the config's study.runs_per_draw, or 200 if it is 1)")
-    exp.add_argument("--depth", type=whole_number, help="depth of the box tree (default 2)")
-    exp.add_argument("--resamples", type=whole_number,
+    exp.add_argument("--depth", type=bounded(1, 16, "the boxes double with each level"),
+                     help="depth of the box tree (default 2)")
+    exp.add_argument("--resamples", type=bounded(1, 10_000),
                      help="refits on random halves of the draws, for the boxes' stability (default 20)")
-    exp.add_argument("--margin", type=float,
+    exp.add_argument("--margin", type=number,
                      help="a draw where A and B differ by at most this much counts as the same (default 0.01)")
-    exp.add_argument("--workers", type=whole_number, help="local worker threads, or dask workers with "
+    exp.add_argument("--workers", type=worker_count, help="local worker threads, or dask workers with "
                                                           "--scheduler local (default: all cores)")
     exp.add_argument("--scheduler", help="as for deterrence run: local, slurm, pbs, mpi or an address "
                                          "tcp://host:8786 (default: local threads)")
@@ -317,27 +353,27 @@ def parser() -> argparse.ArgumentParser:
     com.add_argument("--b", help="option B, the same way (default: the baseline; with --config-b: A)")
     com.add_argument("--config-b", help="study config of B (same seed, horizon and runs per draw; a structural "
                                         "choice or prior apart): the runs pair by index")
-    com.add_argument("--runs", type=whole_number, help="runs (default study.runs of CONFIG)")
-    com.add_argument("--runs-per-draw", type=whole_number,
+    com.add_argument("--runs", type=run_count, help="runs (default study.runs of CONFIG)")
+    com.add_argument("--runs-per-draw", type=per_draw,
                      help="runs per parameter draw (default study.runs_per_draw); above 1 gives the parameter "
                           "interval and p_better")
-    com.add_argument("--workers", type=whole_number, help="local worker threads (default: all cores)")
+    com.add_argument("--workers", type=worker_count, help="local worker threads (default: all cores)")
     com.add_argument("--json", action="store_true", help="print the result as a JSON object")
     com.set_defaults(func=_compare)
     dec = sub.add_parser("decide", help="expected loss and regret of options, the value of (partial) perfect "
                                         "information, switching values")
     dec.add_argument("source", metavar="RESULT_OR_CONFIG",
                      help="a study config (TOML), or a result (.nc, .zarr) whose config is replayed")
-    dec.add_argument("--draws", type=whole_number,
+    dec.add_argument("--draws", type=draw_count,
                      help="parameter draws (default 2000: on the laptop config, with its 500 runs per draw, a "
                           "few seconds for two options and 10 s or more for its 48 on two cores, once the kernel "
                           "is compiled)")
-    dec.add_argument("--runs-per-draw", type=whole_number,
+    dec.add_argument("--runs-per-draw", type=per_draw,
                      help="runs per draw, even (default: the config's study.runs_per_draw, or 200 if it is 1)")
     dec.add_argument("--options", default="all",
                      help='"all" (the grid; default) or options as axis=level pairs separated by ";", e.g. '
                           '"force_size=5000;force_size=0,leverage=assets_and_aid"')
-    dec.add_argument("--workers", type=whole_number, help="local worker threads (default: all cores)")
+    dec.add_argument("--workers", type=worker_count, help="local worker threads (default: all cores)")
     dec.add_argument("--scheduler", help="as for run: local, slurm, pbs, mpi or a scheduler address")
     dec.add_argument("--jobqueue-config", help="site settings for --scheduler slurm|pbs")
     dec.add_argument("--json", action="store_true", help="print the decision as a JSON object")
