@@ -53,13 +53,10 @@ def _submit(args) -> int:
 def _report(args) -> int:
     from deterrence import report, results
 
-    folder = Path(args.out) if args.out else None
-    if folder and os.path.lexists(folder) and (folder.is_symlink() or not folder.is_dir()):
-        raise UserError(f"report --out {folder} exists and is not a folder (a file or a link); "
-                        f"choose a folder for the report")
-    if args.explain is not None and not folder:
+    if args.explain is not None and not args.out:
         raise UserError("report --explain needs --out DIR: the comparison's section and figures go there")
     ds = results.open_result(args.result)
+    folder = results.output_folder(args.out, "report --out") if args.out else None
     print(report.table(ds, year=args.year))
     if folder:
         sections, drawn = (), []
@@ -80,14 +77,20 @@ def _priors(args) -> int:
     from deterrence import config
     from deterrence.report import priors as priors_report
 
+    if args.out:
+        from deterrence.results import output_folder
+
+        output_folder(args.out)
     cfg = config.load(args.config) if args.config else priors_report.default_config()
     print(priors_report.report(cfg, Path(args.out) if args.out else None))
     return 0
 
 
 def _validate(args) -> int:
-    from deterrence import validate
+    from deterrence import results, validate
 
+    if args.out:
+        results.output_folder(args.out)
     checks = validate.validate()
     print(validate.table(checks))
     if args.out:
@@ -117,8 +120,10 @@ def _trace(args) -> int:
 def _sensitivity(args) -> int:
     import time
 
-    from deterrence import clusters, sensitivity, study, trace
+    from deterrence import clusters, results, sensitivity, study, trace
 
+    if args.out:
+        results.figure_path(args.out)
     cfg = study.load_config(args.config)
     option = trace.parse_option(args.option, cfg.study.baseline)
     vs = None if args.vs is None else trace.parse_option(args.vs, cfg.study.baseline)
@@ -138,10 +143,10 @@ def _sensitivity(args) -> int:
 
 
 def _explain(args) -> int:
-    from deterrence import explain, study, trace
+    from deterrence import explain, results, study, trace
 
-    if args.out and not Path(args.out).parent.is_dir():
-        raise UserError(f"--out {args.out}: no folder {Path(args.out).parent}; create it or choose another path")
+    if args.out:
+        results.figure_path(args.out)
     cfg = study.load_config(args.config)
     option = trace.parse_option(args.option, cfg.study.baseline)
     versus = trace.parse_option(args.vs, cfg.study.baseline) if args.vs is not None else None
@@ -318,7 +323,7 @@ def parser() -> argparse.ArgumentParser:
     sen.add_argument("--workers", type=worker_count, help="local worker threads (default: all cores)")
     sen.add_argument("--scheduler", help="local, slurm, pbs, mpi or a scheduler address (default: local threads)")
     sen.add_argument("--json", action="store_true", help="print the indices as a JSON object")
-    sen.add_argument("--out", help="bar figure (PNG) of the leading indices with their intervals")
+    sen.add_argument("--out", help="bar figure (.png, .pdf or .svg) of the leading indices with their intervals")
     sen.set_defaults(func=_sensitivity)
     exp = sub.add_parser("explain", help="the regions of parameter space where option A does worse than B")
     exp.add_argument("config", help="study config (TOML): its seed, priors and [model] choices")
@@ -343,7 +348,8 @@ def parser() -> argparse.ArgumentParser:
     exp.add_argument("--scheduler", help="as for deterrence run: local, slurm, pbs, mpi or an address "
                                          "tcp://host:8786 (default: local threads)")
     exp.add_argument("--json", action="store_true", help="print the boxes as a JSON object")
-    exp.add_argument("--out", help="figure (PNG): the draws in the top box's two parameters, the box drawn")
+    exp.add_argument("--out", help="figure (.png, .pdf or .svg): the draws in the top box's two parameters, "
+                                   "the box drawn")
     exp.set_defaults(func=_explain)
     com = sub.add_parser("compare", help="paired difference A - B of two options, or of one option under two "
                                          "configs, on the same runs")

@@ -24,6 +24,8 @@ from deterrence.plan import Plan, year_days
 from deterrence.tallies import Tallies, moment_sums
 
 FORMATS = {".nc": "netcdf", ".zarr": "zarr"}
+# The figure formats a command writes (matplotlib's, by the name's suffix).
+FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 
 
 def output_format(path: str | Path) -> str:
@@ -31,6 +33,33 @@ def output_format(path: str | Path) -> str:
     if suffix not in FORMATS:
         raise UserError(f"--out {path}: the name must end in .nc (NetCDF) or .zarr (Zarr)")
     return FORMATS[suffix]
+
+
+def output_folder(path: str | Path, flag: str = "--out") -> Path:
+    """A folder for a command's files, checked and created before any work:
+    refused in one line if a file or a link holds its name or it cannot be created."""
+    path = Path(path)
+    if os.path.lexists(path) and (path.is_symlink() or not path.is_dir()):
+        raise UserError(f"{flag} {path} exists and is not a folder (a file or a link); choose a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (OSError, ValueError) as error:
+        raise UserError(f"{flag} {path}: cannot create the folder ({getattr(error, 'strerror', None) or error})"
+                        ) from None
+    return path
+
+
+def figure_path(path: str | Path, flag: str = "--out") -> Path:
+    """A figure's path, checked before any work: a suffix matplotlib writes
+    (FIGURE_SUFFIXES), not a folder or a link, its folder created if missing."""
+    path = Path(path)
+    if path.suffix.lower() not in FIGURE_SUFFIXES:
+        raise UserError(f"{flag} {path}: a figure's name must end in {', '.join(FIGURE_SUFFIXES)}, "
+                        f"e.g. {path.with_suffix('.png').name}")
+    if os.path.lexists(path) and (path.is_symlink() or not path.is_file()):
+        raise UserError(f"{flag} {path} exists and is not a file (a folder or a link); choose another path")
+    output_folder(path.parent, flag)
+    return path
 
 
 def _mean_se(total, squares, n):
