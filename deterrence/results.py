@@ -17,10 +17,10 @@ import dask
 import numpy as np
 import xarray as xr
 
-from deterrence import UserError, __version__, epistemic, outcomes
+from deterrence import UserError, __version__, epistemic, outcomes, schema
 from deterrence.config import Config
 from deterrence.model import AXES, EVENTS, SENSITIVITY_OUTCOMES, SENSITIVITY_YEAR, TRUCE_DAYS_UNIT, YEARS
-from deterrence.plan import Plan, year_days
+from deterrence.plan import Plan
 from deterrence.tallies import Tallies, moment_sums
 
 FORMATS = {".nc": "netcdf", ".zarr": "zarr"}
@@ -453,7 +453,7 @@ def _same_file(fd: int, path: Path) -> bool:
 
 
 def open_result(path: str | Path) -> xr.Dataset:
-    """Open a result and check that it is complete (see ``check``)."""
+    """Open a result and check it against its schema (``deterrence.schema``)."""
     path = Path(path)
     if not path.exists():
         raise UserError(f"{path}: no such result")
@@ -463,7 +463,7 @@ def open_result(path: str | Path) -> xr.Dataset:
     except Exception as error:  # whatever the file holds, the user gets one line
         raise UserError(f"{path}: cannot open as a deterrence result ({_one_line(error)})") from None
     try:
-        check(ds)
+        schema.check(ds)
     except UserError as error:
         ds.close()
         raise UserError(f"{path}: {error}; it is not a complete deterrence result") from None
@@ -475,39 +475,3 @@ def open_result(path: str | Path) -> xr.Dataset:
 
 def _one_line(error: Exception) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
-
-
-REQUIRED_ATTRS = ("title", "source", "config", "config_sha256", "seed", "runs", "horizon_days",
-                  "start_date", "baseline")
-
-
-def required_variables() -> list[str]:
-    """The variables every result holds: all that deterrence.outcomes declares,
-    but the optional sensitivity ones."""
-    return [name for name in outcomes.variables() if name not in outcomes.OPTIONAL_VARIABLES]
-
-
-def check(ds: xr.Dataset) -> None:
-    """Raise UserError naming what a complete result lacks or what is
-    damaged: missing variables or attributes, histograms that do not sum
-    to the runs, probabilities or means that are not finite where defined."""
-    missing = ([f"attribute {a}" for a in REQUIRED_ATTRS if a not in ds.attrs]
-               + [v for v in (*AXES, "day", "years", *required_variables()) if v not in ds.variables])
-    if missing:
-        raise UserError(f"missing {', '.join(missing)}")
-    runs = int(ds.attrs["runs"])
-    horizon = int(ds.attrs["horizon_days"])
-    if ds.sizes["day"] != horizon + 1 or not (ds["runs"] == runs).all():
-        raise UserError(f"damaged runs or day axis (expected {runs} runs over {horizon} days)")
-    bad = [e for e in EVENTS if not (ds[e].sum("day") == runs).all()]
-    # Within-years values are NaN by design beyond the horizon, and the
-    # reading after the ceasefire where no run qualifies.
-    defined = xr.DataArray(year_days(ds["years"].values) <= horizon, dims="years")
-    for name in required_variables():
-        if name.startswith("p_reattack_after_ceasefire"):
-            continue
-        finite = np.isfinite(ds[name])
-        if not bool((finite | ~defined if "years" in ds[name].dims else finite).all()):
-            bad.append(name)
-    if bad:
-        raise UserError(f"damaged {', '.join(bad)} (histograms must sum to the runs, values be finite)")
