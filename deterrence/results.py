@@ -35,17 +35,24 @@ def output_format(path: str | Path) -> str:
     return FORMATS[suffix]
 
 
+def shown(path: str | Path) -> str:
+    """A path for a one-line message: as it is, or quoted where it holds
+    characters that would break the line (control characters, separators)."""
+    text = str(path)
+    return text if text.isprintable() else repr(text)
+
+
 def output_folder(path: str | Path, flag: str = "--out") -> Path:
     """A folder for a command's files, checked and created before any work:
     refused in one line if a file or a link holds its name or it cannot be created."""
     path = Path(path)
     if os.path.lexists(path) and (path.is_symlink() or not path.is_dir()):
-        raise UserError(f"{flag} {path} exists and is not a folder (a file or a link); choose a folder")
+        raise UserError(f"{flag} {shown(path)} exists and is not a folder (a file or a link); choose a folder")
     try:
         path.mkdir(parents=True, exist_ok=True)
     except (OSError, ValueError) as error:
-        raise UserError(f"{flag} {path}: cannot create the folder ({getattr(error, 'strerror', None) or error})"
-                        ) from None
+        raise UserError(f"{flag} {shown(path)}: cannot create the folder "
+                        f"({getattr(error, 'strerror', None) or error})") from None
     return path
 
 
@@ -54,10 +61,10 @@ def figure_path(path: str | Path, flag: str = "--out") -> Path:
     (FIGURE_SUFFIXES), not a folder or a link, its folder created if missing."""
     path = Path(path)
     if path.suffix.lower() not in FIGURE_SUFFIXES:
-        raise UserError(f"{flag} {path}: a figure's name must end in {', '.join(FIGURE_SUFFIXES)}, "
-                        f"e.g. {path.with_suffix('.png').name}")
+        raise UserError(f"{flag} {shown(path)}: a figure's name must end in {', '.join(FIGURE_SUFFIXES)}, "
+                        f"e.g. {shown(path.with_suffix('.png').name if path.name else 'figure.png')}")
     if os.path.lexists(path) and (path.is_symlink() or not path.is_file()):
-        raise UserError(f"{flag} {path} exists and is not a file (a folder or a link); choose another path")
+        raise UserError(f"{flag} {shown(path)} exists and is not a file (a folder or a link); choose another path")
     output_folder(path.parent, flag)
     return path
 

@@ -102,7 +102,8 @@ class Checkpoint:
             tallies = Tallies.from_arrays(int(saved["runs"]), saved)
             done = saved["done"]
             sound = str(saved.get("sha256", "")) == _digest(saved)
-        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as error:
+        except (OSError, ValueError, KeyError, TypeError, IndexError, ArithmeticError, EOFError,
+                zipfile.BadZipFile) as error:
             self._damaged(f"unreadable: {error}")
         if not sound:
             self._damaged("its checksum does not match its content")
@@ -112,7 +113,7 @@ class Checkpoint:
                             f"{', '.join(changed)}; run with --overwrite to start afresh")
         try:
             problem = self._damage(tallies, done, plan)
-        except (ValueError, TypeError) as error:
+        except (ValueError, TypeError, IndexError, ArithmeticError) as error:
             problem = f"unreadable: {error}"
         if problem:
             self._damaged(problem)
