@@ -84,9 +84,9 @@ def nested_variables() -> list[str]:
 def check(ds) -> Config:
     """Raise UserError, in one line naming the attribute or variable, unless
     ``ds`` is a complete result of this schema; returns the config it carries."""
-    cfg = check_attributes(ds.attrs)
+    cfg = check_attributes(ds.attrs, {a: ds[a].values.tolist() for a in AXES if a in ds.coords})
     nested = cfg.study.runs_per_draw > 1
-    check_coordinates(ds, cfg, nested)
+    check_coordinates(ds, cfg, nested, priors_known=bool(cfg.text))
     check_variables(ds, nested)
     check_values(ds)
     return cfg
@@ -109,8 +109,10 @@ def _typed(value, kind: str) -> bool:
         return False
 
 
-def check_attributes(attrs: dict) -> Config:
-    """Each attribute's type, then its agreement with the config the result carries."""
+def check_attributes(attrs: dict, grid: dict | None = None) -> Config:
+    """Each attribute's type, then its agreement with the config the result
+    carries. A result of a config built in Python (no text) carries none:
+    its own attributes and ``grid`` (its axis coordinates) stand in for it."""
     missing = [name for name in ATTRIBUTES if name not in attrs]
     if missing:
         raise UserError(f"missing attribute{'s' * (len(missing) > 1)} {', '.join(missing)}")
@@ -122,14 +124,16 @@ def check_attributes(attrs: dict) -> Config:
     text = attrs["config"]
     if hashlib.sha256(text.encode()).hexdigest() != attrs["config_sha256"]:
         raise UserError("attribute config_sha256 does not match the config attribute")
-    try:
-        cfg = config.parse(tomllib.loads(text), text, "attribute config")
-    except tomllib.TOMLDecodeError as error:
-        raise UserError(f"attribute config is not valid TOML ({error})") from None
     seed = attrs["seed"]
     if not (seed.isascii() and seed.isdigit() and int(seed) <= MAX_SEED):
         raise UserError(f"attribute seed must be a whole number from 0 to 2**64 - 1 in digits, got {_shown(seed)}")
     runs, per_draw = int(attrs["runs"]), int(attrs["runs_per_draw"])
+    if not text:
+        return _stand_in(attrs, grid)
+    try:
+        cfg = config.parse(tomllib.loads(text), text, "attribute config")
+    except tomllib.TOMLDecodeError as error:
+        raise UserError(f"attribute config is not valid TOML ({error})") from None
     expected = {
         "runs_per_draw": cfg.study.runs_per_draw, "horizon_days": cfg.study.horizon_days,
         "start_date": cfg.study.start_date.isoformat(), "parameter_draws": runs // max(per_draw, 1),
@@ -150,6 +154,21 @@ def check_attributes(attrs: dict) -> Config:
     return cfg
 
 
+def _stand_in(attrs: dict, grid: dict) -> Config:
+    """The config of a result that carries no config text, from its attributes
+    and axis coordinates (priors aside: it does not say them)."""
+    runs, per_draw = int(attrs["runs"]), max(int(attrs["runs_per_draw"]), 1)
+    try:
+        start, baseline = attrs["start_date"], json.loads(attrs["baseline"])
+        study = {"name": "result", "runs": runs, "seed": int(attrs["seed"]), "start_date": start,
+                 "horizon_days": int(attrs["horizon_days"]), "runs_per_draw": per_draw, "baseline": baseline,
+                 "block_runs": max(per_draw, min(runs, config.MAX_BLOCK_RUNS) // per_draw * per_draw)}
+        raw = {"study": study, "grid": grid, "model": json.loads(attrs["model_choices"])}
+    except (TypeError, ValueError):
+        raise UserError("attributes start_date, baseline or model_choices are not a study's") from None
+    return config.parse(raw, "", "the result's attributes and coordinates (it carries no config)")
+
+
 def coordinates(cfg: Config, nested: bool) -> dict[str, np.ndarray]:
     """The coordinates of a result of ``cfg``."""
     from deterrence.sensitivity import uncertain
@@ -164,9 +183,12 @@ def coordinates(cfg: Config, nested: bool) -> dict[str, np.ndarray]:
     return found
 
 
-def check_coordinates(ds, cfg: Config, nested: bool) -> None:
-    """Each coordinate as the config makes it: values, order and dtype."""
+def check_coordinates(ds, cfg: Config, nested: bool, priors_known: bool = True) -> None:
+    """Each coordinate as the config makes it: values, order and dtype (the
+    uncertain parameters' names only where the result carries its priors)."""
     expected = coordinates(cfg, nested)
+    if not priors_known and "parameter" in ds.coords:
+        expected["parameter"] = np.array(ds["parameter"].values.tolist(), dtype=str)
     for name in ds.coords:
         if name not in expected:
             raise UserError(f"coordinate {name}: no result has it"

@@ -19,7 +19,9 @@ from deterrence import UserError, __version__, cli, config, decide, results, run
 from deterrence.cli import main
 from deterrence.plan import make_plan
 
-FUZZ = settings(max_examples=60, deadline=None, derandomize=True, database=None,
+# More examples for a longer search: DETERRENCE_FUZZ_EXAMPLES=500.
+EXAMPLES = int(os.environ.get("DETERRENCE_FUZZ_EXAMPLES", 60))
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
