@@ -193,8 +193,9 @@ def _shown(text: str) -> str:
 
 def number(text: str) -> float:
     """A decimal option (--target-se, --margin) written in ASCII digits."""
-    if not NUMBER.fullmatch(text.strip()):
-        raise argparse.ArgumentTypeError(f"expected a number such as 0.002 in ASCII digits, got {_shown(text)}")
+    if not (NUMBER.fullmatch(text.strip()) and math.isfinite(float(text))):
+        raise argparse.ArgumentTypeError(f"expected a finite number such as 0.002 in ASCII digits, "
+                                         f"got {_shown(text)}")
     return float(text)
 
 
