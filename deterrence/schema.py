@@ -128,36 +128,38 @@ def check_attributes(attrs: dict, grid: dict | None = None) -> Config:
     if not (seed.isascii() and seed.isdigit() and int(seed) <= MAX_SEED):
         raise UserError(f"attribute seed must be a whole number from 0 to 2**64 - 1 in digits, got {_shown(seed)}")
     runs, per_draw = int(attrs["runs"]), int(attrs["runs_per_draw"])
-    if not text:
-        return _stand_in(attrs, grid)
-    try:
-        cfg = config.parse(tomllib.loads(text), text, "attribute config")
-    except tomllib.TOMLDecodeError as error:
-        raise UserError(f"attribute config is not valid TOML ({error})") from None
-    expected = {
-        "runs_per_draw": cfg.study.runs_per_draw, "horizon_days": cfg.study.horizon_days,
-        "start_date": cfg.study.start_date.isoformat(), "parameter_draws": runs // max(per_draw, 1),
-        "baseline": dataclasses.asdict(cfg.study.baseline), "model_choices": cfg.choices,
-    }
-    if not 1 <= runs <= MAX_RUNS or runs % max(per_draw, 1):
-        raise UserError(f"attribute runs is {runs}: expected whole draws of {per_draw} runs, at most {MAX_RUNS:,}")
-    for name, value in expected.items():
-        found = json.loads(attrs[name]) if ATTRIBUTES[name] == JSON_TABLE else attrs[name]
-        if found != value:
-            raise UserError(f"attribute {name} is {_shown(found)}, its config says {_shown(value)}")
+    if not (1 <= runs <= MAX_RUNS and per_draw >= 1 and runs % per_draw == 0):
+        raise UserError(f"attribute runs is {runs}: expected whole draws of runs_per_draw ({per_draw}) runs, "
+                        f"at most {MAX_RUNS:,}")
     for name, prior in json.loads(attrs["priors"]).items():
         if not (isinstance(prior, dict) and isinstance(prior.get("dist"), str)
                 and isinstance(prior.get("source"), str)
                 and all(isinstance(v, str) or (isinstance(v, (int, float)) and not isinstance(v, bool))
                         for v in prior.values())):
             raise UserError(f"attribute priors: {name!r} must be a table of its dist, source and numbers")
+    if text:
+        try:
+            cfg = config.parse(tomllib.loads(text), text, "attribute config")
+        except tomllib.TOMLDecodeError as error:
+            raise UserError(f"attribute config is not valid TOML ({error})") from None
+    else:
+        cfg = _stand_in(attrs, grid or {})
+    expected = {
+        "runs_per_draw": cfg.study.runs_per_draw, "horizon_days": cfg.study.horizon_days,
+        "start_date": cfg.study.start_date.isoformat(), "parameter_draws": runs // per_draw,
+        "baseline": dataclasses.asdict(cfg.study.baseline), "model_choices": cfg.choices,
+    }
+    for name, value in expected.items():
+        found = json.loads(attrs[name]) if ATTRIBUTES[name] == JSON_TABLE else attrs[name]
+        if found != value:
+            raise UserError(f"attribute {name} is {_shown(found)}, its config says {_shown(value)}")
     return cfg
 
 
 def _stand_in(attrs: dict, grid: dict) -> Config:
     """The config of a result that carries no config text, from its attributes
     and axis coordinates (priors aside: it does not say them)."""
-    runs, per_draw = int(attrs["runs"]), max(int(attrs["runs_per_draw"]), 1)
+    runs, per_draw = int(attrs["runs"]), int(attrs["runs_per_draw"])
     try:
         start, baseline = attrs["start_date"], json.loads(attrs["baseline"])
         study = {"name": "result", "runs": runs, "seed": int(attrs["seed"]), "start_date": start,
