@@ -267,5 +267,5 @@ def check_values(ds) -> None:
 
 
 def _shown(value) -> str:
-    text = repr(value)
+    text = repr(value.item() if isinstance(value, np.generic) else value)
     return text if len(text) <= 60 else text[:57] + "..."
