@@ -62,9 +62,9 @@ def test_a_new_outcome_passes_without_a_change_to_the_schema(nested, monkeypatch
     """An outcome declared in deterrence.outcomes, with its variables in the
     result, is accepted as it is; its variables missing, it is refused."""
     _, ds = nested
-    days = outcomes.Outcome("war_days", outcomes.COUNT, "days", "days at war", "days at war", "war_days")
+    days = outcomes.Outcome("calm_days", outcomes.COUNT, "days", "days of calm", "calm days", "calm_days")
     monkeypatch.setattr(outcomes, "OUTCOMES", outcomes.OUTCOMES + (days,))
-    with pytest.raises(results.UserError, match="missing war_days_sum"):
+    with pytest.raises(results.UserError, match="missing calm_days_sum"):
         schema.check(ds)
     zero = xr.zeros_like(ds.mean_strikes)
     schema.check(ds.assign({name: zero for name in days.variables()}))
