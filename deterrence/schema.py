@@ -30,7 +30,9 @@ from deterrence.plan import year_days
 
 # The dimensions an outcome's variables add to the grid's, by the outcome's
 # kind (an event's day histogram has "day" instead); a quantile variable
-# (`_q`, `_q_se`) adds "quantile".
+# (`_q`, `_q_se`) adds "quantile". A new outcome of these kinds needs no
+# change here; a new kind needs its entry (until then its variables need
+# only start with the grid's dimensions, and tests/test_schema.py fails).
 KIND_DIMS = {outcomes.EVENT: ("years",), outcomes.COUNT: (), outcomes.DERIVED: ("years",)}
 # The same for the variables that are no outcome's (outcomes.OTHER_VARIABLES).
 OTHER_DIMS = {"sensitivity": ("outcome", "parameter"), "sensitivity_bin_mean": ("outcome", "parameter", "decile"),
