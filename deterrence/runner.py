@@ -184,19 +184,22 @@ def _tally_damage(plan: Plan, t: Tallies, runs: int) -> str:
     if t.sensitivity_runs is not None and not (t.sensitivity_runs.sum(axis=1) == runs).all():
         return f"its sensitivity bins do not sum to its {runs} runs"
     days = np.minimum(plan.year_days, plan.horizon) - 1
-    within = np.cumsum(t.hist, axis=2)[:, :, days].reshape(t.hist.shape[0], -1)   # (options, events * years)
-    events = within.shape[1]
+    # The events come first among the paired and per-draw indicators, and
+    # the paired counts (in their order in model.COUNTS) last among the pairs.
+    events = len(EVENTS) * len(YEARS)
+    within = np.cumsum(t.hist, axis=2)[:, :, days].reshape(t.hist.shape[0], events)
     paired_counts = [COUNTS.index(o.tally) for o in outcomes.counts() if o.paired]
     counts = t.moments[:, paired_counts, 0]
-    if not (np.array_equal(t.paired[:, :events, 0], within - within[-1])
-            and np.array_equal(t.paired[:, events:, 0], counts - counts[-1])):
+    pairs = t.paired[:, :, 0]
+    if not (np.array_equal(pairs[:, :events], within - within[-1])
+            and np.array_equal(pairs[:, pairs.shape[1] - len(paired_counts):], counts - counts[-1])):
         return "its paired differences do not match its histograms and sums"
     if t.draw_hist is not None:
         n = plan.runs_per_draw
         if not ((t.draw_hist.sum(axis=2) * n == runs).all() and (t.draw_diff.sum(axis=2) * n == runs).all()):
             return f"its draw histograms do not hold its {runs} runs"
-        if not (np.array_equal(t.draw_hist @ np.arange(n + 1), within)
-                and np.array_equal(t.draw_diff @ np.arange(-n, n + 1), t.paired[:, :events, 0])):
+        if not (np.array_equal(t.draw_hist[:, :events] @ np.arange(n + 1), within)
+                and np.array_equal(t.draw_diff[:, :events] @ np.arange(-n, n + 1), pairs[:, :events])):
             return "its draw histograms do not match its day histograms"
     qualifying, reattacked = t.after_ceasefire[..., 0], t.after_ceasefire[..., 1]
     if not ((reattacked <= qualifying).all() and (qualifying <= runs).all()):
