@@ -4,6 +4,7 @@ line and exit 2; nothing is left behind under the output's name."""
 import argparse
 import math
 import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -52,14 +53,11 @@ def _submit(args) -> int:
 def _report(args) -> int:
     from deterrence import report, results
 
-    folder = Path(args.out) if args.out else None
-    if folder and os.path.lexists(folder) and (folder.is_symlink() or not folder.is_dir()):
-        raise UserError(f"report --out {folder} exists and is not a folder (a file or a link); "
-                        f"choose a folder for the report")
-    if args.explain is not None and not folder:
+    if args.explain is not None and not args.out:
         raise UserError("report --explain needs --out DIR: the comparison's section and figures go there")
     html, csv_dir = _report_paths(args)
     ds = results.open_result(args.result)
+    folder = results.output_folder(args.out, "report --out") if args.out else None
     print(report.table(ds, year=args.year, wide=args.wide))
     if html:
         from deterrence.report.html import write_html
@@ -107,14 +105,20 @@ def _priors(args) -> int:
     from deterrence import config
     from deterrence.report import priors as priors_report
 
+    if args.out:
+        from deterrence.results import output_folder
+
+        output_folder(args.out)
     cfg = config.load(args.config) if args.config else priors_report.default_config()
     print(priors_report.report(cfg, Path(args.out) if args.out else None))
     return 0
 
 
 def _validate(args) -> int:
-    from deterrence import validate
+    from deterrence import results, validate
 
+    if args.out:
+        results.output_folder(args.out)
     checks = validate.validate()
     print(validate.table(checks))
     if args.out:
@@ -144,8 +148,10 @@ def _trace(args) -> int:
 def _sensitivity(args) -> int:
     import time
 
-    from deterrence import clusters, sensitivity, study, trace
+    from deterrence import clusters, results, sensitivity, study, trace
 
+    if args.out:
+        results.figure_path(args.out)
     cfg = study.load_config(args.config)
     option = trace.parse_option(args.option, cfg.study.baseline)
     vs = None if args.vs is None else trace.parse_option(args.vs, cfg.study.baseline)
@@ -162,10 +168,10 @@ def _sensitivity(args) -> int:
 
 
 def _explain(args) -> int:
-    from deterrence import explain, study, trace
+    from deterrence import explain, results, study, trace
 
-    if args.out and not Path(args.out).parent.is_dir():
-        raise UserError(f"--out {args.out}: no folder {Path(args.out).parent}; create it or choose another path")
+    if args.out:
+        results.figure_path(args.out)
     cfg = study.load_config(args.config)
     option = trace.parse_option(args.option, cfg.study.baseline)
     versus = trace.parse_option(args.vs, cfg.study.baseline) if args.vs is not None else None
@@ -213,20 +219,48 @@ JOBQUEUE_HELP = ("batch settings for --scheduler slurm|pbs and submit, in dask-j
                  "[cluster] table")
 
 
+# Numbers on the command line: ASCII digits only (int() and float() also
+# take other scripts' digits, such as "５"), optionally in the README's 1e6.
+NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+# Local worker threads or processes a command may start.
+MAX_WORKERS = 1024
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:40] + "...")
+
+
+def number(text: str) -> float:
+    """A decimal option (--target-se, --margin) written in ASCII digits."""
+    if not (NUMBER.fullmatch(text.strip()) and math.isfinite(float(text))):
+        raise argparse.ArgumentTypeError(f"expected a finite number such as 0.002 in ASCII digits, "
+                                         f"got {_shown(text)}")
+    return float(text)
+
+
 def whole_number(text: str) -> int:
-    """An integer option, also written as the README writes run counts (1e6)."""
-    try:
+    """An integer option in ASCII digits, also written as the README writes run counts (1e6)."""
+    text = text.strip()
+    if NUMBER.fullmatch(text) and text.lstrip("+-").isdigit() and len(text) <= 30:
         return int(text)
-    except ValueError:
-        pass
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
+    value = float(text) if NUMBER.fullmatch(text) else math.nan
     # Beyond 2**53 a float no longer holds every integer: write such numbers in digits.
     if not (math.isfinite(value) and value == int(value) and abs(value) <= 2**53):
-        raise argparse.ArgumentTypeError(f"expected a whole number such as 20000 or 1e6, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a whole number such as 20000 or 1e6 in ASCII digits, "
+                                         f"got {_shown(text)}")
     return int(value)
+
+
+def bounded(low: int, high: int, why: str = ""):
+    """An argparse type: a whole number from ``low`` to ``high``, checked
+    before the command allocates or computes anything."""
+    def parse(text: str) -> int:
+        value = whole_number(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected a whole number from {low:,} to {high:,}"
+                                             + (f" ({why})" if why else "") + f", got {_shown(text)}")
+        return value
+    return parse
 
 
 class Parser(argparse.ArgumentParser):
@@ -238,7 +272,14 @@ class Parser(argparse.ArgumentParser):
 
 def parser() -> argparse.ArgumentParser:
     from deterrence.clusters import SYSTEMS
+    from deterrence.config import MAX_RUNS_PER_DRAW, MAX_SEED
+    from deterrence.model import MAX_RUNS
     from deterrence.sensitivity import DRAWS, RUNS_PER_DRAW
+
+    run_count = bounded(1, MAX_RUNS, "the tallies stay exact up to there")
+    worker_count = bounded(1, MAX_WORKERS)
+    draw_count = bounded(1, MAX_RUNS)
+    per_draw = bounded(1, MAX_RUNS_PER_DRAW)
 
     p = Parser(prog="deterrence", description=DESCRIPTION, epilog=EXAMPLES,
                formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -246,19 +287,19 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
     run = sub.add_parser("run", help="run a study and write its result")
     run.add_argument("config", help="study config (TOML), e.g. configs/laptop.toml")
-    run.add_argument("--runs", type=whole_number, help="runs per option (overrides study.runs)")
-    run.add_argument("--seed", type=whole_number, help="study seed (overrides study.seed)")
+    run.add_argument("--runs", type=run_count, help="runs per option (overrides study.runs)")
+    run.add_argument("--seed", type=bounded(0, MAX_SEED), help="study seed (overrides study.seed)")
     run.add_argument("--out", help="result path ending in .nc or .zarr (default results/NAME.nc)")
-    run.add_argument("--workers", type=whole_number, help="local worker threads (default: all cores)")
+    run.add_argument("--workers", type=worker_count, help="local worker threads (default: all cores)")
     run.add_argument("--overwrite", action="store_true", help="replace an existing result")
     run.add_argument("--scheduler", help="local (dask processes), slurm, pbs, mpi or a scheduler "
                                          "address such as tcp://host:8786 (default: local threads)")
     run.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
-    run.add_argument("--target-se", type=float, help="run blocks in order until every headline probability's "
+    run.add_argument("--target-se", type=number, help="run blocks in order until every headline probability's "
                                                      "Monte Carlo error is below this (e.g. 0.002); with "
                                                      "study.runs_per_draw > 1 also the errors of the 2-year "
                                                      "re-attack's parameter quantiles and p_better")
-    run.add_argument("--max-runs", type=whole_number,
+    run.add_argument("--max-runs", type=run_count,
                      help="cap on runs per option for --target-se (default study.runs)")
     run.add_argument("--jobqueue-config", help=JOBQUEUE_HELP)
     run.set_defaults(func=_run)
@@ -274,7 +315,7 @@ def parser() -> argparse.ArgumentParser:
     sub_.set_defaults(func=_submit)
     rep = sub.add_parser("report", help="tables from a result; with --out, a full report")
     rep.add_argument("result", help="a result written by deterrence run (.nc or .zarr)")
-    rep.add_argument("--year", type=int, choices=(1, 2, 5), help="years column of the table")
+    rep.add_argument("--year", type=whole_number, choices=(1, 2, 5), help="years column of the table")
     rep.add_argument("--out", help="folder for a full report: report.md, options.csv and PNG figures")
     rep.add_argument("--html", nargs="?", const="", metavar="PATH",
                      help="write one self-contained HTML page (opens offline): an option explorer, two options "
@@ -288,10 +329,10 @@ def parser() -> argparse.ArgumentParser:
                                                     "where each does better, what is worth learning, one history "
                                                     "of each kind (under a minute on the laptop config on two cores)")
     rep.add_argument("--vs", metavar="B", help="option B for --explain (default: the study's baseline)")
-    rep.add_argument("--draws", type=whole_number, help="parameter draws for --explain (default 2000)")
-    rep.add_argument("--runs-per-draw", type=whole_number,
+    rep.add_argument("--draws", type=draw_count, help="parameter draws for --explain (default 2000)")
+    rep.add_argument("--runs-per-draw", type=per_draw,
                      help="runs per draw for --explain, even (default: the study's runs_per_draw, or 200 if 1)")
-    rep.add_argument("--workers", type=whole_number, help="local worker threads for --explain (default: all cores)")
+    rep.add_argument("--workers", type=worker_count, help="local worker threads for --explain (default: all cores)")
     rep.set_defaults(func=_report)
     pri = sub.add_parser("priors", help="the priors, fitted from the record in seeds/, with checks")
     pri.add_argument("config", nargs="?", help="study config (default: the shipped default priors)")
@@ -302,7 +343,7 @@ def parser() -> argparse.ArgumentParser:
     val.set_defaults(func=_validate)
     tra = sub.add_parser("trace", help="one run's story: its draws, events and totals, as the kernel simulated it")
     tra.add_argument("config", help="study config (TOML): its seed, horizon, priors and [model] choices")
-    tra.add_argument("--run", type=whole_number, required=True,
+    tra.add_argument("--run", type=bounded(0, MAX_RUNS - 1), required=True,
                      help="run index, 0 to 2**32 - 2 (any index replays; the study's result holds those below "
                           "study.runs)")
     tra.add_argument("--option", default="",
@@ -321,16 +362,16 @@ def parser() -> argparse.ArgumentParser:
     sen.add_argument("--outcome", default="war_days",
                      help="war_days (mean days at war over the horizon, the default), strikes, violations, or "
                           "<event>_<years>y: event ceasefire, deployed, reattack or tripwire; years 1, 2 or 5")
-    sen.add_argument("--draws", type=whole_number, default=DRAWS,
+    sen.add_argument("--draws", type=draw_count, default=DRAWS,
                      help="base parameter draws N of the Saltelli design: N x (parameters + 3) rows "
                           "(default %(default)s)")
-    sen.add_argument("--runs-per-draw", type=whole_number, default=RUNS_PER_DRAW,
+    sen.add_argument("--runs-per-draw", type=per_draw, default=RUNS_PER_DRAW,
                      help="runs per design row (default %(default)s)")
-    sen.add_argument("--workers", type=whole_number, help="local worker threads (default: all cores)")
+    sen.add_argument("--workers", type=worker_count, help="local worker threads (default: all cores)")
     sen.add_argument("--scheduler", help="local, slurm, pbs, mpi or a scheduler address (default: local threads)")
     sen.add_argument("--jobqueue-config", help=JOBQUEUE_HELP)
     sen.add_argument("--json", action="store_true", help="print the indices as a JSON object")
-    sen.add_argument("--out", help="bar figure (PNG) of the leading indices with their intervals")
+    sen.add_argument("--out", help="bar figure (.png, .pdf or .svg) of the leading indices with their intervals")
     sen.set_defaults(func=_sensitivity)
     exp = sub.add_parser("explain", help="the regions of parameter space where option A does worse than B")
     exp.add_argument("config", help="study config (TOML): its seed, priors and [model] choices")
@@ -340,24 +381,26 @@ def parser() -> argparse.ArgumentParser:
     exp.add_argument("--outcome", default="war_days",
                      help="war_days (mean days at war, the default), strikes, violations, or EVENT_Ny: "
                           "reattack, tripwire or ceasefire within 1, 2 or 5 years")
-    exp.add_argument("--draws", type=whole_number,
+    exp.add_argument("--draws", type=draw_count,
                      help="parameter draws (default 2000: on the laptop config, with its 500 runs per draw, "
                           "about 20 s on two cores once the kernel is compiled)")
-    exp.add_argument("--runs-per-draw", type=whole_number,
+    exp.add_argument("--runs-per-draw", type=per_draw,
                      help="runs per draw, even (default: the config's study.runs_per_draw, or 200 if it is 1)")
-    exp.add_argument("--depth", type=whole_number, help="depth of the box tree (default 2)")
-    exp.add_argument("--resamples", type=whole_number,
+    exp.add_argument("--depth", type=bounded(1, 16, "the boxes double with each level"),
+                     help="depth of the box tree (default 2)")
+    exp.add_argument("--resamples", type=bounded(1, 10_000),
                      help="refits on random halves of the draws, for the boxes' stability (default 20)")
-    exp.add_argument("--margin", type=float,
+    exp.add_argument("--margin", type=number,
                      help="a draw where A and B differ by at most this much counts as the same, in the "
                           "outcome's unit (default 0.01 of a probability; 1%% of the horizon for days at war)")
-    exp.add_argument("--workers", type=whole_number, help="local worker threads, or dask workers with "
+    exp.add_argument("--workers", type=worker_count, help="local worker threads, or dask workers with "
                                                           "--scheduler local (default: all cores)")
     exp.add_argument("--scheduler", help="as for deterrence run: local, slurm, pbs, mpi or an address "
                                          "tcp://host:8786 (default: local threads)")
     exp.add_argument("--jobqueue-config", help=JOBQUEUE_HELP)
     exp.add_argument("--json", action="store_true", help="print the boxes as a JSON object")
-    exp.add_argument("--out", help="figure (PNG): the draws in the top box's two parameters, the box drawn")
+    exp.add_argument("--out", help="figure (.png, .pdf or .svg): the draws in the top box's two parameters, "
+                                   "the box drawn")
     exp.set_defaults(func=_explain)
     com = sub.add_parser("compare", help="paired difference A - B of two options, or of one option under two "
                                          "configs, on the same runs")
@@ -367,27 +410,27 @@ def parser() -> argparse.ArgumentParser:
     com.add_argument("--b", help="option B, the same way (default: the baseline; with --config-b: A)")
     com.add_argument("--config-b", help="study config of B (same seed, horizon and runs per draw; a structural "
                                         "choice or prior apart): the runs pair by index")
-    com.add_argument("--runs", type=whole_number, help="runs (default study.runs of CONFIG)")
-    com.add_argument("--runs-per-draw", type=whole_number,
+    com.add_argument("--runs", type=run_count, help="runs (default study.runs of CONFIG)")
+    com.add_argument("--runs-per-draw", type=per_draw,
                      help="runs per parameter draw (default study.runs_per_draw); above 1 gives the parameter "
                           "interval and p_better")
-    com.add_argument("--workers", type=whole_number, help="local worker threads (default: all cores)")
+    com.add_argument("--workers", type=worker_count, help="local worker threads (default: all cores)")
     com.add_argument("--json", action="store_true", help="print the result as a JSON object")
     com.set_defaults(func=_compare)
     dec = sub.add_parser("decide", help="expected loss and regret of options, the value of (partial) perfect "
                                         "information, switching values")
     dec.add_argument("source", metavar="RESULT_OR_CONFIG",
                      help="a study config (TOML), or a result (.nc, .zarr) whose config is replayed")
-    dec.add_argument("--draws", type=whole_number,
+    dec.add_argument("--draws", type=draw_count,
                      help="parameter draws (default 2000: on the laptop config, with its 500 runs per draw, a "
                           "few seconds for two options and 10 s or more for its 48 on two cores, once the kernel "
                           "is compiled)")
-    dec.add_argument("--runs-per-draw", type=whole_number,
+    dec.add_argument("--runs-per-draw", type=per_draw,
                      help="runs per draw, even (default: the config's study.runs_per_draw, or 200 if it is 1)")
     dec.add_argument("--options", default="all",
                      help='"all" (the grid; default) or options as axis=level pairs separated by ";", e.g. '
                           '"force_size=5000;force_size=0,leverage=assets_and_aid"')
-    dec.add_argument("--workers", type=whole_number, help="local worker threads (default: all cores)")
+    dec.add_argument("--workers", type=worker_count, help="local worker threads (default: all cores)")
     dec.add_argument("--scheduler", help="as for run: local, slurm, pbs, mpi or a scheduler address")
     dec.add_argument("--jobqueue-config", help=JOBQUEUE_HELP)
     dec.add_argument("--json", action="store_true", help="print the decision as a JSON object")

@@ -293,7 +293,10 @@ def parse_options(text: str, cfg: Config) -> list[Option]:
     """``all`` (the config's grid) or options ``axis=level,...`` separated by ';'."""
     if text.strip() == "all":
         return cfg.options
-    options = [parse_option(part, cfg.study.baseline) for part in text.split(";") if part.strip()]
+    try:
+        options = [parse_option(part, cfg.study.baseline) for part in text.split(";") if part.strip()]
+    except UserError as error:
+        raise UserError(str(error).replace("--option", "--options")) from None
     if len(set(options)) != len(options):
         raise UserError(f"--options {text!r} names an option twice; give each once")
     return options

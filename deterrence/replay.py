@@ -24,8 +24,10 @@ from deterrence import UserError, kernels, runner
 from deterrence.config import Config, Option
 from deterrence.model import (
     AXES,
+    COUNTS,
     DAY_COUNTS,
     EVENTS,
+    INDICATORS,
     MAX_RUNS,
     PAIRED_COUNTS,
     PARAMETER_NAMES,
@@ -33,6 +35,21 @@ from deterrence.model import (
     YEARS,
 )
 from deterrence.plan import Plan, encode_options, make_plan
+
+# Memory a command may take for its replayed draws (parameters and per-draw
+# tallies, held twice while the blocks are joined): checked before anything
+# is allocated, as a study's tallies are (config.MAX_TALLY_BYTES).
+MAX_REPLAY_BYTES = 2 * 1024**3
+
+
+def check_memory(draws: int, n_options: int, asked: str) -> None:
+    """Refuse, in one line naming what was ``asked`` (e.g. ``--draws 10,000``),
+    a replay of ``draws`` draws of ``n_options`` options beyond MAX_REPLAY_BYTES."""
+    need = 2 * 8 * draws * (len(PARAMETER_NAMES) + n_options * (len(INDICATORS) * len(YEARS) + len(COUNTS)))
+    if need > MAX_REPLAY_BYTES:
+        raise UserError(f"{asked} of {n_options:,} options would hold {need / 1024**3:,.1f} GiB of per-draw "
+                        f"tallies, above the {MAX_REPLAY_BYTES // 1024**3} GiB limit; lower --draws or give "
+                        f"fewer options")
 
 
 @dataclass(frozen=True)
@@ -120,6 +137,7 @@ def replay(config: Config, options: list[Option], draws: int, first: int = 0, ru
         raise UserError(f"draws must be a positive integer, got {draws}")
     if (first + draws) * rpd > MAX_RUNS:
         raise UserError(f"{first + draws:,} draws of {rpd:,} runs pass the {MAX_RUNS:,} runs a study may have")
+    check_memory(draws, len(options), f"{draws:,} draws")
     if thetas is not None and np.shape(thetas) != (draws, len(PARAMETER_NAMES)):
         raise ValueError(f"thetas must be (draws, parameters) = ({draws}, {len(PARAMETER_NAMES)})")
     plan = dataclasses.replace(options_plan(config, options), runs_per_draw=rpd)
@@ -164,6 +182,7 @@ def halves(config: Config, options: list[Option], draws: int, runs_per_draw: int
     if runs_per_draw % 2:
         raise UserError(f"--runs-per-draw must be even (each draw's noise comes from two halves of its runs), "
                         f"got {runs_per_draw}")
+    check_memory(2 * draws, len(options), f"--draws {draws:,}")
     # A draw's parameters depend on its index only, not on its runs.
     theta = replay(config, options[:1], draws, first, runs_per_draw=1, workers=kwargs.get("workers"),
                    client=kwargs.get("client"), show_progress=False).theta

@@ -17,7 +17,7 @@ import dask
 import numpy as np
 import xarray as xr
 
-from deterrence import UserError, __version__, epistemic, outcomes
+from deterrence import UserError, __version__, epistemic, outcomes, schema
 from deterrence.config import Config
 from deterrence.model import (
     AXES,
@@ -31,10 +31,12 @@ from deterrence.model import (
     VALUE_NOISE_SCALE,
     YEARS,
 )
-from deterrence.plan import Plan, year_days
+from deterrence.plan import Plan
 from deterrence.tallies import Tallies, moment_sums
 
 FORMATS = {".nc": "netcdf", ".zarr": "zarr"}
+# The figure formats a command writes (matplotlib's, by the name's suffix).
+FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 
 
 def output_format(path: str | Path) -> str:
@@ -42,6 +44,40 @@ def output_format(path: str | Path) -> str:
     if suffix not in FORMATS:
         raise UserError(f"--out {path}: the name must end in .nc (NetCDF) or .zarr (Zarr)")
     return FORMATS[suffix]
+
+
+def shown(path: str | Path) -> str:
+    """A path for a one-line message: as it is, or quoted where it holds
+    characters that would break the line (control characters, separators)."""
+    text = str(path)
+    return text if text.isprintable() else repr(text)
+
+
+def output_folder(path: str | Path, flag: str = "--out") -> Path:
+    """A folder for a command's files, checked and created before any work:
+    refused in one line if a file or a link holds its name or it cannot be created."""
+    path = Path(path)
+    if os.path.lexists(path) and (path.is_symlink() or not path.is_dir()):
+        raise UserError(f"{flag} {shown(path)} exists and is not a folder (a file or a link); choose a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (OSError, ValueError) as error:
+        raise UserError(f"{flag} {shown(path)}: cannot create the folder "
+                        f"({getattr(error, 'strerror', None) or error})") from None
+    return path
+
+
+def figure_path(path: str | Path, flag: str = "--out") -> Path:
+    """A figure's path, checked before any work: a suffix matplotlib writes
+    (FIGURE_SUFFIXES), not a folder or a link, its folder created if missing."""
+    path = Path(path)
+    if path.suffix.lower() not in FIGURE_SUFFIXES:
+        raise UserError(f"{flag} {shown(path)}: a figure's name must end in {', '.join(FIGURE_SUFFIXES)}, "
+                        f"e.g. {shown(path.with_suffix('.png').name if path.name else 'figure.png')}")
+    if os.path.lexists(path) and (path.is_symlink() or not path.is_file()):
+        raise UserError(f"{flag} {shown(path)} exists and is not a file (a folder or a link); choose another path")
+    output_folder(path.parent, flag)
+    return path
 
 
 def _mean_se(total, squares, n):
@@ -493,7 +529,7 @@ def _same_file(fd: int, path: Path) -> bool:
 
 
 def open_result(path: str | Path) -> xr.Dataset:
-    """Open a result and check that it is complete (see ``check``)."""
+    """Open a result and check it against its schema (``deterrence.schema``)."""
     path = Path(path)
     if not path.exists():
         raise UserError(f"{path}: no such result")
@@ -503,7 +539,7 @@ def open_result(path: str | Path) -> xr.Dataset:
     except Exception as error:  # whatever the file holds, the user gets one line
         raise UserError(f"{path}: cannot open as a deterrence result ({_one_line(error)})") from None
     try:
-        check(ds)
+        schema.check(ds)
     except UserError as error:
         ds.close()
         raise UserError(f"{path}: {error}; it is not a complete deterrence result") from None
@@ -515,39 +551,3 @@ def open_result(path: str | Path) -> xr.Dataset:
 
 def _one_line(error: Exception) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
-
-
-REQUIRED_ATTRS = ("title", "source", "config", "config_sha256", "seed", "runs", "horizon_days",
-                  "start_date", "baseline")
-
-
-def required_variables() -> list[str]:
-    """The variables every result holds: all that deterrence.outcomes declares,
-    but the optional sensitivity ones."""
-    return [name for name in outcomes.variables() if name not in outcomes.OPTIONAL_VARIABLES]
-
-
-def check(ds: xr.Dataset) -> None:
-    """Raise UserError naming what a complete result lacks or what is
-    damaged: missing variables or attributes, histograms that do not sum
-    to the runs, probabilities or means that are not finite where defined."""
-    missing = ([f"attribute {a}" for a in REQUIRED_ATTRS if a not in ds.attrs]
-               + [v for v in (*AXES, "day", "years", *required_variables()) if v not in ds.variables])
-    if missing:
-        raise UserError(f"missing {', '.join(missing)}")
-    runs = int(ds.attrs["runs"])
-    horizon = int(ds.attrs["horizon_days"])
-    if ds.sizes["day"] != horizon + 1 or not (ds["runs"] == runs).all():
-        raise UserError(f"damaged runs or day axis (expected {runs} runs over {horizon} days)")
-    bad = [e for e in EVENTS if not (ds[e].sum("day") == runs).all()]
-    # Within-years values are NaN by design beyond the horizon, and the
-    # reading after the ceasefire where no run qualifies.
-    defined = xr.DataArray(year_days(ds["years"].values) <= horizon, dims="years")
-    for name in required_variables():
-        if name.startswith("p_reattack_after_ceasefire"):
-            continue
-        finite = np.isfinite(ds[name])
-        if not bool((finite | ~defined if "years" in ds[name].dims else finite).all()):
-            bad.append(name)
-    if bad:
-        raise UserError(f"damaged {', '.join(bad)} (histograms must sum to the runs, values be finite)")

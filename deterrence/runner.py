@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from deterrence import UserError, epistemic, families, kernels, rng
+from deterrence import UserError, epistemic, families, kernels, outcomes, rng
 from deterrence.model import COUNTS, EVENTS, INDICATORS, N_PARAMETERS, PARAMETER_NAMES, SENSITIVITY_YEAR, YEARS
 from deterrence.plan import Plan
 from deterrence.tallies import Tallies, moment_sums
@@ -86,8 +86,8 @@ class Checkpoint:
     path: Path
     meta: dict
 
-    def load(self, blocks: list[tuple[int, int]]) -> tuple[Tallies | None, np.ndarray | None]:
-        """The saved total and done-flags for the plan's ``blocks``, or (None, None)."""
+    def load(self, plan: Plan) -> tuple[Tallies | None, np.ndarray | None]:
+        """The saved total and done-flags for ``plan``'s blocks, or (None, None)."""
         if not os.path.lexists(self.path):
             return None, None
         if not self.path.is_file() or self.path.is_symlink():
@@ -99,23 +99,36 @@ class Checkpoint:
             meta = json.loads(str(saved["meta"]))
             tallies = Tallies.from_arrays(int(saved["runs"]), saved)
             done = saved["done"]
-            problem = self._damage(saved, tallies, done, blocks)
-        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as error:
-            problem = f"unreadable: {error}"
-        if problem:
-            raise UserError(f"{self.path}: damaged checkpoint ({problem}); delete it, or run with "
-                            f"--overwrite and without --resume to start afresh")
+            sound = str(saved.get("sha256", "")) == _digest(saved)
+        except (OSError, ValueError, KeyError, TypeError, IndexError, ArithmeticError, EOFError,
+                zipfile.BadZipFile) as error:
+            self._damaged(f"unreadable: {error}")
+        if not sound:
+            self._damaged("its checksum does not match its content")
         changed = [k for k in self.meta if meta.get(k) != self.meta[k]]
         if changed:
             raise UserError(f"{self.path}: cannot resume, the checkpoint was made with a different "
                             f"{', '.join(changed)}; run with --overwrite to start afresh")
+        try:
+            problem = self._damage(tallies, done, plan)
+        except (ValueError, TypeError, IndexError, ArithmeticError) as error:
+            problem = f"unreadable: {error}"
+        if problem:
+            self._damaged(problem)
         return tallies, done
 
+    def _damaged(self, problem: str):
+        raise UserError(f"{self.path}: damaged checkpoint ({problem}); delete it, or run with "
+                        f"--overwrite and without --resume to start afresh")
+
     @staticmethod
-    def _damage(saved: dict, tallies: Tallies, done: np.ndarray, blocks: list[tuple[int, int]]) -> str:
-        """What is wrong with a checkpoint's content ('' if nothing)."""
-        if str(saved.get("sha256", "")) != _digest(saved):
-            return "its checksum does not match its content"
+    def _damage(tallies: Tallies, done: np.ndarray, plan: Plan) -> str:
+        """What is wrong with a sound checkpoint's content ('' if nothing): its
+        agreement with the plan (every array of the shape and dtype a block
+        of the plan has) and the invariants that bind the tallies. An edit
+        that keeps all of them, and the checksum, is not detectable: whoever
+        can write the checkpoint can write the result too."""
+        blocks = plan.blocks
         if done.dtype != bool or done.shape != (len(blocks),):
             return f"{done.size} block flags for {len(blocks)} planned blocks"
         runs = sum(stop - start for (start, stop), d in zip(blocks, done, strict=True) if d)
@@ -124,13 +137,13 @@ class Checkpoint:
         # Every (option, event) day histogram counts each run once.
         if tallies.hist.ndim != 3 or not (tallies.hist.sum(axis=2) == runs).all():
             return f"its day histograms do not sum to its {runs} runs"
-        if tallies.sensitivity_runs is not None and not (tallies.sensitivity_runs.sum(axis=1) == runs).all():
-            return f"its sensitivity bins do not sum to its {runs} runs"
-        if tallies.draw_hist is not None and not (
-                tallies.draw_hist.sum(axis=2) * (tallies.draw_hist.shape[2] - 1) == runs).all():
-            return f"its draw histograms do not hold its {runs} runs"
-        return ""
-
+        # What a block of this plan holds: the kernel's own arrays for no runs.
+        for name, value in run_block(plan, 0, 0).arrays().items():
+            found = getattr(tallies, name)
+            if found is None or found.shape != value.shape or found.dtype != value.dtype:
+                shown = "none" if found is None else f"{found.dtype} {found.shape}"
+                return f"its {name} is {shown}, a block of this study's plan {value.dtype} {value.shape}"
+        return _tally_damage(plan, tallies, runs)
     def save(self, total: Tallies, done: np.ndarray) -> None:
         content = {"meta": np.array(json.dumps(self.meta)), "runs": np.array(total.runs), "done": done,
                    **total.arrays()}
@@ -157,6 +170,41 @@ class Checkpoint:
         self.path.unlink()
 
 
+def _tally_damage(plan: Plan, t: Tallies, runs: int) -> str:
+    """The invariants between the tallies of ``runs`` runs ('' if they hold):
+    counts are non-negative; the runs with each event within each year
+    (from the day histograms) are what the paired differences to the
+    baseline (the last row), the per-draw histograms and the after-ceasefire
+    tally say."""
+    counted = (t.hist, t.after_ceasefire, t.sensitivity_runs, t.draw_hist, t.draw_diff)
+    if any(value is not None and (value < 0).any() for value in counted):
+        return "negative counts of runs"
+    if t.sensitivity_runs is not None and not (t.sensitivity_runs.sum(axis=1) == runs).all():
+        return f"its sensitivity bins do not sum to its {runs} runs"
+    days = np.minimum(plan.year_days, plan.horizon) - 1
+    # The events come first among the paired and per-draw indicators, and
+    # the paired counts (in their order in model.COUNTS) last among the pairs.
+    events = len(EVENTS) * len(YEARS)
+    within = np.cumsum(t.hist, axis=2)[:, :, days].reshape(t.hist.shape[0], events)
+    paired_counts = [COUNTS.index(o.tally) for o in outcomes.counts() if o.paired]
+    counts = t.moments[:, paired_counts, 0]
+    pairs = t.paired[:, :, 0]
+    if not (np.array_equal(pairs[:, :events], within - within[-1])
+            and np.array_equal(pairs[:, pairs.shape[1] - len(paired_counts):], counts - counts[-1])):
+        return "its paired differences do not match its histograms and sums"
+    if t.draw_hist is not None:
+        n = plan.runs_per_draw
+        if not ((t.draw_hist.sum(axis=2) * n == runs).all() and (t.draw_diff.sum(axis=2) * n == runs).all()):
+            return f"its draw histograms do not hold its {runs} runs"
+        if not (np.array_equal(t.draw_hist[:, :events] @ np.arange(n + 1), within)
+                and np.array_equal(t.draw_diff[:, :events] @ np.arange(-n, n + 1), pairs[:, :events])):
+            return "its draw histograms do not match its day histograms"
+    qualifying, reattacked = t.after_ceasefire[..., 0], t.after_ceasefire[..., 1]
+    if not ((reattacked <= qualifying).all() and (qualifying <= runs).all()):
+        return "its after-ceasefire tally counts more runs than qualify"
+    return ""
+
+
 def _digest(content: dict) -> str:
     """SHA-256 over a checkpoint's arrays: names, dtypes, shapes and bytes."""
     digest = hashlib.sha256()
@@ -178,7 +226,7 @@ class Accumulator:
         self.plan = plan
         self.checkpoint = checkpoint
         self.every = float(os.environ.get("DETERRENCE_CHECKPOINT_SECONDS", 5.0)) if every is None else every
-        self.total, done = checkpoint.load(plan.blocks) if checkpoint else (None, None)
+        self.total, done = checkpoint.load(plan) if checkpoint else (None, None)
         self.done = done if done is not None else np.zeros(len(plan.blocks), dtype=bool)
         self.saved = time.monotonic()
         self.bar = progress(plan, done_runs=self.total.runs if self.total else 0,

@@ -158,7 +158,7 @@ def evaluate(config: Config, option: Option, vs: Option | None = None, outcome: 
     estimate of P(event within years | theta) per row, minus ``vs``'s on
     the same runs when given. Replayed on local threads or a dask ``client``."""
     # Here, not at the top: the CLI's parser imports this module and must load no numba.
-    from deterrence.replay import replay
+    from deterrence.replay import check_memory, replay
 
     parse_outcome(outcome)
     names = uncertain(config)
@@ -172,8 +172,9 @@ def evaluate(config: Config, option: Option, vs: Option | None = None, outcome: 
     if rows * runs_per_draw > MAX_RUNS:
         raise UserError(f"--draws {draws} x {len(names) + 3} rows x --runs-per-draw {runs_per_draw} pass the "
                         f"{MAX_RUNS:,} runs a replay may have; lower either")
-    unit = unit_design(draws, len(names), config.study.seed)
     options = [option] if vs is None else [option, vs]
+    check_memory(rows, len(options), f"--draws {draws:,} x {len(names) + 3} rows")
+    unit = unit_design(draws, len(names), config.study.seed)
     found = replay(config, options, rows, runs_per_draw=runs_per_draw, thetas=parameters(config, unit),
                    workers=workers, client=client, show_progress=show_progress)
     p = found.estimate(outcome)

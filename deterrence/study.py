@@ -209,7 +209,7 @@ def run_study(config_or_path: Config | str | os.PathLike, *, runs: int | None = 
                                 f"it or --overwrite to start afresh")
             checkpoint.remove()
         elif resume:
-            checkpoint.load(plan.blocks)  # a damaged or foreign checkpoint stops the run before it starts
+            checkpoint.load(plan)  # a damaged or foreign checkpoint stops the run before it starts
         resuming = os.path.lexists(checkpoint.path)
         try:
             # The handlers stay installed through the final write: a signal

@@ -139,7 +139,9 @@ def parse_option(text: str, baseline: Option) -> Option:
                             f"e.g. force_size=5000,posture=rear (axes: {', '.join(AXES)})")
         if axis in table:
             raise UserError(f"--option names {axis} twice; give each axis once")
-        table[axis] = int(level) if axis == "force_size" and level.isdigit() else level
+        # ASCII digits only: str.isdigit also takes "²" and other scripts' digits, which int() refuses.
+        digits = level.isascii() and level.isdigit() and len(level) <= 30
+        table[axis] = int(level) if axis == "force_size" and digits else level
     return config.parse_option({**dataclasses.asdict(baseline), **table}, "", "--option")
 
 

@@ -108,7 +108,7 @@ def test_a_keyboard_interrupt_leaves_a_checkpoint_to_resume(study, tmp_path, mon
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([study.name, checkpoint.name])
     with pytest.raises(UserError, match="pass --resume to continue it"):
         deterrence.run_study(study, out=out, progress=False)
-    saved, done = runner.Checkpoint(checkpoint, {}).load(make_plan(deterrence.load_config(study)).blocks)
+    saved, done = runner.Checkpoint(checkpoint, {}).load(make_plan(deterrence.load_config(study)))
     assert done[0] and not done[2] and saved.runs == 500 * done.sum()  # blocks end in any order
     monkeypatch.undo()
     ds = deterrence.run_study(study, out=out, resume=True, progress=False)

@@ -201,12 +201,16 @@ def test_cli_from_config_and_from_result(tmp_path, capsys):
     (["--options", "force_size=0;force_size=0"], "names an option twice"),
     (["--options", "force_size=0;leverage=gold"], "unknown value 'gold'"),
     (["--draws", "5"], "--draws must be at least 20"),
-    (["--draws", "0"], "--draws must be a positive integer"),
+    (["--draws", "0"], "argument --draws: expected a whole number from 1"),
 ])
 def test_cli_mistakes(tmp_path, capsys, args, message):
     path = tmp_path / "decide.toml"
     path.write_text(STUDY)
-    assert main(["decide", str(path), *args]) == 2
+    try:
+        code = main(["decide", str(path), *args])
+    except SystemExit as stop:  # argparse's usage errors
+        code = stop.code
+    assert code == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
 

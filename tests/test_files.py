@@ -175,7 +175,7 @@ def test_checkpoint_saves_leave_no_temporary(tmp_path):
     for _ in range(3):
         checkpoint.save(runner.run_block(plan, 0, 1000), np.array([True, False]))
     assert names(tmp_path) == ["c.npz"]
-    tallies, done = checkpoint.load(plan.blocks)
+    tallies, done = checkpoint.load(plan)
     assert tallies.runs == 1000 and list(done) == [True, False]
 
 
@@ -291,7 +291,7 @@ def partial_checkpoint(tmp_path):
 
 def test_sound_checkpoint_loads(tmp_path):
     plan, checkpoint, total, done = partial_checkpoint(tmp_path)
-    tallies, back = checkpoint.load(plan.blocks)
+    tallies, back = checkpoint.load(plan)
     assert tallies.runs == 2000 and (back == done).all()
     np.testing.assert_array_equal(tallies.hist, total.hist)
 
@@ -330,7 +330,7 @@ def test_inconsistent_checkpoint_is_refused(tmp_path, case):
     change, words = INCONSISTENT[case]
     checkpoint.save(*change(total, done))
     with pytest.raises(UserError, match=f"damaged checkpoint.*{words}.*delete it") as error:
-        checkpoint.load(plan.blocks)
+        checkpoint.load(plan)
     assert "\n" not in str(error.value)
 
 
@@ -350,7 +350,7 @@ def test_damaged_checkpoint_is_refused(tmp_path, damage):
     else:
         path.write_bytes(path.read_bytes()[:200])
     with pytest.raises(UserError, match="damaged checkpoint") as error:
-        checkpoint.load(plan.blocks)
+        checkpoint.load(plan)
     assert "\n" not in str(error.value)
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from deterrence import config, outcomes, results, runner
+from deterrence import config, outcomes, results, runner, schema
 from deterrence.model import YEARS
 from deterrence.plan import make_plan
 
@@ -101,7 +101,7 @@ def test_every_declared_variable_is_built_with_its_words(default_study):
     assert set(ds.data_vars) == set(declared)
     for name, attrs in declared.items():
         assert ds[name].attrs == attrs, name
-    assert set(results.required_variables()) == set(declared) - set(outcomes.OPTIONAL_VARIABLES)
+    assert set(schema.required_variables()) == set(declared) - set(outcomes.OPTIONAL_VARIABLES)
 
 
 def test_paired_tally_layout_matches_the_declarations(study_tallies):

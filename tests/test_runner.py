@@ -42,7 +42,7 @@ def test_resume_refused_for_another_seed(tmp_path):
     runner.Checkpoint(path, {"seed": 11}).save(runner.run_block(plan, 0, 1000),
                                                np.array([True, False, False, False]))
     with pytest.raises(UserError, match="different seed"):
-        runner.Checkpoint(path, {"seed": 12}).load(plan.blocks)
+        runner.Checkpoint(path, {"seed": 12}).load(plan)
 
 
 def start_run(config_path, out, *extra):

@@ -5,6 +5,7 @@ never pyplot: nothing depends on a display, on a global backend or on
 figures left open in a global registry. matplotlib is imported when the
 first figure is drawn, so that the terminal table costs no matplotlib import."""
 
+import os
 from pathlib import Path
 
 FIGSIZE = (8, 5)
@@ -26,7 +27,14 @@ def figure(size: tuple[float, float] = FIGSIZE):
 
 
 def save(fig, path: Path) -> Path:
-    """Lay the figure out and write it as a PNG at `DPI`."""
+    """Lay the figure out and write it at `DPI`, in the format of its suffix
+    (PNG, PDF, SVG), under a temporary name renamed when complete."""
+    path = Path(path)
     fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        fig.savefig(partial, dpi=DPI, format=path.suffix.lstrip(".").lower() or "png")
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
     return path
