@@ -173,7 +173,7 @@ def test_nested_report_gives_effects_with_intervals(nested, tmp_path):
     ds = with_sensitivity(nested)
     out = tmp_path / "report"
     md = _check_files(report.write_report(ds, out), out, sensitivity=True, effects=True)
-    assert "- parameter draws: 100, each with 20 runs of its own (study.runs_per_draw)" in md
+    assert "- parameter draws: 200, each with 10 runs of its own (study.runs_per_draw)" in md
     assert "**90% parameter interval**" in md and "Brackets: 90% parameter interval." in md
     assert "## Effects against the baseline, and the assumptions that decide them (within 2 years)" in md
     y = ds.sel(years=2, **OPTION)

@@ -48,7 +48,7 @@ def test_terminal_table_one_line_per_option(small):
     # Without parameter intervals, the ± is named for what it is, and the table says what is missing.
     text = table(small, wide=True)
     assert "± simulation noise (one Monte Carlo standard error; not the uncertainty of the answer" in text
-    assert text.count("need study.runs_per_draw > 1") == 2      # the headline table and the effects line
+    assert text.count("need study.runs_per_draw > 1") == 3      # the headline table and both effects tables
     assert "Effect on the risk of a re-attack within 2 years, against the baseline: not shown" in text
 
 
@@ -133,7 +133,7 @@ def test_nested_table_gives_parameter_intervals_not_noise(nested):
     interval, and no ± (simulation noise) stands beside it."""
     text = table(nested, wide=True)
     head = text.splitlines()[1]
-    assert "90% parameter interval" in head and "100 draws" in head and "uncertainty of the answer" in head
+    assert "90% parameter interval" in head and "200 draws" in head and "uncertainty of the answer" in head
     rows = _rows(text)
     assert rows and not any("±" in r for r in rows)
     row = _row_of(rows, ["5000", "rear", "after", "none", "status"])

@@ -227,7 +227,7 @@ LAPTOP = Path(__file__).parents[1] / "configs" / "laptop.toml"
 
 
 def test_cli_table_json_and_figure(tmp_path, capsys):
-    args = ["sensitivity", str(LAPTOP), "--option", "force_size=5000,posture=rear", "--vs", "--draws", "50",
+    args = ["sensitivity", str(LAPTOP), "--a", "force_size=5000,posture=rear", "--draws", "50",
             "--runs-per-draw", "20"]
     assert main([*args, "--json", "--out", str(tmp_path / "s.png")]) == 0
     found = json.loads(capsys.readouterr().out)
@@ -248,11 +248,11 @@ def test_cli_table_json_and_figure(tmp_path, capsys):
     (["--outcome", "reattack_3y"], "--outcome"),
     (["--outcome", "violations_2y"], "--outcome"),
     (["--draws", "1"], "--draws"),
-    (["--vs", "posture=sideways"], "posture"),
-    (["--outcome", "deployed_2y", "--option", "force_size=0", "--draws", "10", "--runs-per-draw", "5"],
+    (["--b", "posture=sideways"], "posture"),
+    (["--outcome", "deployed_2y", "--a", "force_size=0", "--alone", "--draws", "10", "--runs-per-draw", "5"],
      "raise --draws"),     # never deployed: nothing varies
 ])
 def test_cli_user_mistakes(extra, words, capsys):
-    assert main(["sensitivity", str(LAPTOP), "--option", "force_size=5000", *extra]) == 2
+    assert main(["sensitivity", str(LAPTOP), "--a", "force_size=5000", *extra]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and words in err[0], err
