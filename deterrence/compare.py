@@ -367,7 +367,8 @@ def table(ds: xr.Dataset) -> str:
              + ("" if same else f"  ({attrs['config_b']})"),
              f"{int(attrs['runs']):,} runs, seed {attrs['seed']}, {int(attrs['parameter_draws']):,} parameter "
              f"draws of {int(attrs['runs_per_draw']):,} runs", ""]
-    nested = attrs["runs_per_draw"] > 1
+    draws = int(attrs["parameter_draws"])
+    nested = attrs["runs_per_draw"] > 1 and draws >= epistemic.MIN_DRAWS
     head = f"{'outcome':<32} {'A':>8} {'B':>8} {'A - B':>8} {'noise':>8}"
     if nested:
         head += f" {'90% interval':>17} {'better':>6}"
@@ -411,6 +412,10 @@ def table(ds: xr.Dataset) -> str:
         lines.append(f"p_better on days at war (the headline): {float(ds.p_better):.1%} of the parameter draws "
                      f"give A fewer days at war than B (simulation noise ±{float(ds.p_better_se):.1%}). A lower "
                      f"re-attack risk alone can mean a later ceasefire: read it beside the ceasefire rows.")
+    elif attrs["runs_per_draw"] > 1:
+        lines.append(f"Parameter interval and p_better not yet estimable: {draws:,} parameter draws, fewer than "
+                     f"the {epistemic.MIN_DRAWS} they need; give --runs of at least "
+                     f"{epistemic.MIN_DRAWS * int(attrs['runs_per_draw']):,}.")
     else:
         lines.append("One run per parameter draw: give --runs-per-draw (e.g. 500) for the parameter "
                      "interval and p_better.")
