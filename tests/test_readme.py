@@ -54,3 +54,16 @@ def test_ci_runs_the_readme_test_command():
     commands = re.findall(r"^(python3 -m venv .*)$", README, re.M)
     assert len(commands) == 2 and "deterrence run configs/laptop.toml" in commands[0]
     assert commands[1] in (ROOT / ".ci" / "run").read_text()
+
+
+def test_trace_example_is_what_trace_prints(capsys):
+    block = re.search(r"```\n\$ (deterrence trace .*?)\n(.*?)```", README, re.S)
+    command, shown = block.group(1), block.group(2)
+    argv = [a.strip('"') for a in re.findall(r'"[^"]*"|\S+', command)][1:]
+    argv[1] = str(ROOT / argv[1])
+    assert main(argv) == 0
+    printed = capsys.readouterr().out.splitlines()
+    lines = [line for line in shown.splitlines() if line.strip() != "..."]
+    assert len(lines) > 5 and all(line in printed for line in lines)
+    start = printed.index(lines[0])
+    assert printed[start:start + len(lines)] == lines
