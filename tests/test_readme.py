@@ -67,3 +67,19 @@ def test_trace_example_is_what_trace_prints(capsys):
     assert len(lines) > 5 and all(line in printed for line in lines)
     start = printed.index(lines[0])
     assert printed[start:start + len(lines)] == lines
+
+
+def test_usage_names_only_flags_the_commands_take():
+    from deterrence.cli import parser
+
+    commands = parser()._subparsers._group_actions[0].choices
+    usage = README.split("\n## Using it\n", 1)[1].split("```", 2)[1]
+    current = None
+    for line in usage.splitlines():
+        if line.startswith("deterrence "):
+            current = commands[line.split()[1]]
+        if current is None:
+            continue
+        taken = {s for action in current._actions for s in action.option_strings}
+        for flag in re.findall(r"(?<![\w-])--[a-z][a-z-]*", line):
+            assert flag in taken, (line, flag)
