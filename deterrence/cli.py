@@ -19,6 +19,7 @@ def _run(args) -> int:
     from deterrence.runner import Interrupted
 
     cfg = study.load_config(args.config)
+    measure = _measure(args.outcome)
     out = Path(args.out or Path("results") / f"{cfg.study.name}.nc")
     try:
         ds = study.run_study(
@@ -31,7 +32,7 @@ def _run(args) -> int:
               f"run again with --resume to continue", file=sys.stderr)
         return EXIT_CHECKPOINTED
     seconds = max(ds.attrs["wall_seconds"], 1e-3)
-    print(report.table(ds))
+    print(report.to_json(ds, measure=measure) if args.json else report.table(ds, measure=measure))
     print(f"\nwrote {out} in {seconds:.1f} s "
           f"({ds.attrs['runs'] * (len(cfg.options) + 1) / seconds / 1e6:.2f} M run-options/s)", file=sys.stderr)
     return 0
@@ -53,12 +54,16 @@ def _submit(args) -> int:
 def _report(args) -> int:
     from deterrence import report, results
 
-    if args.explain is not None and not args.out:
-        raise UserError("report --explain needs --out DIR: the comparison's section and figures go there")
+    if args.a is None and args.b is not None:
+        raise UserError("report --b needs --a: B is what option A is explained against")
+    if args.a is not None and not args.out:
+        raise UserError("report --a needs --out DIR: the comparison's section and figures go there")
+    measure = _measure(args.outcome)
     html, csv_dir = _report_paths(args)
     ds = results.open_result(args.result)
     folder = results.output_folder(args.out, "report --out") if args.out else None
-    print(report.table(ds, year=args.year, wide=args.wide))
+    print(report.to_json(ds, args.year, measure) if args.json
+          else report.table(ds, year=args.year, wide=args.wide, measure=measure))
     if html:
         from deterrence.report.html import write_html
 
@@ -70,10 +75,10 @@ def _report(args) -> int:
         print(f"wrote {len(written)} CSV files in {csv_dir}: " + ", ".join(p.name for p in written), file=sys.stderr)
     if folder:
         sections, drawn = (), []
-        if args.explain is not None:
+        if args.a is not None:
             from deterrence.report import comparison
 
-            found = comparison.compare_options(comparison.load(args.result), args.explain, args.vs, args.draws,
+            found = comparison.compare_options(comparison.load(args.result), args.a, args.b, args.draws,
                                                args.runs_per_draw, workers=args.workers)
             text, drawn = comparison.write(found, folder)
             sections = (text,)
@@ -95,10 +100,25 @@ def _report_paths(args) -> tuple[Path | None, Path | None]:
         if not html.parent.is_dir():
             raise UserError(f"report --html {html}: no folder {html.parent}; create it or choose another path")
     csv_dir = Path(args.csv) if args.csv else None
-    if csv_dir and os.path.lexists(csv_dir) and (csv_dir.is_symlink() or not csv_dir.is_dir()):
-        raise UserError(f"report --csv {csv_dir} exists and is not a folder (a file or a link); "
-                        f"choose a folder for the CSV files")
+    check_folder("report --csv", csv_dir, "for the CSV files")
     return html, csv_dir
+
+
+def check_folder(flag: str, folder: str | os.PathLike | None, what: str = "") -> None:
+    """A folder for output, checked (and made) before any work: see ``results.output_folder``."""
+    if folder:
+        from deterrence.results import output_folder
+
+        output_folder(folder, flag)
+
+
+def _measure(text: str | None):
+    """The measure --outcome names for a result's effects table (None: the headline, re-attack beside it)."""
+    if text is None:
+        return None
+    from deterrence.report import effects
+
+    return effects.measure(text)
 
 
 def _priors(args) -> int:
@@ -110,7 +130,8 @@ def _priors(args) -> int:
 
         output_folder(args.out)
     cfg = config.load(args.config) if args.config else priors_report.default_config()
-    print(priors_report.report(cfg, Path(args.out) if args.out else None))
+    text = priors_report.report(cfg, Path(args.out) if args.out else None)
+    print(priors_report.to_json(cfg) if args.json else text)
     return 0
 
 
@@ -120,18 +141,28 @@ def _validate(args) -> int:
     if args.out:
         results.output_folder(args.out)
     checks = validate.validate()
-    print(validate.table(checks))
+    print(_checks_json(checks) if args.json else validate.table(checks))
     if args.out:
         written = validate.write(checks, Path(args.out))
-        print("Wrote:\n" + "\n".join(f"  {path}" for path in written))
+        print("Wrote:\n" + "\n".join(f"  {path}" for path in written), file=sys.stderr if args.json else sys.stdout)
     return 0
+
+
+def _checks_json(checks) -> str:
+    """``deterrence validate --json``: each check with its intervals and whether the observation is inside."""
+    import json
+
+    return json.dumps([{"quantity": c.group, "item": c.item, "observed": list(c.observed), "days": c.days,
+                        **{f"interval_{round(100 * level)}": list(bounds) for level, bounds in c.quantiles.items()},
+                        **{f"inside_{round(100 * level)}": c.inside(level) for level in c.quantiles}}
+                       for c in checks], indent=2, default=float)
 
 
 def _compare(args) -> int:
     from deterrence import compare
 
     ds = compare.compare(args.config, args.a, args.b, args.config_b, runs=args.runs,
-                         runs_per_draw=args.runs_per_draw, workers=args.workers)
+                         runs_per_draw=args.runs_per_draw, workers=args.workers, outcome=args.outcome)
     print(compare.to_json(ds) if args.json else compare.table(ds))
     return 0
 
@@ -140,7 +171,7 @@ def _trace(args) -> int:
     from deterrence import study, trace
 
     cfg = study.load_config(args.config)
-    run = trace.trace_run(cfg, args.run, trace.parse_option(args.option, cfg.study.baseline))
+    run = trace.trace_run(cfg, args.run, trace.parse_option(args.a or "", cfg.study.baseline))
     print(trace.to_json(run) if args.json else trace.story(run))
     return 0
 
@@ -153,8 +184,15 @@ def _sensitivity(args) -> int:
     if args.out:
         results.figure_path(args.out)
     cfg = study.load_config(args.config)
-    option = trace.parse_option(args.option, cfg.study.baseline)
-    vs = None if args.vs is None else trace.parse_option(args.vs, cfg.study.baseline)
+    if args.alone and args.b is not None:
+        raise UserError("--alone indexes option A's own outcome, --b its change against B; give one of them")
+    # One release more: the old spelling without --vs keeps its old meaning, A alone.
+    alone = args.alone or (args.b is None and "--option" in args.old_flags)
+    if alone and not args.alone:
+        print("deterrence: note: without --vs, --option indexes A alone, as before; with --a, a missing --b "
+              "means the baseline (give --alone for A alone)", file=sys.stderr)
+    option = trace.parse_option(args.a, cfg.study.baseline)
+    vs = None if alone else trace.parse_option(args.b or "", cfg.study.baseline, "--b")
     given = dict(outcome=args.outcome, draws=args.draws, runs_per_draw=args.runs_per_draw, workers=args.workers)
     start = time.perf_counter()
     with clusters.backend(args.scheduler, args.workers, cfg.cluster, args.jobqueue_config).client() as client:
@@ -173,8 +211,8 @@ def _explain(args) -> int:
     if args.out:
         results.figure_path(args.out)
     cfg = study.load_config(args.config)
-    option = trace.parse_option(args.option, cfg.study.baseline)
-    versus = trace.parse_option(args.vs, cfg.study.baseline) if args.vs is not None else None
+    option = trace.parse_option(args.a, cfg.study.baseline)
+    versus = trace.parse_option(args.b, cfg.study.baseline, "--b") if args.b is not None else None
     given = {k: v for k, v in vars(args).items() if k in ("draws", "depth", "margin", "resamples") and v is not None}
     found = explain.explain(cfg, option, versus, args.outcome, runs_per_draw=args.runs_per_draw, workers=args.workers,
                             scheduler=args.scheduler, jobqueue_config=args.jobqueue_config,
@@ -188,7 +226,12 @@ def _explain(args) -> int:
 def _decide(args) -> int:
     from deterrence import decide
 
-    found = decide.decide_source(args.source, args.options, args.draws, args.runs_per_draw,
+    if args.a is None and args.b is not None:
+        raise UserError("decide --b needs --a: give the pair --a A [--b B], or a list --options \"A;B;...\"")
+    if args.a is not None and args.options is not None:
+        raise UserError("decide takes a pair --a A [--b B] or a list --options \"A;B;...\", not both")
+    options = (args.a, args.b or "") if args.a is not None else args.options or "all"
+    found = decide.decide_source(args.source, options, args.draws, args.runs_per_draw,
                                  args.workers, args.scheduler, args.jobqueue_config)
     print(decide.to_json(found) if args.json else decide.table(found))
     return 0
@@ -263,6 +306,46 @@ def bounded(low: int, high: int, why: str = ""):
     return parse
 
 
+A_HELP = ('option A as axis=level pairs, e.g. "force_size=5000,posture=rear"; axes left out take the study\'s '
+          "baseline level")
+B_HELP = "option B, written the same way (default, or --b alone: the study's baseline)"
+OUTCOME_HELP = ("the measure: war_days (mean days at war over the horizon, the headline), strikes, violations, or "
+                "<event>_<years>y with the event ceasefire, deployed, reattack or tripwire (war: at war then, where "
+                "it applies) and the years 1, 2 or 5, e.g. reattack_2y")
+
+
+class Renamed(argparse.Action):
+    """A flag under its name and, for one release, its old names: an old
+    name still works, records itself in ``old_flags`` and prints a note."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        new = self.option_strings[0]
+        if option_string != new:
+            print(f"deterrence: note: {option_string} is now {new}; the old name works until the next release",
+                  file=sys.stderr)
+            namespace.old_flags = (*getattr(namespace, "old_flags", ()), option_string)
+        setattr(namespace, self.dest, values)
+
+
+def _old(names: tuple[str, ...]) -> str:
+    return f" (old name {', '.join(names)}: works until the next release)" if names else ""
+
+
+def add_options(p: argparse.ArgumentParser, a_required: bool = True, b: bool = True, old_a: tuple = (),
+                old_b: tuple = (), a_help: str = A_HELP, b_help: str = B_HELP) -> None:
+    """The option grammar of every command: --a A, and --b B (missing or
+    alone: the study's baseline); ``old_a``, ``old_b``: the flags they replace."""
+    p.set_defaults(old_flags=())
+    p.add_argument("--a", *old_a, required=a_required, metavar="A",
+                   action=Renamed, help=a_help + _old(old_a))
+    if b:
+        p.add_argument("--b", *old_b, nargs="?", const="", metavar="B", action=Renamed, help=b_help + _old(old_b))
+
+
+def add_json(p: argparse.ArgumentParser, what: str = "the table") -> None:
+    p.add_argument("--json", action="store_true", help=f"print {what} as JSON instead")
+
+
 class Parser(argparse.ArgumentParser):
     """Usage mistakes print one line, like every other user mistake."""
 
@@ -302,6 +385,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--max-runs", type=run_count,
                      help="cap on runs per option for --target-se (default study.runs)")
     run.add_argument("--jobqueue-config", help=JOBQUEUE_HELP)
+    run.add_argument("--outcome", help="read the effects table on this measure alone (default: days at war, then "
+                                       "the 2-year re-attack risk beside it); " + OUTCOME_HELP)
+    add_json(run, "the tables")
     run.set_defaults(func=_run)
     sub_ = sub.add_parser("submit", help="render a batch script for Slurm or PBS and submit it")
     sub_.add_argument("config", help="study config (TOML); its [cluster] table sets queue, cores, ... over the "
@@ -324,44 +410,43 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--csv", metavar="DIR", help="folder for one CSV file per table and chart (for a spreadsheet)")
     rep.add_argument("--wide", action="store_true", help="print every column of the terminal tables (default: "
                                                         "they fit 100 columns)")
-    rep.add_argument("--explain", metavar="A", help='with --out: add a section explaining option A (axis=level '
-                                                    'pairs, e.g. "force_size=5000,posture=rear") against --vs: '
-                                                    "where each does better, what is worth learning, one history "
-                                                    "of each kind (under a minute on the laptop config on two cores)")
-    rep.add_argument("--vs", metavar="B", help="option B for --explain (default: the study's baseline)")
-    rep.add_argument("--draws", type=draw_count, help="parameter draws for --explain (default 2000)")
+    rep.add_argument("--outcome", help="read the effects table on this measure alone (default: days at war, then "
+                                       "the 2-year re-attack risk beside it); " + OUTCOME_HELP)
+    add_options(rep, a_required=False, old_a=("--explain",), old_b=("--vs",),
+                a_help='with --out: add a section explaining option A (axis=level pairs, e.g. '
+                       '"force_size=5000,posture=rear") against B: where each does better, what is worth learning, '
+                       "one history of each kind (under a minute on the laptop config on two cores)")
+    rep.add_argument("--draws", type=draw_count, help="parameter draws for --a (default 2000)")
     rep.add_argument("--runs-per-draw", type=per_draw,
-                     help="runs per draw for --explain, even (default: the study's runs_per_draw, or 200 if 1)")
-    rep.add_argument("--workers", type=worker_count, help="local worker threads for --explain (default: all cores)")
+                     help="runs per draw for --a, even (default: the study's runs_per_draw, or 200 if 1)")
+    rep.add_argument("--workers", type=worker_count, help="local worker threads for --a (default: all cores)")
+    add_json(rep, "the tables")
     rep.set_defaults(func=_report)
     pri = sub.add_parser("priors", help="the priors, fitted from the record in seeds/, with checks")
     pri.add_argument("config", nargs="?", help="study config (default: the shipped default priors)")
     pri.add_argument("--out", help="folder for the figures (PNG) and the table (CSV)")
+    add_json(pri, "every prior (family, hyperparameters, mean, 90% interval, source)")
     pri.set_defaults(func=_priors)
     val = sub.add_parser("validate", help="out-of-sample check: fit the record to 2018, predict 2019-2022")
     val.add_argument("--out", help="folder for the table (validation.csv) and the figure (validation.png)")
+    add_json(val, "the checks")
     val.set_defaults(func=_validate)
     tra = sub.add_parser("trace", help="one run's story: its draws, events and totals, as the kernel simulated it")
     tra.add_argument("config", help="study config (TOML): its seed, horizon, priors and [model] choices")
     tra.add_argument("--run", type=bounded(0, MAX_RUNS - 1), required=True,
                      help="run index, 0 to 2**32 - 2 (any index replays; the study's result holds those below "
                           "study.runs)")
-    tra.add_argument("--option", default="",
-                     help='the option as axis=level pairs, e.g. "force_size=5000,posture=contact_line"; '
-                          "axes left out take the study's baseline level (default: the baseline)")
-    tra.add_argument("--json", action="store_true", help="print the trace as a JSON object")
+    add_options(tra, a_required=False, b=False, old_a=("--option",), a_help=A_HELP + " (default: the baseline)")
+    add_json(tra, "the trace")
     tra.set_defaults(func=_trace)
     sen = sub.add_parser("sensitivity", help="first- and total-order Sobol indices of an option's expected "
                                              "outcome over the uncertain parameters")
     sen.add_argument("config", help="study config (TOML): its seed, priors and [model] choices")
-    sen.add_argument("--option", required=True, help='the option as axis=level pairs, e.g. '
-                                                     '"force_size=5000,posture=rear"; axes left out take the '
-                                                     "study's baseline level")
-    sen.add_argument("--vs", nargs="?", const="", help="index its paired effect against this option (axis=level "
-                                                       "pairs; --vs alone: the study's baseline)")
-    sen.add_argument("--outcome", default="war_days",
-                     help="war_days (mean days at war over the horizon, the default), strikes, violations, or "
-                          "<event>_<years>y: event ceasefire, deployed, reattack or tripwire; years 1, 2 or 5")
+    add_options(sen, old_a=("--option",), old_b=("--vs",),
+                b_help="index A's paired effect against option B, written as A (default, or --b alone: the "
+                       "study's baseline)")
+    sen.add_argument("--alone", action="store_true", help="index option A's own outcome, not its change against B")
+    sen.add_argument("--outcome", default="war_days", help=OUTCOME_HELP + " (default war_days)")
     sen.add_argument("--draws", type=draw_count, default=DRAWS,
                      help="base parameter draws N of the Saltelli design: N x (parameters + 3) rows "
                           "(default %(default)s)")
@@ -370,17 +455,13 @@ def parser() -> argparse.ArgumentParser:
     sen.add_argument("--workers", type=worker_count, help="local worker threads (default: all cores)")
     sen.add_argument("--scheduler", help="local, slurm, pbs, mpi or a scheduler address (default: local threads)")
     sen.add_argument("--jobqueue-config", help=JOBQUEUE_HELP)
-    sen.add_argument("--json", action="store_true", help="print the indices as a JSON object")
+    add_json(sen, "the indices")
     sen.add_argument("--out", help="bar figure (.png, .pdf or .svg) of the leading indices with their intervals")
     sen.set_defaults(func=_sensitivity)
     exp = sub.add_parser("explain", help="the regions of parameter space where option A does worse than B")
     exp.add_argument("config", help="study config (TOML): its seed, priors and [model] choices")
-    exp.add_argument("--option", required=True, help='option A as axis=level pairs, e.g. "force_size=5000,'
-                                                     'posture=rear"; axes left out take the baseline\'s level')
-    exp.add_argument("--vs", help="option B, written the same way (default: the study's baseline)")
-    exp.add_argument("--outcome", default="war_days",
-                     help="war_days (mean days at war, the default), strikes, violations, or EVENT_Ny: "
-                          "reattack, tripwire or ceasefire within 1, 2 or 5 years")
+    add_options(exp, old_a=("--option",), old_b=("--vs",))
+    exp.add_argument("--outcome", default="war_days", help=OUTCOME_HELP + " (default war_days)")
     exp.add_argument("--draws", type=draw_count,
                      help="parameter draws (default 2000: on the laptop config, with its 500 runs per draw, "
                           "about 20 s on two cores once the kernel is compiled)")
@@ -398,16 +479,14 @@ def parser() -> argparse.ArgumentParser:
     exp.add_argument("--scheduler", help="as for deterrence run: local, slurm, pbs, mpi or an address "
                                          "tcp://host:8786 (default: local threads)")
     exp.add_argument("--jobqueue-config", help=JOBQUEUE_HELP)
-    exp.add_argument("--json", action="store_true", help="print the boxes as a JSON object")
-    exp.add_argument("--out", help="figure (.png, .pdf or .svg): the draws in the top box's two parameters, "
-                                   "the box drawn")
+    add_json(exp, "the boxes")
+    exp.add_argument("--out", help="figure (PNG): the draws in the top box's two parameters, the box drawn")
     exp.set_defaults(func=_explain)
     com = sub.add_parser("compare", help="paired difference A - B of two options, or of one option under two "
                                          "configs, on the same runs")
     com.add_argument("config", help="study config (TOML) of A (and of B without --config-b)")
-    com.add_argument("--a", required=True, help='option A as axis=level pairs, e.g. "force_size=5000,posture=rear"; '
-                                                "axes left out take the study's baseline level")
-    com.add_argument("--b", help="option B, the same way (default: the baseline; with --config-b: A)")
+    add_options(com, b_help="option B, written the same way (default, or --b alone: the study's baseline; "
+                            "with --config-b: A)")
     com.add_argument("--config-b", help="study config of B (same seed, horizon and runs per draw; a structural "
                                         "choice or prior apart): the runs pair by index")
     com.add_argument("--runs", type=run_count, help="runs (default study.runs of CONFIG)")
@@ -415,7 +494,8 @@ def parser() -> argparse.ArgumentParser:
                      help="runs per parameter draw (default study.runs_per_draw); above 1 gives the parameter "
                           "interval and p_better")
     com.add_argument("--workers", type=worker_count, help="local worker threads (default: all cores)")
-    com.add_argument("--json", action="store_true", help="print the result as a JSON object")
+    com.add_argument("--outcome", help="show this measure only (default: every outcome); " + OUTCOME_HELP)
+    add_json(com, "the result")
     com.set_defaults(func=_compare)
     dec = sub.add_parser("decide", help="expected loss and regret of options, the value of (partial) perfect "
                                         "information, switching values")
@@ -427,23 +507,23 @@ def parser() -> argparse.ArgumentParser:
                           "is compiled)")
     dec.add_argument("--runs-per-draw", type=per_draw,
                      help="runs per draw, even (default: the config's study.runs_per_draw, or 200 if it is 1)")
-    dec.add_argument("--options", default="all",
-                     help='"all" (the grid; default) or options as axis=level pairs separated by ";", e.g. '
-                          '"force_size=5000;force_size=0,leverage=assets_and_aid"')
+    add_options(dec, a_required=False, a_help="decide between the pair A and B (as --options \"A;B\"); " + A_HELP)
+    dec.add_argument("--options", help='"all" (the grid; the default) or a list of options as axis=level pairs '
+                                       'separated by ";", e.g. "force_size=5000;force_size=0,leverage=assets_and_aid"')
     dec.add_argument("--workers", type=worker_count, help="local worker threads (default: all cores)")
     dec.add_argument("--scheduler", help="as for run: local, slurm, pbs, mpi or a scheduler address")
     dec.add_argument("--jobqueue-config", help=JOBQUEUE_HELP)
-    dec.add_argument("--json", action="store_true", help="print the decision as a JSON object")
+    add_json(dec, "the decision")
     dec.set_defaults(func=_decide)
     cla = sub.add_parser("claims", help="the debate's three claims as quantities: the share of parameter draws "
                                         "under which each holds, fails or is undecided; the force's effect in "
                                         "its veto and deterrence parts")
     cla.add_argument("config", help="study config (TOML): its seed, priors and [model] choices")
-    cla.add_argument("--draws", type=whole_number, default=1000,
+    cla.add_argument("--draws", type=draw_count, default=1000,
                      help="parameter draws (default %(default)s; about a minute on two cores)")
-    cla.add_argument("--runs-per-draw", type=whole_number,
+    cla.add_argument("--runs-per-draw", type=per_draw,
                      help="runs per draw, even (default: the config's study.runs_per_draw, or 200 if it is 1)")
-    cla.add_argument("--workers", type=whole_number, help="local worker threads (default: all cores)")
+    cla.add_argument("--workers", type=worker_count, help="local worker threads (default: all cores)")
     cla.add_argument("--json", action="store_true", help="print the claims as a JSON object")
     cla.set_defaults(func=_claims)
     return p

@@ -92,7 +92,7 @@ def option_text(option: Option) -> str:
 def compare(config_a: Config | str | os.PathLike, a: Option | str, b: Option | str | None = None,
             config_b: Config | str | os.PathLike | None = None, runs: int | None = None,
             runs_per_draw: int | None = None, workers: int | None = None,
-            show_progress: bool | None = None) -> xr.Dataset:
+            show_progress: bool | None = None, outcome: str | None = None) -> xr.Dataset:
     """The paired difference A - B on every headline outcome.
 
     Parameters
@@ -115,6 +115,9 @@ def compare(config_a: Config | str | os.PathLike, a: Option | str, b: Option | s
         Local worker threads (default: all cores).
     show_progress : bool, optional
         A progress bar on stderr over the runs (default: shown; False hides it).
+    outcome : str, optional
+        Keep this measure only (``war_days``, ``reattack_2y``, ...; see
+        ``outcomes.parse_measure``); default every outcome.
 
     Returns
     -------
@@ -128,6 +131,9 @@ def compare(config_a: Config | str | os.PathLike, a: Option | str, b: Option | s
         horizon; quantiles with one run per draw). Its attributes name the
         options, the configs, the seed and the runs.
     """
+    if outcome is not None:
+        name, years = outcomes.parse_measure(outcome)
+        outcome = name if years is None else f"{name}_{years}y"
     cfg_a = _config(config_a)
     cfg_b = _config(config_b) if config_b is not None else None
     if workers is not None and not (_whole(workers) and workers >= 1):
@@ -149,7 +155,7 @@ def compare(config_a: Config | str | os.PathLike, a: Option | str, b: Option | s
                     config_b=(cfg_b or cfg_a).path, seed=str(cfg_a.study.seed),
                     horizon_days=cfg_a.study.horizon_days, b_is_baseline=int(cfg_b is None and
                                                                               option_b == cfg_a.study.baseline))
-    return ds
+    return ds if outcome is None else ds.sel(outcome=[outcome])
 
 
 def _config(value) -> Config:
@@ -159,10 +165,7 @@ def _config(value) -> Config:
 def _option(value, cfg: Config, flag: str) -> Option:
     if isinstance(value, Option):
         return value
-    try:
-        return parse_option(value, cfg.study.baseline)
-    except UserError as error:
-        raise UserError(str(error).replace("--option", flag)) from None
+    return parse_option(value, cfg.study.baseline, flag)
 
 
 def _whole(value) -> bool:
@@ -364,7 +367,8 @@ def table(ds: xr.Dataset) -> str:
              + ("" if same else f"  ({attrs['config_b']})"),
              f"{int(attrs['runs']):,} runs, seed {attrs['seed']}, {int(attrs['parameter_draws']):,} parameter "
              f"draws of {int(attrs['runs_per_draw']):,} runs", ""]
-    nested = attrs["runs_per_draw"] > 1
+    draws = int(attrs["parameter_draws"])
+    nested = attrs["runs_per_draw"] > 1 and draws >= epistemic.MIN_DRAWS
     head = f"{'outcome':<32} {'A':>8} {'B':>8} {'A - B':>8} {'noise':>8}"
     if nested:
         head += f" {'90% interval':>17} {'better':>6}"
@@ -408,6 +412,10 @@ def table(ds: xr.Dataset) -> str:
         lines.append(f"p_better on days at war (the headline): {float(ds.p_better):.1%} of the parameter draws "
                      f"give A fewer days at war than B (simulation noise ±{float(ds.p_better_se):.1%}). A lower "
                      f"re-attack risk alone can mean a later ceasefire: read it beside the ceasefire rows.")
+    elif attrs["runs_per_draw"] > 1:
+        lines.append(f"Parameter interval and p_better not yet estimable: {draws:,} parameter draws, fewer than "
+                     f"the {epistemic.MIN_DRAWS} they need; give --runs of at least "
+                     f"{epistemic.MIN_DRAWS * int(attrs['runs_per_draw']):,}.")
     else:
         lines.append("One run per parameter draw: give --runs-per-draw (e.g. 500) for the parameter "
                      "interval and p_better.")

@@ -289,21 +289,24 @@ def load(source: str | Path) -> Config:
     return config.parse(raw, text, f"{path} (its config)").with_overrides(seed=seed)
 
 
-def parse_options(text: str, cfg: Config) -> list[Option]:
-    """``all`` (the config's grid) or options ``axis=level,...`` separated by ';'."""
+def parse_options(text: str | tuple[str, str], cfg: Config) -> list[Option]:
+    """``all`` (the config's grid), options ``axis=level,...`` separated by
+    ';', or a pair (A, B) as ``--a`` and ``--b`` write them (B "": the baseline)."""
+    if isinstance(text, tuple):
+        options = [parse_option(t, cfg.study.baseline, flag) for t, flag in zip(text, ("--a", "--b"), strict=True)]
+        if options[0] == options[1]:
+            raise UserError("--a and --b are the same option; compare two different options")
+        return options
     if text.strip() == "all":
         return cfg.options
-    try:
-        options = [parse_option(part, cfg.study.baseline) for part in text.split(";") if part.strip()]
-    except UserError as error:
-        raise UserError(str(error).replace("--option", "--options")) from None
+    options = [parse_option(part, cfg.study.baseline, "--options") for part in text.split(";") if part.strip()]
     if len(set(options)) != len(options):
         raise UserError(f"--options {text!r} names an option twice; give each once")
     return options
 
 
-def decide_source(source: str, options: str = "all", draws: int | None = None, runs_per_draw: int | None = None,
-                  workers: int | None = None, scheduler: str | None = None,
+def decide_source(source: str, options: str | tuple[str, str] = "all", draws: int | None = None,
+                  runs_per_draw: int | None = None, workers: int | None = None, scheduler: str | None = None,
                   jobqueue_config: str | None = None) -> Decision:
     """``deterrence decide``: from a config or a result, on local threads or
     a dask ``scheduler`` (as ``deterrence run``)."""

@@ -25,6 +25,10 @@ bootstrap over draws.
 import numpy as np
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+# The fewest parameter draws whose 5th and 95th percentiles are shown: with
+# fewer, a handful of draws sit beyond each and the interval is mostly chance
+# (with 2 draws it collapses onto them). Every table reads this one number.
+MIN_DRAWS = 200
 BOOTSTRAP = 100          # bootstrap replicates for the Monte Carlo errors
 # Replicates for every option's quantile errors in a result: 40 make each
 # error good to about 11% (sqrt(1 / (2 (40 - 1)))) and keep a result of the

@@ -158,7 +158,7 @@ def explain(config: Config, option: Option, versus: Option | None = None, outcom
     name, years = parse_outcome(outcome)
     versus = versus or config.study.baseline
     if option == versus:
-        raise UserError("--option and --vs are the same option; compare two different options")
+        raise UserError("--a and --b are the same option; compare two different options")
     n = runs_per_draw or (config.study.runs_per_draw if config.study.runs_per_draw > 1 else RUNS_PER_DRAW)
     for what, value, least in (("--draws", draws, MIN_DRAWS), ("--runs-per-draw", n, 2), ("--depth", depth, 1),
                                ("--resamples", resamples, 1)):

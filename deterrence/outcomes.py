@@ -174,6 +174,25 @@ OPTIONAL_VARIABLES = (
     *(f"p_better_{o.name}{se}" for o in OUTCOMES if o.paired and o.better for se in ("", "_se")))
 
 
+# The parameters that reach one count alone, by the model's structure:
+# strikes and violations are drawn for the days of the timeline and never
+# change it, so their rates (and interception of strikes) reach no other
+# outcome. A parameter named here by its name or family (``intercept`` for
+# ``intercept.air_defense``) reaches only its count; every other parameter may
+# reach every outcome. tests/test_outcomes.py replays runs with these changed
+# and checks that every other tally stays the same.
+REACH_ONLY = {"strikes": ("sigma_truce", "sigma_war", "intercept", "intercept_force"),
+              "violations": ("mu_truce", "k_truce", "mu_war", "k_war")}
+
+
+def reaches(parameter: str, name: str) -> bool:
+    """Whether ``parameter`` (``intercept.air_defense``) can change the
+    outcome ``name`` (``reattack``, ``strikes``) by the model's structure (`REACH_ONLY`)."""
+    family = parameter.split(".", 1)[0]
+    return all(name == only or (parameter not in names and family not in names)
+               for only, names in REACH_ONLY.items())
+
+
 def outcome(name: str) -> Outcome:
     """The outcome called ``name`` (``"reattack"``); KeyError for any other name."""
     if name not in _BY_NAME:

@@ -27,10 +27,18 @@ V and to the ST numerator; s2 is estimated without bias from the repeated
 rows, mean((A - A')^2) / 2 (the same parameters, independent runs), which
 holds for a probability and a paired effect alike, and subtracted from
 both. Monte Carlo errors: a bootstrap over the design's blocks (fixed seed).
+
+Signal and noise: a parameter that cannot change the outcome by the model's
+structure (``outcomes.reaches``: strike rates and interception reach only
+strikes, violation rates only violations) is left out of the design and held
+at its prior median; it is listed as unreachable, its index zero. An index
+whose bootstrap interval includes zero is shown as not told apart from
+noise, and the figure leaves it out.
 """
 
 import dataclasses
 import json
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,6 +82,7 @@ class Indices:
     mean: float
     variance: float
     noise: float
+    unreachable: tuple[str, ...] = ()
 
     @property
     def runs(self) -> int:
@@ -83,10 +92,22 @@ class Indices:
         """Parameter indices by decreasing total-order index."""
         return np.argsort(-self.total, kind="stable")
 
+    def distinct(self) -> np.ndarray:
+        """Per parameter: whether its total-order interval lies above zero (told apart from noise)."""
+        return self.total_interval[:, 0] > 0
 
-def uncertain(config: Config) -> list[str]:
-    """The parameters whose prior is not fixed, in model.PARAMETER_NAMES order."""
-    return [p.name for p in config.priors if p.dist != "fixed"]
+
+def uncertain(config: Config, outcome: str | None = None) -> list[str]:
+    """The parameters whose prior is not fixed, in model.PARAMETER_NAMES
+    order; with ``outcome``, only those that can reach it (``outcomes.reaches``)."""
+    name = None if outcome is None else parse_outcome(outcome)[0]
+    return [p.name for p in config.priors if p.dist != "fixed" and (name is None or outcomes.reaches(p.name, name))]
+
+
+def unreachable(config: Config, outcome: str) -> list[str]:
+    """The uncertain parameters that cannot reach ``outcome`` by the model's structure."""
+    reach = uncertain(config, outcome)
+    return [name for name in uncertain(config) if name not in reach]
 
 
 def parse_outcome(text: str) -> tuple[str, int | None]:
@@ -107,20 +128,22 @@ def unit_design(draws: int, d: int, seed: int) -> np.ndarray:
     return blocks.reshape(-1, d)
 
 
-def parameters(config: Config, unit: np.ndarray) -> np.ndarray:
+def parameters(config: Config, unit: np.ndarray, outcome: str | None = None) -> np.ndarray:
     """(rows, model.PARAMETER_NAMES) parameters of unit rows over the
-    uncertain parameters, by each prior's inverse CDF; fixed ones keep their value."""
+    uncertain parameters (with ``outcome``: those that reach it, the others
+    at their prior median), by each prior's inverse CDF; fixed ones keep their value."""
     from scipy import stats  # here, not at import: ``deterrence --help`` reads this module's defaults
 
-    names = uncertain(config)
+    names = uncertain(config, outcome)
+    held = [] if outcome is None else unreachable(config, outcome)
     theta = np.array([p.get("value") if p.dist == "fixed" else np.nan for p in config.priors])
     theta = np.repeat(theta[None, :], len(unit), axis=0)
-    for j, name in enumerate(names):
+    for name, u in [*zip(names, unit.T, strict=True), *((name, np.full(len(unit), 0.5)) for name in held)]:
         prior = config.prior(name)
         # gamma_exposure: the uniform of the Gamma(shape, 1) variate; the
         # exposure is divided out below with each row's e_collapse.
         dist = stats.gamma(prior.get("shape")) if prior.dist == "gamma_exposure" else priors.distribution(prior)
-        theta[:, PARAMETER_NAMES.index(name)] = dist.ppf(unit[:, j])
+        theta[:, PARAMETER_NAMES.index(name)] = dist.ppf(u)
     exposure = config.prior(EXPOSURE_PARAMETER)
     if exposure.dist == "gamma_exposure":
         multiplier = theta[:, PARAMETER_NAMES.index(EXPOSURE_MULTIPLIER)]
@@ -160,11 +183,13 @@ def evaluate(config: Config, option: Option, vs: Option | None = None, outcome: 
     # Here, not at the top: the CLI's parser imports this module and must load no numba.
     from deterrence.replay import check_memory, replay
 
-    parse_outcome(outcome)
-    names = uncertain(config)
-    if not names:
+    names = uncertain(config, outcome)
+    if not uncertain(config):
         raise UserError(f"{config.path or 'the config'}: every prior is fixed; give a parameter an uncertain "
                         f"prior to compute sensitivity indices")
+    if not names:
+        raise UserError(f"--outcome {outcome}: no uncertain parameter can reach it by the model's structure "
+                        f"(deterrence.outcomes.REACH_ONLY); choose another outcome")
     if draws < 2 or runs_per_draw < 1:
         raise UserError(f"--draws must be at least 2 and --runs-per-draw at least 1, got {draws} and "
                         f"{runs_per_draw}")
@@ -175,7 +200,7 @@ def evaluate(config: Config, option: Option, vs: Option | None = None, outcome: 
     options = [option] if vs is None else [option, vs]
     check_memory(rows, len(options), f"--draws {draws:,} x {len(names) + 3} rows")
     unit = unit_design(draws, len(names), config.study.seed)
-    found = replay(config, options, rows, runs_per_draw=runs_per_draw, thetas=parameters(config, unit),
+    found = replay(config, options, rows, runs_per_draw=runs_per_draw, thetas=parameters(config, unit, outcome),
                    workers=workers, client=client, show_progress=show_progress)
     p = found.estimate(outcome)
     y = p[:, 0] if vs is None else p[:, 0] - p[:, 1]
@@ -196,10 +221,10 @@ def indices(config: Config, option: Option, vs: Option | None = None, outcome: s
     boot_first, boot_total = bootstrap(y)
     tails = 100 * np.array([(1 - CONFIDENCE) / 2, (1 + CONFIDENCE) / 2])
     d = y.shape[1] - 3
-    return Indices(option, vs, outcome, draws, runs_per_draw, tuple(uncertain(config)), first, total,
+    return Indices(option, vs, outcome, draws, runs_per_draw, tuple(uncertain(config, outcome)), first, total,
                    np.nanstd(boot_first, axis=0, ddof=1), np.nanstd(boot_total, axis=0, ddof=1),
                    np.nanpercentile(boot_first, tails, axis=0).T, np.nanpercentile(boot_total, tails, axis=0).T,
-                   float(y[:, :d + 2].mean()), variance, noise)
+                   float(y[:, :d + 2].mean()), variance, noise, tuple(unreachable(config, outcome)))
 
 
 def option_text(option: Option) -> str:
@@ -235,30 +260,48 @@ def table(result: Indices) -> str:
              f"{'parameter':<28} {'ST':>6}  {level + ' interval':<16} {'S1':>6}  {level + ' interval':<16}"]
     def cell(value, interval):
         return f"{value:6.3f}  [{interval[0]:6.3f}, {interval[1]:6.3f}]"
-    for i in result.ranked():
-        lines.append(f"{result.names[i]:<28} {cell(result.total[i], result.total_interval[i])} "
-                     f"{cell(result.first[i], result.first_interval[i])}")
+    distinct = result.distinct()
+    order = list(result.ranked())
+    for told, heading in ((True, None), (False, "ST interval includes zero (not told apart from noise):")):
+        rows = [i for i in order if distinct[i] == told]
+        if heading and rows:
+            lines += ["", heading]
+        lines += [f"{result.names[i]:<28} {cell(result.total[i], result.total_interval[i])} "
+                  f"{cell(result.first[i], result.first_interval[i])}" for i in rows]
+    if result.unreachable:
+        lines += ["", f"cannot reach {result.outcome} by the model's structure (index 0; held at the prior median, "
+                      f"deterrence.outcomes.REACH_ONLY):", *textwrap.wrap(", ".join(result.unreachable), 100)]
     return "\n".join(lines)
 
 
 def to_json(result: Indices) -> str:
     """The indices as a JSON object, parameters ranked by total order."""
+    distinct = result.distinct()
     ranked = [{"parameter": result.names[i], "ST": result.total[i], "ST_se": result.total_se[i],
                "ST_interval": list(result.total_interval[i]), "S1": result.first[i], "S1_se": result.first_se[i],
-               "S1_interval": list(result.first_interval[i])} for i in result.ranked()]
+               "S1_interval": list(result.first_interval[i]), "distinct_from_zero": bool(distinct[i])}
+              for i in result.ranked()]
     head = {"option": dataclasses.asdict(result.option),
             "vs": None if result.vs is None else dataclasses.asdict(result.vs),
             "outcome": result.outcome, "quantity": quantity(result), "draws": result.draws,
             "runs_per_draw": result.runs_per_draw, "runs": result.runs, "mean": result.mean,
-            "variance": result.variance, "noise_variance": result.noise, "confidence": CONFIDENCE}
+            "variance": result.variance, "noise_variance": result.noise, "confidence": CONFIDENCE,
+            "unreachable": list(result.unreachable)}
     return json.dumps({**head, "indices": ranked}, indent=2, default=float)
 
 
+def shown(result: Indices, top: int = 12) -> list[int]:
+    """The parameters the figure draws: the ``top`` by total order among those told apart from noise."""
+    distinct = result.distinct()
+    return [int(i) for i in result.ranked() if distinct[i]][:top]
+
+
 def draw(result: Indices, path: Path, top: int = 12) -> Path:
-    """A bar figure of the ``top`` parameters' ST and S1 with their intervals."""
+    """A bar figure of the ``top`` parameters' ST and S1 with their
+    intervals, those told apart from noise only (`Indices.distinct`)."""
     from deterrence.report import style
 
-    order = result.ranked()[:top][::-1]
+    order = shown(result, top)[::-1]
     y = np.arange(len(order))
     fig = style.figure((8, 1.6 + 0.35 * len(order)))
     ax = fig.subplots()
@@ -271,8 +314,10 @@ def draw(result: Indices, path: Path, top: int = 12) -> Path:
     ax.set_yticks(y, [result.names[i] for i in order], fontsize=8)
     ax.axvline(0, color="black", linewidth=0.6)
     ax.set_xlabel(f"share of Var(E[Y | parameters]) ({CONFIDENCE:.0%} bootstrap intervals)")
-    ax.set_title("\n".join([f"Sobol indices of {quantity(result)}", *options_lines(result, short=True)]),
-                 fontsize=style.TITLE_SIZE)
+    left = len(result.names) - len(order)
+    ax.set_title("\n".join([f"Sobol indices of {quantity(result)}", *options_lines(result, short=True),
+                            f"{left} more with an interval including zero, {len(result.unreachable)} unreachable: "
+                            f"not drawn"]), fontsize=style.TITLE_SIZE)
     ax.legend(fontsize=style.LEGEND_SIZE, loc="lower right")
     ax.grid(axis="x", alpha=style.GRID_ALPHA)
     return style.save(fig, Path(path))

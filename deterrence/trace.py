@@ -128,21 +128,21 @@ class Trace:
         return int(t) if t < self.horizon else None
 
 
-def parse_option(text: str, baseline: Option) -> Option:
+def parse_option(text: str, baseline: Option, flag: str = "--a") -> Option:
     """An option written ``axis=level,...``; axes left out take the
-    baseline's level."""
+    baseline's level. ``flag`` is the option's name in the messages."""
     table = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         axis, sep, level = (s.strip() for s in item.partition("="))
         if not (sep and axis and level):
-            raise UserError(f"--option {text!r}: write axis=level pairs separated by commas, "
+            raise UserError(f"{flag} {text!r}: write axis=level pairs separated by commas, "
                             f"e.g. force_size=5000,posture=rear (axes: {', '.join(AXES)})")
         if axis in table:
-            raise UserError(f"--option names {axis} twice; give each axis once")
+            raise UserError(f"{flag} names {axis} twice; give each axis once")
         # ASCII digits only: str.isdigit also takes "²" and other scripts' digits, which int() refuses.
         digits = level.isascii() and level.isdigit() and len(level) <= 30
         table[axis] = int(level) if axis == "force_size" and digits else level
-    return config.parse_option({**dataclasses.asdict(baseline), **table}, "", "--option")
+    return config.parse_option({**dataclasses.asdict(baseline), **table}, "", flag)
 
 
 def trace_run(cfg: Config, run: int, option: Option) -> Trace:

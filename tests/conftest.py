@@ -22,5 +22,5 @@ def collapsed(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def nested(tmp_path_factory):
-    """tests/data/small.toml with 20 runs per parameter draw (100 draws): parameter intervals."""
-    return run_result(tmp_path_factory, "small", runs_per_draw=20)
+    """tests/data/small.toml with 10 runs per parameter draw (200 draws, epistemic.MIN_DRAWS): parameter intervals."""
+    return run_result(tmp_path_factory, "small", runs_per_draw=10)

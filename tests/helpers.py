@@ -401,7 +401,7 @@ SMALL_GRID = {"force_size": [0, 25000], "posture": ["rear", "contact_line"],
 
 
 # Small results for the report tests: tests/data/small.toml (every axis but
-# posture varying; with runs_per_draw = 20, the nested design's parameter
+# posture varying; with runs_per_draw = 10, the nested design's parameter
 # intervals) and tests/data/collapsed.toml (one value per axis except
 # force, and a horizon under two years).
 def run_result(tmp_path_factory, name: str, **study) -> xr.Dataset:

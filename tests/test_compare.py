@@ -169,10 +169,14 @@ def test_veto_forms_against_the_closed_form():
 
 def test_table_names_simulation_noise_and_the_parameter_interval(tmp_path, capsys):
     path = write(tmp_path / "pair.toml", horizon=600)
-    assert main(["compare", str(path), "--a", A, "--b", "force_size=0", "--runs", "2000"]) == 0
+    assert main(["compare", str(path), "--a", A, "--b", "force_size=0", "--runs", "4000"]) == 0
     out = capsys.readouterr().out
     assert "simulation noise" in out and "90% interval" in out and "p_better on days at war" in out
     assert "P(re-attack within 2 y)" in out and "beyond the horizon" in out and "mean days at war" in out
+    # 100 parameter draws: too few for the interval and p_better (epistemic.MIN_DRAWS).
+    assert main(["compare", str(path), "--a", A, "--runs", "2000"]) == 0
+    out = capsys.readouterr().out
+    assert "90% interval" not in out and "not yet estimable: 100 parameter draws" in out
     assert main(["compare", str(path), "--a", A, "--runs-per-draw", "1", "--runs", "2000"]) == 0
     out = capsys.readouterr().out
     assert "90% interval" not in out and "--runs-per-draw" in out
@@ -183,6 +187,9 @@ def test_table_names_simulation_noise_and_the_parameter_interval(tmp_path, capsy
     assert found["p_better_outcome"] == "war_days"
     assert found["p_better"] == found["outcomes"]["war_days"]["p_better"]
     assert found["outcomes"]["deployed_2y"]["p_better"] is None      # no direction
+    one = run_json(capsys, path, "--a", A, "--runs", "2000", "--outcome", "reattack_2y")
+    assert list(one["outcomes"]) == ["reattack_2y"]
+    assert one["outcomes"]["reattack_2y"] == found["outcomes"]["reattack_2y"]
 
 
 @pytest.mark.parametrize("args, message", [

@@ -16,8 +16,8 @@ def test_first_study_notebook_runs_top_to_bottom(tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     config = tmp_path / "tiny.toml"
-    # tests/data/tiny.toml with 20 runs per parameter draw: 100 draws, so the effect has its interval.
-    config.write_text(study_text("tiny").replace("block_runs = 500", "block_runs = 500\nruns_per_draw = 20"))
+    # tests/data/tiny.toml with 10 runs per draw: 200 draws (epistemic.MIN_DRAWS), so the effect has its interval.
+    config.write_text(study_text("tiny").replace("block_runs = 500", "block_runs = 500\nruns_per_draw = 10"))
     out = tmp_path / "first-study.nc"
     for name, value in (("CONFIG", config), ("RUNS", 2000), ("OUT", out)):
         monkeypatch.setenv(f"DETERRENCE_NOTEBOOK_{name}", str(value))
@@ -26,7 +26,7 @@ def test_first_study_notebook_runs_top_to_bottom(tmp_path, monkeypatch):
     nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
                             resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
     text = "\n".join(o.get("text", "") for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs)
-    assert "tiny: 2 options" in text and "20 runs per parameter draw" in text
+    assert "tiny: 2 options" in text and "10 runs per parameter draw" in text
     assert "P(re-attack within 2 years) = " in text and "p_better" in text
     assert any("image/png" in o.get("data", {}) for cell in nb.cells if cell.cell_type == "code"
                for o in cell.outputs)

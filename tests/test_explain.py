@@ -143,7 +143,7 @@ def config_toml(path):
 def test_cli_json_and_figure(tmp_path, capsys):
     cfg = config_toml(tmp_path / "explain.toml")
     figure = tmp_path / "box.png"
-    assert main(["explain", str(cfg), "--option", A_TEXT, "--outcome", "ceasefire_2y", "--draws", str(DRAWS),
+    assert main(["explain", str(cfg), "--a", A_TEXT, "--outcome", "ceasefire_2y", "--draws", str(DRAWS),
                  "--runs-per-draw", str(RUNS_PER_DRAW), "--workers", "1", "--json", "--out", str(figure)]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["outcome"] == "ceasefire_2y" and data["higher_is_worse"] is False
@@ -152,7 +152,7 @@ def test_cli_json_and_figure(tmp_path, capsys):
     assert abs(bound["threshold"] - NU_WORSE) < 0.1 * (HIGH - LOW)
     assert set(data["importance"]) == {"nu", *DECOYS}
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert main(["explain", str(cfg), "--option", A_TEXT, "--outcome", "ceasefire_2y", "--draws", str(DRAWS),
+    assert main(["explain", str(cfg), "--a", A_TEXT, "--outcome", "ceasefire_2y", "--draws", str(DRAWS),
                  "--runs-per-draw", str(RUNS_PER_DRAW), "--workers", "1"]) == 0
     text = capsys.readouterr().out
     assert "| 1 |" in text and "nu >" in text
@@ -162,15 +162,15 @@ def test_cli_json_and_figure(tmp_path, capsys):
     (["--outcome", "deployed_2y"], "no better or worse direction"),
     (["--outcome", "reattack_3y"], "write <event>_<years>y"),
     (["--runs-per-draw", "21"], "must be even"),
-    (["--vs", A_TEXT], "the same option"),
+    (["--b", A_TEXT], "the same option"),
     (["--draws", "10"], "--draws must be"),
     (["--margin", "-0.1"], "--margin must lie"),
-    (["--option", "force_size=10000,posture=sideways"], "posture"),
+    (["--a", "force_size=10000,posture=sideways"], "posture"),
     (["--scheduler", "nowhere"], "--scheduler"),
 ])
 def test_user_mistakes_are_one_line(tmp_path, capsys, argv, message):
     cfg = config_toml(tmp_path / "explain.toml")
-    assert main(["explain", str(cfg), "--option", A_TEXT, "--draws", "60", "--runs-per-draw", "2", *argv]) == 2
+    assert main(["explain", str(cfg), "--a", A_TEXT, "--draws", "60", "--runs-per-draw", "2", *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1, err
 

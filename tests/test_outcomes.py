@@ -114,3 +114,43 @@ def test_readme_table_is_the_generated_one():
                     "of variables yet")
     assert found.group(1).strip() == outcomes.markdown(), \
         "README.md's table of variables differs: paste the output of `python -m deterrence.outcomes`"
+
+
+@pytest.mark.parametrize("count", sorted(outcomes.REACH_ONLY))
+def test_parameters_that_reach_one_count_change_nothing_else(count):
+    """Replayed on the same runs with every parameter of REACH_ONLY[count]
+    changed, every event and every other count is the same, bit for bit,
+    and the count itself moves."""
+    import numpy as np
+
+    from deterrence import config, sensitivity, trace
+    from deterrence.model import PARAMETER_NAMES
+    from deterrence.replay import replay
+
+    cfg = config.load(Path(__file__).parent / "data" / "tiny.toml")
+    options = [trace.parse_option(text, cfg.study.baseline) for text in
+               ("", "force_size=5000,support=air_defense", "force_size=5000,posture=contact_line")]
+    names = sensitivity.uncertain(cfg)
+    theta = sensitivity.parameters(cfg, sensitivity.unit_design(4, len(names), seed=3))
+    changed = theta.copy()
+    hit = [k for k, name in enumerate(PARAMETER_NAMES) if not outcomes.reaches(name, "reattack")]
+    hit = [k for k in hit if outcomes.reaches(PARAMETER_NAMES[k], count)]
+    assert hit
+    changed[:, hit] = np.where(changed[:, hit] < 1, changed[:, hit] / 2, changed[:, hit] * 3)
+    found = [replay(cfg, options, len(t), runs_per_draw=20, thetas=t, workers=1, show_progress=False)
+             for t in (theta, changed)]
+    column = [o.name for o in outcomes.paired_counts()].index(count)
+    assert np.array_equal(found[0].within, found[1].within)
+    others = [c for c in range(found[0].counts.shape[-1]) if c != column]
+    assert np.array_equal(found[0].counts[..., others], found[1].counts[..., others])
+    assert not np.array_equal(found[0].counts[..., column], found[1].counts[..., column])
+
+
+def test_reach_only_names_real_parameters():
+    from deterrence.model import PARAMETER_NAMES
+
+    for names in outcomes.REACH_ONLY.values():
+        assert all(any(n in (p, p.split(".")[0]) for p in PARAMETER_NAMES) for n in names), names
+    assert not outcomes.reaches("intercept.air_defense", "reattack") and outcomes.reaches("intercept.isr_c2", "strikes")
+    assert not outcomes.reaches("mu_war", "strikes") and not outcomes.reaches("sigma_war", "war_days")
+    assert all(outcomes.reaches("lambda_c0", o.name) for o in OUTCOMES)

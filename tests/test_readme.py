@@ -54,3 +54,32 @@ def test_ci_runs_the_readme_test_command():
     commands = re.findall(r"^(python3 -m venv .*)$", README, re.M)
     assert len(commands) == 2 and "deterrence run configs/laptop.toml" in commands[0]
     assert commands[1] in (ROOT / ".ci" / "run").read_text()
+
+
+def test_trace_example_is_what_trace_prints(capsys):
+    block = re.search(r"```\n\$ (deterrence trace .*?)\n(.*?)```", README, re.S)
+    command, shown = block.group(1), block.group(2)
+    argv = [a.strip('"') for a in re.findall(r'"[^"]*"|\S+', command)][1:]
+    argv[1] = str(ROOT / argv[1])
+    assert main(argv) == 0
+    printed = capsys.readouterr().out.splitlines()
+    lines = [line for line in shown.splitlines() if line.strip() != "..."]
+    assert len(lines) > 5 and all(line in printed for line in lines)
+    start = printed.index(lines[0])
+    assert printed[start:start + len(lines)] == lines
+
+
+def test_usage_names_only_flags_the_commands_take():
+    from deterrence.cli import parser
+
+    commands = parser()._subparsers._group_actions[0].choices
+    usage = README.split("\n## Using it\n", 1)[1].split("```", 2)[1]
+    current = None
+    for line in usage.splitlines():
+        if line.startswith("deterrence "):
+            current = commands[line.split()[1]]
+        if current is None:
+            continue
+        taken = {s for action in current._actions for s in action.option_strings}
+        for flag in re.findall(r"(?<![\w-])--[a-z][a-z-]*", line):
+            assert flag in taken, (line, flag)

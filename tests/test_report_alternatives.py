@@ -22,3 +22,16 @@ def test_cells_give_intervals_and_the_largest_noise(nested, small):
             assert cell == value
     assert found[-1] == f"{100 * noise:.2f}"
     assert not any("[" in cell for cell in alternatives.cells(small))    # no intervals to give
+
+
+def test_module_shows_its_progress(tmp_path, capsys):
+    from helpers import DATA
+
+    assert alternatives.main([str(DATA / "small.toml"), "--runs", "1000"]) == 0
+    out, err = capsys.readouterr()
+    assert out.count("\n| ") == len(alternatives.ALTERNATIVES) + 1
+    steps = [line for line in err.splitlines() if line.startswith("alternative ")]
+    assert [s.split(":")[0] for s in steps] == [f"alternative {k} of {len(alternatives.ALTERNATIVES)}"
+                                                for k in range(1, len(alternatives.ALTERNATIVES) + 1)]
+    assert alternatives.main([str(tmp_path / "missing.toml")]) == 2
+    assert capsys.readouterr().err.startswith("deterrence: error:")

@@ -97,21 +97,21 @@ def test_report_explain_on_the_command_line(tmp_path, capsys):
     result = tmp_path / "small.nc"
     assert main(["run", str(DATA / "small.toml"), "--out", str(result)]) == 0
     out = tmp_path / "rep"
-    assert main(["report", str(result), "--out", str(out), "--explain", A_TEXT, "--vs", B_TEXT, "--draws", "80",
+    assert main(["report", str(result), "--out", str(out), "--a", A_TEXT, "--b", B_TEXT, "--draws", "80",
                  "--runs-per-draw", "20", "--workers", "1"]) == 0
     report = (out / "report.md").read_text()
     assert report.index("## Why and when:") < report.index("## Limits")
     assert all((out / name).is_file() for name in comparison.FIGURES.values())
     capsys.readouterr()
-    assert main(["report", str(result), "--explain", A_TEXT]) == 2
-    assert "--explain needs --out" in capsys.readouterr().err
-    assert main(["report", str(result), "--out", str(out), "--explain", B_TEXT, "--vs", B_TEXT]) == 2
+    assert main(["report", str(result), "--a", A_TEXT]) == 2
+    assert "--a needs --out" in capsys.readouterr().err
+    assert main(["report", str(result), "--out", str(out), "--a", B_TEXT, "--b", B_TEXT]) == 2
     assert "same option" in capsys.readouterr().err
 
 
 def test_module_command_on_a_config(tmp_path, capsys):
-    assert comparison.main([str(DATA / "small.toml"), "--option", A_TEXT, "--vs", B_TEXT, "--out", str(tmp_path),
+    assert comparison.main([str(DATA / "small.toml"), "--a", A_TEXT, "--b", B_TEXT, "--out", str(tmp_path),
                             "--draws", "60", "--runs-per-draw", "10", "--workers", "1"]) == 0
     assert (tmp_path / "comparison.md").read_text().startswith("## Why and when:")
-    assert comparison.main([str(DATA / "small.toml"), "--option", "posture=sideways", "--out", str(tmp_path)]) == 2
+    assert comparison.main([str(DATA / "small.toml"), "--a", "posture=sideways", "--out", str(tmp_path)]) == 2
     assert "posture" in capsys.readouterr().err

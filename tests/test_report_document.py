@@ -173,7 +173,7 @@ def test_nested_report_gives_effects_with_intervals(nested, tmp_path):
     ds = with_sensitivity(nested)
     out = tmp_path / "report"
     md = _check_files(report.write_report(ds, out), out, sensitivity=True, effects=True)
-    assert "- parameter draws: 100, each with 20 runs of its own (study.runs_per_draw)" in md
+    assert "- parameter draws: 200, each with 10 runs of its own (study.runs_per_draw)" in md
     assert "**90% parameter interval**" in md and "Brackets: 90% parameter interval." in md
     assert "## Effects against the baseline, and the assumptions that decide them (within 2 years)" in md
     y = ds.sel(years=2, **OPTION)
@@ -194,3 +194,14 @@ def test_nested_report_gives_effects_with_intervals(nested, tmp_path):
     # A ± is only ever simulation noise, named as such.
     assert md.count("±") == md.count("simulation noise ±") > 0
     assert "Parameter uncertainty is inside every probability" not in md
+
+
+def test_limits_count_the_fitted_priors(nested, tmp_path):
+    import json
+
+    priors = json.loads(nested.attrs["priors"])
+    fitted = [name for name, p in priors.items() if p.get("fit") == "record"]
+    assert fitted
+    report.write_report(nested, tmp_path)
+    md = (tmp_path / "report.md").read_text()
+    assert f"of {len(priors)} priors, {len(fitted)} are fitted to the 2014–2022 record" in md

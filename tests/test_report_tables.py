@@ -48,7 +48,7 @@ def test_terminal_table_one_line_per_option(small):
     # Without parameter intervals, the ± is named for what it is, and the table says what is missing.
     text = table(small, wide=True)
     assert "± simulation noise (one Monte Carlo standard error; not the uncertainty of the answer" in text
-    assert text.count("need study.runs_per_draw > 1") == 2      # the headline table and the effects line
+    assert text.count("need study.runs_per_draw > 1") == 3      # the headline table and both effects tables
     assert "Effect on the risk of a re-attack within 2 years, against the baseline: not shown" in text
 
 
@@ -133,7 +133,7 @@ def test_nested_table_gives_parameter_intervals_not_noise(nested):
     interval, and no ± (simulation noise) stands beside it."""
     text = table(nested, wide=True)
     head = text.splitlines()[1]
-    assert "90% parameter interval" in head and "100 draws" in head and "uncertainty of the answer" in head
+    assert "90% parameter interval" in head and "200 draws" in head and "uncertainty of the answer" in head
     rows = _rows(text)
     assert rows and not any("±" in r for r in rows)
     row = _row_of(rows, ["5000", "rear", "after", "none", "status"])
@@ -216,3 +216,26 @@ def test_terminal_tables_fit_100_columns_unless_wide(nested, small):
 def _rows_start(text: str) -> int:
     lines = text.splitlines()
     return next(k for k, line in enumerate(lines) if line and set(line) == {"-"}) + 1
+
+
+def test_too_few_parameter_draws_show_no_interval(nested):
+    """Under epistemic.MIN_DRAWS draws the tables say the intervals are not
+    yet estimable and show none, rather than a collapsed one."""
+    import json
+
+    from deterrence.epistemic import MIN_DRAWS
+    from deterrence.report import to_json
+
+    assert int(nested.attrs["parameter_draws"]) == MIN_DRAWS
+    few = nested.copy()
+    few.attrs = {**nested.attrs, "parameter_draws": MIN_DRAWS - 1}
+    shown, hidden = table(nested, wide=True), table(few, wide=True)
+    assert "90% parameter interval" in shown.splitlines()[1]
+    assert f"not yet estimable: {MIN_DRAWS - 1} parameter draws" in hidden
+    rows = [line for line in hidden.splitlines() if line.lstrip().startswith(("0 ", "25000 "))]
+    assert rows and not any("[" in line for line in rows) and all("±" in line for line in rows)
+    assert "Effect on the mean days at war over the horizon, against the baseline: not shown" in hidden
+    found = json.loads(to_json(few))
+    assert found["intervals"] is False and "not yet estimable" in found["why_no_intervals"]
+    assert "low" not in found["options"][0]["p_reattack"] and "missing" in found["effects"]["war_days"]
+    assert json.loads(to_json(nested))["options"][0]["p_reattack"]["low"] is not None

@@ -173,12 +173,12 @@ def test_parameters_by_inverse_cdf():
 
 def test_estimator_without_noise_correction_is_salibs():
     cfg, option = decisive()
-    d = len(sensitivity.uncertain(cfg))
+    d = len(sensitivity.uncertain(cfg, "reattack_2y"))
     _, y = sensitivity.evaluate(cfg, option, cfg.study.baseline, "reattack_2y", draws=64, runs_per_draw=10,
                                 show_progress=False)
     first, total, _, noise = sensitivity.estimate(y, corrected=False)
     assert noise == 0
-    problem = {"num_vars": d, "names": sensitivity.uncertain(cfg), "bounds": [[0.0, 1.0]] * d}
+    problem = {"num_vars": d, "names": sensitivity.uncertain(cfg, "reattack_2y"), "bounds": [[0.0, 1.0]] * d}
     found = salib_sobol.analyze(problem, y[:, :d + 2].ravel(), calc_second_order=False, seed=1)
     np.testing.assert_allclose(first, found["S1"], rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(total, found["ST"], rtol=1e-12, atol=1e-12)
@@ -227,14 +227,17 @@ LAPTOP = Path(__file__).parents[1] / "configs" / "laptop.toml"
 
 
 def test_cli_table_json_and_figure(tmp_path, capsys):
-    args = ["sensitivity", str(LAPTOP), "--option", "force_size=5000,posture=rear", "--vs", "--draws", "50",
+    args = ["sensitivity", str(LAPTOP), "--a", "force_size=5000,posture=rear", "--draws", "50",
             "--runs-per-draw", "20"]
     assert main([*args, "--json", "--out", str(tmp_path / "s.png")]) == 0
     found = json.loads(capsys.readouterr().out)
-    names = sensitivity.uncertain(config.load(LAPTOP))
+    names = sensitivity.uncertain(config.load(LAPTOP), "war_days")
     assert found["vs"]["force_size"] == 0 and found["option"]["force_size"] == 5000
-    assert found["outcome"] == "reattack_2y" and found["runs"] == 50 * (len(names) + 3) * 20
+    assert found["outcome"] == "war_days" and found["runs"] == 50 * (len(names) + 3) * 20
     assert sorted(r["parameter"] for r in found["indices"]) == sorted(names)
+    # Strike rates and interception cannot reach days at war: left out, listed as unreachable.
+    assert "sigma_war" in found["unreachable"] and "intercept.air_defense" in found["unreachable"]
+    assert not set(found["unreachable"]) & set(names)
     totals = [r["ST"] for r in found["indices"]]
     assert totals == sorted(totals, reverse=True)
     assert all(r["ST_interval"][0] <= r["ST_interval"][1] for r in found["indices"])
@@ -248,11 +251,35 @@ def test_cli_table_json_and_figure(tmp_path, capsys):
     (["--outcome", "reattack_3y"], "--outcome"),
     (["--outcome", "violations_2y"], "--outcome"),
     (["--draws", "1"], "--draws"),
-    (["--vs", "posture=sideways"], "posture"),
-    (["--outcome", "deployed_2y", "--option", "force_size=0", "--draws", "10", "--runs-per-draw", "5"],
+    (["--b", "posture=sideways"], "posture"),
+    (["--outcome", "deployed_2y", "--a", "force_size=0", "--alone", "--draws", "10", "--runs-per-draw", "5"],
      "raise --draws"),     # never deployed: nothing varies
 ])
 def test_cli_user_mistakes(extra, words, capsys):
-    assert main(["sensitivity", str(LAPTOP), "--option", "force_size=5000", *extra]) == 2
+    assert main(["sensitivity", str(LAPTOP), "--a", "force_size=5000", *extra]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and words in err[0], err
+
+
+def test_indices_told_apart_from_noise_and_unreachable_ones_are_marked():
+    """No computing: an index whose interval includes zero is listed apart
+    and left out of the figure; unreachable parameters are named, index 0."""
+    names = ("nu", "lambda_c0", "w_rear")
+    result = sensitivity.Indices(
+        config.Study.baseline, None, "reattack_2y", 10, 10, names, np.array([0.5, 0.2, 0.01]),
+        np.array([0.6, 0.3, 0.02]), np.zeros(3), np.zeros(3),
+        np.array([[0.4, 0.6], [0.1, 0.3], [-0.01, 0.03]]), np.array([[0.5, 0.7], [0.2, 0.4], [-0.02, 0.05]]),
+        0.1, 0.01, 0.001, ("sigma_war", "intercept.air_defense"))
+    assert list(result.distinct()) == [True, True, False]
+    assert sensitivity.shown(result) == [0, 1]
+    text = sensitivity.table(result)
+    told, noise = text.split("ST interval includes zero")
+    assert "nu" in told and "lambda_c0" in told and "w_rear" not in told and "w_rear" in noise
+    assert "cannot reach reattack_2y" in noise and "sigma_war, intercept.air_defense" in noise
+    found = json.loads(sensitivity.to_json(result))
+    assert [r["distinct_from_zero"] for r in found["indices"]] == [True, True, False]
+    assert found["unreachable"] == ["sigma_war", "intercept.air_defense"]
+    assert sensitivity.uncertain(config.load(LAPTOP), "reattack_2y") == [
+        n for n in sensitivity.uncertain(config.load(LAPTOP)) if n not in sensitivity.unreachable(
+            config.load(LAPTOP), "reattack_2y")]
+    assert "mu_war" in sensitivity.unreachable(config.load(LAPTOP), "strikes")

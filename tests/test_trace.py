@@ -144,7 +144,7 @@ def test_bad_run(run):
 def test_cli_story_and_json(capsys):
     # Run 0 of the immediate contact-line option: deployed, then a
     # ceasefire and a durable first truce ended by a re-attack that trips.
-    args = ["trace", str(LAPTOP_PATH), "--run", "0", "--option",
+    args = ["trace", str(LAPTOP_PATH), "--run", "0", "--a",
             "force_size=5000,posture=contact_line,deploy_rule=immediate"]
     assert main(args) == 0
     story = capsys.readouterr().out
@@ -166,7 +166,7 @@ def test_cli_story_and_json(capsys):
 def test_cli_json_has_null_for_events_past_the_horizon(capsys):
     # Run 12 of a force deployed during the war: no ceasefire within the
     # horizon, and a strike on the force trips the wire.
-    assert main(["trace", str(LAPTOP_PATH), "--run", "12", "--option",
+    assert main(["trace", str(LAPTOP_PATH), "--run", "12", "--a",
                  "force_size=5000,posture=contact_line,deploy_rule=immediate", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["events"]["ceasefire"] == {"time": None, "day": None, "date": None}
@@ -175,8 +175,8 @@ def test_cli_json_has_null_for_events_past_the_horizon(capsys):
 
 
 @pytest.mark.parametrize("args, named", [
-    (["--option", "posture=front"], "front"),
-    (["--option", "postur=rear"], "postur"),
+    (["--a", "posture=front"], "front"),
+    (["--a", "postur=rear"], "postur"),
     (["--run", "-3"], "--run"),
     (["--run", "lots"], "--run"),
 ])

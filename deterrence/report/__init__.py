@@ -1,4 +1,4 @@
-"""Readable output from a result: the terminal table (`table`) and, in a
+"""Readable output from a result: the terminal table (`table`, `to_json`) and, in a
 folder, report.md with its tables, CSV and figures (`write_report`).
 
 Modules: `grid` (the options in words), `tables` (terminal, Markdown, CSV),
@@ -9,6 +9,6 @@ no numba and compiles nothing; `priors` is imported on its own, as it needs
 the prior machinery."""
 
 from deterrence.report.document import FILES, write_report
-from deterrence.report.tables import markdown_table, table, write_csv
+from deterrence.report.tables import markdown_table, table, to_json, write_csv
 
-__all__ = ["FILES", "markdown_table", "table", "write_csv", "write_report"]
+__all__ = ["FILES", "markdown_table", "table", "to_json", "write_csv", "write_report"]

@@ -13,7 +13,8 @@ Monte Carlo estimates over the priors, each with its 90% parameter interval
 simulation noise (Monte Carlo SE) among them, not an uncertainty of the answer.
 """
 
-import argparse
+import sys
+import time
 import tomllib
 
 import numpy as np
@@ -73,16 +74,22 @@ def cells(ds) -> list[str]:
     return found + [f"{100 * noise:.2f}"]
 
 
-def table(path: str, runs: int) -> str:
+def table(path: str, runs: int, progress: bool = True) -> str:
+    """The Markdown table, one row per alternative; with ``progress``, each
+    study's progress on stderr, after a line naming the alternative."""
     from deterrence import config, run_study
 
     text = open(path, encoding="utf-8").read()
     head = [c for c, *_ in COLUMNS] + [NOISE]
     lines = ["| structural choice | " + " | ".join(head) + " |", "| --- |" + " --- |" * len(head)]
-    for label, extra in ALTERNATIVES:
+    start = time.perf_counter()
+    for k, (label, extra) in enumerate(ALTERNATIVES, 1):
         source = _with(text, extra)
         cfg = config.parse(tomllib.loads(source), source, path)
-        lines.append(f"| {label} | " + " | ".join(cells(run_study(cfg, runs=runs, progress=False))) + " |")
+        if progress:
+            print(f"alternative {k} of {len(ALTERNATIVES)}: {label} ({time.perf_counter() - start:.0f} s so far)",
+                  file=sys.stderr)
+        lines.append(f"| {label} | " + " | ".join(cells(run_study(cfg, runs=runs, progress=progress))) + " |")
     return "\n".join(lines) + (
         "\n\n(days at war over the horizon in days; percent and percentage points; changes are paired against no "
         "force, status quo; in brackets the "
@@ -90,14 +97,22 @@ def table(path: str, runs: int) -> str:
         "is not tallied per draw); the last column is the largest simulation noise of the probabilities only)")
 
 
-def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(argv=None) -> int:
+    from deterrence import UserError
+    from deterrence.cli import Parser, whole_number
+
+    p = Parser(prog="python -m deterrence.report.alternatives", description=__doc__.split("\n\n")[0])
     p.add_argument("config", nargs="?", default="configs/laptop.toml")
-    p.add_argument("--runs", type=int, default=1_000_000)
+    p.add_argument("--runs", type=whole_number, default=1_000_000, help="runs per alternative (default 1e6)")
     args = p.parse_args(argv)
     np.seterr(all="ignore")
-    print(table(args.config, args.runs))
+    try:
+        print(table(args.config, args.runs))
+    except (UserError, OSError) as error:
+        print(f"deterrence: error: {error}", file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

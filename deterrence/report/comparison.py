@@ -23,9 +23,9 @@ Every number in the prose is computed here. From Python::
     found = comparison.compare_options(comparison.load("configs/laptop.toml"), "force_size=5000", "")
     print(comparison.write(found, "out")[0])   # the section; the figures in out/
 
-From the command line, ``deterrence report RESULT --out DIR --explain A
---vs B`` adds the section to the report; for a config without a result,
-``python -m deterrence.report.comparison CONFIG --option A --vs B --out DIR``
+From the command line, ``deterrence report RESULT --out DIR --a A
+--b B`` adds the section to the report; for a config without a result,
+``python -m deterrence.report.comparison CONFIG --a A --b B --out DIR``
 writes it alone (comparison.md).
 """
 
@@ -94,9 +94,10 @@ def compare_options(cfg: Config, a: Option | str, b: Option | str | None = None,
     DRAWS) parameter draws of ``runs_per_draw`` runs (default as ``deterrence
     explain``) for the regions and the decision, the study's own runs for
     the histories."""
-    a, b = (parse_option(o, cfg.study.baseline) if isinstance(o, str) else o for o in (a, b or ""))
+    a, b = (parse_option(o, cfg.study.baseline, flag) if isinstance(o, str) else o
+            for o, flag in ((a, "--a"), (b or "", "--b")))
     if a == b:
-        raise UserError("--explain and --vs are the same option; compare two different options")
+        raise UserError("--a and --b are the same option; compare two different options")
     given = dict(draws=DRAWS if draws is None else draws, runs_per_draw=runs_per_draw, workers=workers,
                  show_progress=show_progress)
     a_worse = explain.explain(cfg, a, b, OUTCOME, resamples=resamples, **given)
@@ -322,21 +323,21 @@ def write(c: Comparison, out_dir: Path) -> tuple[str, list[Path]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m deterrence.report.comparison CONFIG --option A --vs B --out DIR``: comparison.md and figures."""
-    from deterrence.cli import Parser, whole_number
+    """``python -m deterrence.report.comparison CONFIG --a A --b B --out DIR``: comparison.md and figures."""
+    from deterrence.cli import Parser, add_options, check_folder, whole_number
 
     p = Parser(prog="python -m deterrence.report.comparison", description=__doc__.split("\n\n")[0])
     p.add_argument("source", metavar="RESULT_OR_CONFIG", help="a study config (TOML), or a result whose config is "
                                                               "replayed")
-    p.add_argument("--option", required=True, help='option A as axis=level pairs, e.g. "force_size=5000"')
-    p.add_argument("--vs", default="", help="option B (default: the study's baseline)")
+    add_options(p, old_a=("--option",), old_b=("--vs",))
     p.add_argument("--out", required=True, help="folder for comparison.md and the figures")
     p.add_argument("--draws", type=whole_number, default=DRAWS, help="parameter draws (default %(default)s)")
     p.add_argument("--runs-per-draw", type=whole_number, help="runs per draw, even (default as deterrence explain)")
     p.add_argument("--workers", type=whole_number, help="local worker threads (default: all cores)")
     args = p.parse_args(argv)
     try:
-        found = compare_options(load(args.source), args.option, args.vs, args.draws, args.runs_per_draw,
+        check_folder("--out", args.out)
+        found = compare_options(load(args.source), args.a, args.b, args.draws, args.runs_per_draw,
                                 workers=args.workers)
         text, paths = write(found, Path(args.out))
     except UserError as error:

@@ -11,7 +11,6 @@ from deterrence.model import AXES
 from deterrence.report import effects, figures
 from deterrence.report.grid import (
     AXIS_WORDS,
-    NOT_NESTED,
     baseline,
     baseline_attr,
     flat,
@@ -21,6 +20,7 @@ from deterrence.report.grid import (
     reading,
     representative,
     sel,
+    why_no_intervals,
     year,
 )
 from deterrence.report.tables import effect_title, legend, markdown_effects, markdown_table, write_csv
@@ -60,7 +60,7 @@ def _limits(ds: xr.Dataset) -> str:
     except ValueError:
         priors = {}
     judged = sorted(name for name, p in priors.items() if "judgment" in str(p.get("source", "")).lower())
-    fitted = sorted(name for name, p in priors.items() if str(p.get("source", "")).startswith("Fitted"))
+    fitted = sorted(name for name, p in priors.items() if p.get("fit") == "record")
     if nested(ds):
         text = ("These numbers are only as good as the model and its priors. The parameter intervals show "
                 "what the priors leave unknown, not what the model leaves out (its structural choices; "
@@ -70,7 +70,7 @@ def _limits(ds: xr.Dataset) -> str:
         text = ("These numbers are only as good as the model and its priors. The ± figures are simulation "
                 "noise (Monte Carlo standard errors), not how uncertain the answer is. Parameter uncertainty "
                 f"is inside every probability (each run draws its parameters from their priors), but "
-                f"{NOT_NESTED}; and the priors are partly judgment")
+                f"{why_no_intervals(ds)}; and the priors are partly judgment")
     if priors:
         text += (f": of {len(priors)} priors, {len(fitted)} are fitted to the 2014–2022 record and "
                  f"{len(judged)} rest wholly or partly on judgment ({', '.join(judged)})")
@@ -106,7 +106,7 @@ def _draws(ds: xr.Dataset) -> str:
     n = int(ds.attrs.get("runs_per_draw", 1))
     if n > 1:
         return (f"- parameter draws: {int(ds.attrs['parameter_draws']):,}, each with {n:,} runs of its own "
-                f"(study.runs_per_draw)")
+                f"(study.runs_per_draw)" + ("" if nested(ds) else f": {why_no_intervals(ds)}"))
     return "- parameter draws: one per run (study.runs_per_draw = 1): no parameter intervals"
 
 
@@ -115,7 +115,7 @@ def _reading_guide(ds: xr.Dataset) -> str:
     if not nested(ds):
         return ("Probabilities are shares of simulated runs, over both the uncertain parameters (drawn from "
                 "their priors) and chance; ± is simulation noise (one Monte Carlo standard error), not the "
-                f"uncertainty of the answer: {NOT_NESTED}.")
+                f"uncertainty of the answer: {why_no_intervals(ds)}.")
     n, draws = int(ds.attrs["runs_per_draw"]), int(ds.attrs["parameter_draws"])
     return ("Probabilities are shares of simulated runs, over both the uncertain parameters (drawn from "
             "their priors) and chance. In brackets, each one's **90% parameter interval**: the 5th and 95th "

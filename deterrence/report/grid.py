@@ -8,6 +8,7 @@ import json
 import numpy as np
 import xarray as xr
 
+from deterrence.epistemic import MIN_DRAWS
 from deterrence.model import AXES, LEVEL_PLAIN, LEVEL_SHORT
 
 # Level words have one owner, the model's vocabulary.
@@ -15,8 +16,9 @@ SHORT, PLAIN = LEVEL_SHORT, LEVEL_PLAIN
 # The parameter interval every table and figure shows: 5th to 95th percentile
 # over the uncertain parameters' draws (a variable's `_q` reading).
 LOW, HIGH = 0.05, 0.95
-NOT_NESTED = ("parameter intervals need study.runs_per_draw > 1 (with one run per parameter draw, "
-              "the spread over the priors cannot be told apart from chance)")
+NOT_NESTED = (f"parameter intervals need study.runs_per_draw > 1 (with one run per parameter draw, the spread "
+              f"over the priors cannot be told apart from chance) and at least {MIN_DRAWS} parameter draws "
+              f"(runs / runs_per_draw; with fewer, their 5th and 95th percentiles are not yet estimable)")
 AXIS_WORDS = {"force_size": "force size", "posture": "posture", "deploy_rule": "deployment",
               "support": "US support", "leverage": "leverage"}
 
@@ -38,10 +40,29 @@ def flat(ds: xr.Dataset, name: str, year: int | None = None, quantile: float | N
     return v.transpose(*AXES).values.astype(float).ravel()
 
 
+def draws(ds: xr.Dataset) -> int:
+    """The result's parameter draws (runs / runs_per_draw)."""
+    return int(ds.attrs.get("parameter_draws", int(ds.attrs["runs"]) // int(ds.attrs.get("runs_per_draw", 1))))
+
+
 def nested(ds: xr.Dataset) -> bool:
-    """Whether the result holds parameter intervals (`_q` variables): a
-    study with several runs per parameter draw."""
-    return int(ds.attrs.get("runs_per_draw", 1)) > 1 and "diff_p_reattack_q" in ds.data_vars
+    """Whether the result shows parameter intervals (`_q` variables): a
+    study with several runs per parameter draw, and at least
+    `epistemic.MIN_DRAWS` draws for its percentiles to be estimable."""
+    return (int(ds.attrs.get("runs_per_draw", 1)) > 1 and "diff_p_reattack_q" in ds.data_vars
+            and draws(ds) >= MIN_DRAWS)
+
+
+def why_no_intervals(ds: xr.Dataset) -> str:
+    """Why the result shows no parameter intervals, in its own numbers ("" if it shows them)."""
+    if nested(ds):
+        return ""
+    n = int(ds.attrs.get("runs_per_draw", 1))
+    if n > 1 and "diff_p_reattack_q" in ds.data_vars:
+        return (f"parameter intervals not yet estimable: {draws(ds):,} parameter draws ({int(ds.attrs['runs']):,} "
+                f"runs / {n:,} per draw), fewer than the {MIN_DRAWS} their 5th and 95th percentiles need; run "
+                f"at least {MIN_DRAWS * n:,} runs")
+    return NOT_NESTED
 
 
 def bounds(ds: xr.Dataset, name: str) -> tuple[xr.DataArray, xr.DataArray] | None:

@@ -5,6 +5,7 @@ against the record in seeds/.
 Not imported by `deterrence.report` itself: the fits it shows load scipy."""
 
 import csv
+import json
 import shutil
 from pathlib import Path
 
@@ -228,6 +229,11 @@ def table(config, width: int | None = None) -> str:
     lines.append("[model] " + ", ".join(f"{k} = {v}" for k, v in config.choices.items())
                  + "; record rows: " + ", ".join(f"{r['parameter']} = {r['rows']}" for r in rows if r["rows"]))
     return "\n".join(lines)
+
+
+def to_json(config) -> str:
+    """Every prior as ``deterrence priors`` lists it (family, hyperparameters, mean, 90% interval, source), as JSON."""
+    return json.dumps(_rows(config), indent=2, default=float)
 
 
 def markdown(config) -> str:

@@ -3,6 +3,7 @@ and the CSV of every option. Headings and columns come from the outcome
 declarations (`deterrence.outcomes`)."""
 
 import csv
+import json
 import textwrap
 from pathlib import Path
 
@@ -15,14 +16,15 @@ from deterrence.report import effects
 from deterrence.report.grid import (
     HIGH,
     LOW,
-    NOT_NESTED,
     SHORT,
     baseline_attr,
+    draws,
     flat,
     nested,
     options,
     plain_option,
     span,
+    why_no_intervals,
 )
 
 # The headline columns of the terminal and Markdown tables: (reading, outcome),
@@ -212,43 +214,89 @@ def _wrap(text: str, narrow: bool) -> list[str]:
     return textwrap.wrap(text, WIDTH, break_on_hyphens=False) if narrow else [text]
 
 
-def table(ds: xr.Dataset, year: int | None = None, wide: bool = False) -> str:
+def table(ds: xr.Dataset, year: int | None = None, wide: bool = False,
+          measure: effects.Measure | None = None) -> str:
     """One line per option: probabilities in percent, each with its 90%
     parameter interval (or, in a result without one, ± its simulation
     noise), and means; options without a force that differ only in posture
     and deployment rule, and so not at all, are one line. Then the effects
     table (`effects_table`). ``year`` picks the years column (default: 2 if
     available). The table fits `WIDTH` columns, the columns of `PRIORITY`
-    first, unless ``wide``: then every column, at full length."""
-    years = list(ds["years"].values)
+    first, unless ``wide``: then every column, at full length. The effects
+    are read on ``measure`` alone, or by default on days at war and then
+    on the 2-year re-attack risk (`effect_measures`)."""
     horizon = int(ds.attrs["horizon_days"])
-    if year is None:
-        year = 2 if 2 in years and horizon / 365.25 >= 2 - 1e-9 else years[0]
+    year = _year(ds, year)
     columns = _headline()
     means = [h for v, h, _ in columns if v.startswith("mean")]
     paired = [h for v, h, _ in columns if v.startswith("diff_p")]
     if nested(ds):
         reading = (f"probabilities in % within {year} year(s), each with its 90% parameter interval "
-                   f"[5th, 95th percentile over the priors' {int(ds.attrs['parameter_draws']):,} draws]: "
+                   f"[5th, 95th percentile over the priors' {draws(ds):,} draws]: "
                    f"the uncertainty of the answer; simulation noise is in the effects table below")
     else:
         reading = (f"probabilities in % within {year} year(s) ± simulation noise (one Monte Carlo standard "
-                   f"error; not the uncertainty of the answer: {NOT_NESTED})")
+                   f"error; not the uncertainty of the answer: {why_no_intervals(ds)})")
     prose = [f"{ds.attrs['title']}: {int(ds.attrs['runs']):,} runs per option, seed {ds.attrs['seed']}",
              reading,
              f"{', '.join(paired)}: paired difference to the baseline, in percentage points; Δ days at war: "
              f"in days",
              legend(),
              f"re-attack after ceasefire: within {year} year(s) of the first ceasefire (free of its timing)",
-             f"{', '.join(means)}: mean totals per run over the {horizon}-day horizon (not daily means), "
-             f"days at war with the 90% parameter interval"]
+             f"{', '.join(means)}: mean totals per run over the {horizon}-day horizon (not daily means)"
+             + (", days at war with the 90% parameter interval" if nested(ds) else "")]
     lines = [line for text in prose for line in _wrap(text, not wide)]
     every = options(ds)
     order = None if wide else [HEADLINE.index(c) for c in PRIORITY]
     lines += _rows([h for _, h, _ in columns],
                    _shown_once(every, _cells(ds, columns, year, _terminal, _Count("{:.0f}"))),
                    len(every), order=order)
-    return "\n".join(lines) + "\n\n" + effects_table(ds, wide) + "\n\n" + effects_table(ds, wide, effects.REATTACK)
+    return "\n\n".join(["\n".join(lines)] + [effects_table(ds, wide, m) for m in effect_measures(measure)])
+
+
+def _year(ds: xr.Dataset, year: int | None) -> int:
+    """The years column to read: ``year``, or 2 if within the horizon, else the first."""
+    years = list(ds["years"].values)
+    if year is not None:
+        return year
+    return 2 if 2 in years and int(ds.attrs["horizon_days"]) / 365.25 >= 2 - 1e-9 else int(years[0])
+
+
+def _number(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
+
+
+def to_json(ds: xr.Dataset, year: int | None = None, measure: effects.Measure | None = None) -> str:
+    """The numbers of `table` as a JSON object: every option's headline
+    readings (value, simulation noise ``se``, and the 90% parameter
+    interval ``low``, ``high`` where the result shows one), then its
+    effects on each measure of `effect_measures` (or why there are none)."""
+    year = _year(ds, year)
+    rows = options(ds)
+    for var, _, _ in _headline():
+        y = None if var.startswith(("mean", "diff_mean")) else year
+        columns = {"value": flat(ds, var, y), "se": flat(ds, f"{var}_se", y)}
+        if nested(ds) and f"{var}_q" in ds.data_vars:
+            columns.update(low=flat(ds, f"{var}_q", y, LOW), high=flat(ds, f"{var}_q", y, HIGH))
+        for k, row in enumerate(rows):
+            row[var] = {key: _number(c[k]) for key, c in columns.items()}
+    found = {}
+    for m in effect_measures(measure):
+        why = why_no_intervals(ds) or effects.missing(ds, m)
+        found[m.key] = {"missing": why} if why else [
+            {**e.option, "change": e.change, "noise": e.noise, "low": _number(e.low), "high": _number(e.high),
+             "p_better": _number(e.better), "p_better_se": _number(e.better_noise), "deciding": dict(e.deciding)}
+            for e in effects.effects(ds, m)]
+    head = {"title": ds.attrs["title"], "runs": int(ds.attrs["runs"]), "seed": str(ds.attrs["seed"]),
+            "runs_per_draw": int(ds.attrs.get("runs_per_draw", 1)), "parameter_draws": draws(ds),
+            "horizon_days": int(ds.attrs["horizon_days"]), "year": int(year), "intervals": nested(ds),
+            "why_no_intervals": why_no_intervals(ds) or None, "baseline": baseline_attr(ds)}
+    return json.dumps({**head, "options": rows, "effects": found}, indent=2, default=int)
+
+
+def effect_measures(measure: effects.Measure | None = None) -> tuple[effects.Measure, ...]:
+    """The measures the effects tables read: ``measure`` alone, or days at war with the re-attack risk beside it."""
+    return (effects.HEADLINE, effects.REATTACK) if measure is None else (measure,)
 
 
 def deciding_words(found: tuple[tuple[str, float], ...], name: str = "{}") -> str:
@@ -286,7 +334,7 @@ def effects_table(ds: xr.Dataset, wide: bool = False, m: effects.Measure = effec
     where the result has no parameter intervals. Fits `WIDTH` columns
     unless ``wide``."""
     title = effect_title(m)
-    why = effects.missing(ds, m)
+    why = why_no_intervals(ds) or effects.missing(ds, m)
     if why:
         return "\n".join(_wrap(f"{title}: not shown, {why}.", not wide))
     found = effects.effects(ds, m)
@@ -316,9 +364,10 @@ def effects_table(ds: xr.Dataset, wide: bool = False, m: effects.Measure = effec
 def markdown_table(ds: xr.Dataset, year: int) -> str:
     """The headline table of report.md: one row per option at ``year``."""
     columns = _headline()
-    units = {"p": "%", "diff_p": "(pp)", "mean": "", "diff_mean": "", "": "%"}
+    units = {"p": "%", "diff_p": "(pp)", "diff_mean": "(days)"}
     head = ["force", "posture", "deploy", "support", "leverage"]
-    head += [f"{h} {units[reading]}".strip() for (reading, _), (_, h, _) in zip(HEADLINE, columns, strict=True)]
+    head += [f"{h} {units.get(reading, '')}".strip() for (reading, _), (_, h, _) in zip(HEADLINE, columns,
+                                                                                          strict=True)]
     lines = ["| " + " | ".join(head) + " |", "|" + "---:|" * 1 + ":---|" * 4 + "---:|" * len(columns)]
     cells = _cells(ds, columns, year, _markdown, _Count("{:,.0f}"))
     for k, option in enumerate(options(ds)):
@@ -334,7 +383,7 @@ def markdown_effects(ds: xr.Dataset, m: effects.Measure = effects.HEADLINE) -> s
     """The effects table of report.md (and of the README's findings) on the
     measure ``m``: one row per option, as in `effects_table`; where
     `effects.missing`, why not."""
-    why = effects.missing(ds, m)
+    why = why_no_intervals(ds) or effects.missing(ds, m)
     if why:
         return f"Not shown: {why}."
     word = "days at war" if m.outcome == "war_days" else m.key
