@@ -115,11 +115,19 @@ def _priors(args) -> int:
 def _validate(args) -> int:
     from deterrence import validate
 
-    checks = validate.validate()
-    print(validate.table(checks))
+    minimum = validate.parse_min_coverage(args.min_coverage) if args.min_coverage else {}
+    result = validate.validate()
+    print(validate.table(result))
     if args.out:
-        written = validate.write(checks, Path(args.out))
+        written = validate.write(result.checks, Path(args.out))
         print("Wrote:\n" + "\n".join(f"  {path}" for path in written))
+    failed = validate.failures(result.summaries(), minimum)
+    if failed:
+        print(f"deterrence: validation failed (exit {validate.FAILED}): " + "; ".join(failed), file=sys.stderr)
+        return validate.FAILED
+    if minimum:
+        print("Validation passed: every series of the default form from " f"{validate.CUTOFF} covers at least "
+              + " and ".join(f"{v:.2f} in its {lv:.0%} interval" for lv, v in minimum.items()))
     return 0
 
 
@@ -289,8 +297,13 @@ def parser() -> argparse.ArgumentParser:
     pri.add_argument("config", nargs="?", help="study config (default: the shipped default priors)")
     pri.add_argument("--out", help="folder for the figures (PNG) and the table (CSV)")
     pri.set_defaults(func=_priors)
-    val = sub.add_parser("validate", help="out-of-sample check: fit the record to 2018, predict 2019-2022")
+    val = sub.add_parser("validate",
+                         help="out-of-sample check: refit the record at the end of 2016-2020, predict to 2022")
     val.add_argument("--out", help="folder for the table (validation.csv) and the figure (validation.png)")
+    val.add_argument("--min-coverage", metavar="X[,Y]",
+                     help="fail (exit 3) when a series of the default form from the 2018 origin covers less than "
+                          "X of its observations in its 90%% interval (or less than Y in its 50%% interval); "
+                          "e.g. 0.8,0.35")
     val.set_defaults(func=_validate)
     tra = sub.add_parser("trace", help="one run's story: its draws, events and totals, as the kernel simulated it")
     tra.add_argument("config", help="study config (TOML): its seed, horizon, priors and [model] choices")
