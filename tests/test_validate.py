@@ -20,9 +20,10 @@ def main_origin():
 
 
 @pytest.fixture
-def one_origin(monkeypatch):
-    """The CLI runs the main origin only (the rolling origins take 10 s more)."""
-    monkeypatch.setattr(validate, "ORIGINS", (validate.CUTOFF,))
+def one_origin(monkeypatch, main_origin):
+    """The CLI reads the main origin's checks, computed once (the rolling
+    origins take 10 s more)."""
+    monkeypatch.setattr(validate, "validate", lambda *a, **k: main_origin)
 
 
 @pytest.mark.parametrize("obs, interval, expected", [
@@ -170,6 +171,9 @@ def test_min_coverage_passes_and_fails(one_origin, monkeypatch, capsys):
         return fit.replace(f, nb={**f.nb, "truce": fit.replace(nb, values=(nb.values[0] * 100, nb.values[1]))})
 
     monkeypatch.setattr(fit, "fit_loaded", bad)
+    result = validate.Validation(validate.origin_checks(record.load(), validate.CUTOFF,
+                                                        np.random.default_rng(0)), {})
+    monkeypatch.setattr(validate, "validate", lambda *a, **k: result)
     assert main(["validate", "--min-coverage", "0.4"]) == validate.FAILED
 
 
