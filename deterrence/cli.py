@@ -131,6 +131,21 @@ def _validate(args) -> int:
     return 0
 
 
+def _nowcast(args) -> int:
+    import datetime
+
+    from deterrence import nowcast
+
+    start = None
+    if args.start:
+        try:
+            start = datetime.date.fromisoformat(args.start)
+        except ValueError:
+            raise UserError(f"--start {args.start!r}: give the day the truce began as YYYY-MM-DD") from None
+    print(nowcast.text(nowcast.nowcast_file(args.config, args.violations, start=start, age=args.age)))
+    return 0
+
+
 def _compare(args) -> int:
     from deterrence import compare
 
@@ -305,6 +320,13 @@ def parser() -> argparse.ArgumentParser:
                           "X of its observations in its 90%% interval (or less than Y in its 50%% interval); "
                           "e.g. 0.8,0.35")
     val.set_defaults(func=_validate)
+    now = sub.add_parser("nowcast", help="a truce's risk of collapse and of a re-attack, from its violation counts")
+    now.add_argument("config", help="study config (TOML): its re-attack and re-truce priors")
+    now.add_argument("--violations", required=True, help="CSV date,count: the violations counted each day of the truce")
+    now.add_argument("--start", help="the day the truce began, YYYY-MM-DD (default: the first date)")
+    now.add_argument("--age", type=whole_number,
+                     help="days the truce has held (default: to the end of the last counted day)")
+    now.set_defaults(func=_nowcast)
     tra = sub.add_parser("trace", help="one run's story: its draws, events and totals, as the kernel simulated it")
     tra.add_argument("config", help="study config (TOML): its seed, horizon, priors and [model] choices")
     tra.add_argument("--run", type=whole_number, required=True,
