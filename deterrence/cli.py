@@ -138,13 +138,36 @@ def _priors(args) -> int:
 def _validate(args) -> int:
     from deterrence import results, validate
 
+    minimum = validate.parse_min_coverage(args.min_coverage) if args.min_coverage else {}
     if args.out:
         results.output_folder(args.out)
-    checks = validate.validate()
-    print(_checks_json(checks) if args.json else validate.table(checks))
+    result = validate.validate()
+    print(_checks_json(result.checks) if args.json else validate.table(result))
     if args.out:
-        written = validate.write(checks, Path(args.out))
+        written = validate.write(result.checks, Path(args.out))
         print("Wrote:\n" + "\n".join(f"  {path}" for path in written), file=sys.stderr if args.json else sys.stdout)
+    failed = validate.failures(result.summaries(), minimum)
+    if failed:
+        print(f"deterrence: validation failed (exit {validate.FAILED}): " + "; ".join(failed), file=sys.stderr)
+        return validate.FAILED
+    if minimum:
+        print("Validation passed: every series of the default form from " f"{validate.CUTOFF} covers at least "
+              + " and ".join(f"{v:.2f} in its {lv:.0%} interval" for lv, v in minimum.items()))
+    return 0
+
+
+def _nowcast(args) -> int:
+    import datetime
+
+    from deterrence import nowcast
+
+    start = None
+    if args.start:
+        try:
+            start = datetime.date.fromisoformat(args.start)
+        except ValueError:
+            raise UserError(f"--start {args.start!r}: give the day the truce began as YYYY-MM-DD") from None
+    print(nowcast.text(nowcast.nowcast_file(args.config, args.violations, start=start, age=args.age)))
     return 0
 
 
@@ -427,10 +450,22 @@ def parser() -> argparse.ArgumentParser:
     pri.add_argument("--out", help="folder for the figures (PNG) and the table (CSV)")
     add_json(pri, "every prior (family, hyperparameters, mean, 90% interval, source)")
     pri.set_defaults(func=_priors)
-    val = sub.add_parser("validate", help="out-of-sample check: fit the record to 2018, predict 2019-2022")
+    val = sub.add_parser("validate",
+                         help="out-of-sample check: refit the record at the end of 2016-2020, predict to 2022")
     val.add_argument("--out", help="folder for the table (validation.csv) and the figure (validation.png)")
     add_json(val, "the checks")
+    val.add_argument("--min-coverage", metavar="X[,Y]",
+                     help="fail (exit 3) when a series of the default form from the 2018 origin covers less than "
+                          "X of its observations in its 90%% interval (or less than Y in its 50%% interval); "
+                          "e.g. 0.8,0.35")
     val.set_defaults(func=_validate)
+    now = sub.add_parser("nowcast", help="a truce's risk of collapse and of a re-attack, from its violation counts")
+    now.add_argument("config", help="study config (TOML): its re-attack and re-truce priors")
+    now.add_argument("--violations", required=True, help="CSV date,count: the violations counted each day of the truce")
+    now.add_argument("--start", help="the day the truce began, YYYY-MM-DD (default: the first date)")
+    now.add_argument("--age", type=whole_number,
+                     help="days the truce has held (default: to the end of the last counted day)")
+    now.set_defaults(func=_nowcast)
     tra = sub.add_parser("trace", help="one run's story: its draws, events and totals, as the kernel simulated it")
     tra.add_argument("config", help="study config (TOML): its seed, horizon, priors and [model] choices")
     tra.add_argument("--run", type=bounded(0, MAX_RUNS - 1), required=True,

@@ -719,3 +719,153 @@ def cure_prior(name: str, folder: str | Path | None = None) -> Prior:
     return Prior(name, "lognormal", (("median", getattr(c, key)), ("sigma", c.se(key))),
                  source + f"; lognormal(median = MLE, sigma = SE of log {key} {c.se(key):.3g}); "
                           f"correlations ignored", "record")
+
+
+# ---------------------------------------------------------------- truce strength (shared frailty)
+
+STRENGTH_NODES = 200      # quantile midpoints of the frailty's gamma law per likelihood term
+STRENGTH_VAR_MIN = 1e-6   # below it the frailty is taken as absent (its limit)
+STRENGTH_PARAMS = ("truce_shape", "truce_scale", "strength_var", "mu_truce", "k_truce")
+
+
+@dataclass(frozen=True)
+class StrengthData:
+    """Each truce's duration (kind 0 exact, 1 right-censored, 2 interval
+    (lower, upper]) with the OSCE truce-period counts inside it."""
+    kind: np.ndarray
+    lower: np.ndarray      # exact or censoring time in ``upper``; lower bound of an interval
+    upper: np.ndarray
+    days: tuple            # per truce: the days of each period inside it
+    totals: tuple          # per truce: their counts
+
+    @property
+    def n(self) -> int:
+        return len(self.kind)
+
+
+@dataclass(frozen=True)
+class StrengthFit:
+    """Joint MLE of the truce-strength model: truce i draws a frailty
+    W_i ~ Gamma(1 / strength_var, scale strength_var) (mean 1) that multiplies
+    both its Weibull(shape, scale) collapse hazard and its violation rate:
+    a d-day period inside it totals NB(mean W_i d mu_truce, size d k_truce).
+    Small W is a strong truce: quiet and long. ``cov`` is the inverse observed
+    information of the log-parameters in STRENGTH_PARAMS' order."""
+    values: tuple[float, ...]
+    cov: tuple[tuple[float, ...], ...]
+    loglik: float
+    n: int
+    periods: int
+
+    def get(self, name: str) -> float:
+        return self.values[STRENGTH_PARAMS.index(name)]
+
+    def se(self, name: str) -> float:
+        i = STRENGTH_PARAMS.index(name)
+        return math.sqrt(self.cov[i][i])
+
+    @property
+    def boundary(self) -> bool:
+        """The MLE of strength_var is 0: no strength to tell truces apart."""
+        return self.get("strength_var") == 0.0
+
+    def draws(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """(n, 5) parameter draws from the normal approximation in the logs,
+        correlations kept (strength_var 0 throughout on the boundary)."""
+        with np.errstate(divide="ignore"):
+            mean = np.log(self.values)
+        z = rng.multivariate_normal(np.where(np.isfinite(mean), mean, 0.0), np.array(self.cov), size=n)
+        return np.where(np.isfinite(mean), np.exp(z), 0.0)
+
+
+def strength_data(truces, violations) -> StrengthData:
+    """The truces' durations (as ``truce_data`` reads them) and, for each, the
+    truce-regime count rows of both regions that lie inside it."""
+    kind, lower, upper, days, totals = [], [], [], [], []
+    rows = [v for v in violations if v.regime == "truce" and v.kind == "count" and v.region == record.BOTH_REGIONS]
+    for t in truces:
+        if t.censored:
+            kind.append(1)
+            lower.append(t.days)
+        elif t.interval_censored:
+            kind.append(2)
+            lower.append(t.lower_days)
+        else:
+            kind.append(0)
+            lower.append(max(t.days, 0.5))
+        upper.append(max(t.days, 0.5))
+        inside = [v for v in rows if t.start_date <= v.period_start and v.period_end < t.end_date]
+        days.append(np.array([v.days for v in inside], float))
+        totals.append(np.array([v.violations for v in inside], float))
+    return StrengthData(np.array(kind), np.array(lower, float), np.array(upper, float),
+                        tuple(days), tuple(totals))
+
+
+def strength_nodes(var: float, nodes: int = STRENGTH_NODES) -> np.ndarray:
+    """Equal-weight nodes of W ~ Gamma(1 / var, scale var): its quantiles at
+    the midpoints of ``nodes`` equal slices of probability."""
+    from scipy import stats
+
+    if var < STRENGTH_VAR_MIN:
+        return np.ones(1)        # the limit var -> 0: every truce alike
+    return np.maximum(stats.gamma.ppf((np.arange(nodes) + 0.5) / nodes, 1.0 / var, scale=var), 1e-300)
+
+
+def nbinom_logpmf(totals, mean, size):
+    """log NB(totals; mean, size), broadcasting."""
+    return (special.gammaln(totals + size) - special.gammaln(size) - special.gammaln(totals + 1.0)
+            + size * np.log(size / (size + mean)) + totals * np.log(mean / (size + mean)))
+
+
+def strength_truce_loglik(params, data: StrengthData, w: np.ndarray) -> np.ndarray:
+    """(truces, nodes) log-likelihood of each truce's duration and counts given W = w."""
+    shape, scale, _, mu, k = params
+    h_lo = (data.lower[:, None] / scale) ** shape * w
+    h_hi = (data.upper[:, None] / scale) ** shape * w
+    with np.errstate(divide="ignore"):   # log(0) of the rows of another kind, not used
+        exact = np.log(w * shape / scale) + (shape - 1.0) * np.log(data.lower[:, None] / scale) - h_lo
+        interval = -h_lo + np.log(-np.expm1(-(h_hi - h_lo)))
+    ll = np.where(data.kind[:, None] == 0, exact, np.where(data.kind[:, None] == 1, -h_lo, interval))
+    counts = np.zeros_like(ll)
+    for i, (d, x) in enumerate(zip(data.days, data.totals, strict=True)):
+        if len(d):
+            counts[i] = nbinom_logpmf(x[:, None], w[None, :] * d[:, None] * mu, d[:, None] * k).sum(axis=0)
+    return ll + counts
+
+
+def strength_negloglik(log_params, data: StrengthData) -> float:
+    """Negative log-likelihood, W integrated out on the equal-weight nodes."""
+    params = np.exp(log_params)
+    if params[2] > 1e3:
+        return 1e300
+    w = strength_nodes(params[2])
+    ll = special.logsumexp(strength_truce_loglik(params, data, w), axis=1) - math.log(len(w))
+    s = float(np.sum(ll))
+    return -s if np.isfinite(s) else 1e300
+
+
+def fit_strength(rec: record.Record) -> StrengthFit:
+    """The truce-strength model by maximum likelihood, started at the plain
+    Weibull and truce-regime NB fits and the best of a few frailty variances.
+    Where the likelihood peaks at strength_var = 0 (the record cannot tell
+    truces apart), the fit is the plain model with strength_var 0 and no
+    uncertainty on it (``boundary``)."""
+    data = strength_data(rec.truces, rec.violations)
+    plain = fit_weibull(truce_data(rec.truces))
+    nb = fit_nbinom(*violation_periods(rec.violations, "truce"))
+    base = np.log([*plain.values, 1.0, *nb.values])
+    starts = [np.where(np.arange(5) == 2, math.log(v), base) for v in (0.05, 0.2, 1.0)]
+    start = min(starts, key=lambda x: strength_negloglik(x, data))
+    with np.errstate(all="ignore"):
+        try:
+            x, cov, loglik = _optimum(lambda v: strength_negloglik(v, data), start, STRENGTH_PARAMS)
+        except UserError:
+            x = None
+        if x is None or math.exp(x[2]) < 1e-3:
+            def without(y):
+                return strength_negloglik(np.insert(y, 2, math.log(STRENGTH_VAR_MIN / 10)), data)
+            y, cov4, loglik = _optimum(without, np.delete(base, 2), STRENGTH_PARAMS)
+            x = np.insert(y, 2, -np.inf)
+            cov = np.insert(np.insert(cov4, 2, 0.0, axis=0), 2, 0.0, axis=1)
+    return StrengthFit(tuple(float(v) for v in np.exp(x)), tuple(tuple(float(c) for c in r) for r in cov),
+                       loglik, data.n, sum(len(d) for d in data.days))

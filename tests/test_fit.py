@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import optimize, stats
 
-from deterrence import UserError, config, fit, shipped
+from deterrence import UserError, config, fit, record, shipped
 from deterrence.model import PARAMETER_NAMES
 
 SEEDS = Path(shipped("seeds"))
@@ -352,3 +352,35 @@ def test_beta_matching_refuses_impossible_moments():
     assert fit.beta_matching(0.5, 0.1) == pytest.approx((12.0, 12.0))
     with pytest.raises(UserError, match="no beta distribution"):
         fit.beta_matching(0.5, 0.6)
+
+
+def test_truce_strength_fit_on_the_record():
+    """The joint fit of truce strength: an interior maximum on the whole record,
+    above the plain Weibull and NB (its limit strength_var -> 0) by the
+    likelihood of one more parameter; on the record to 2018 (five counted
+    truce periods) the maximum is on the boundary, strength_var = 0, where
+    it is the separate plain fits."""
+    import datetime
+
+    from deterrence import validate
+
+    rec = record.load()
+    s = fit.fit_strength(rec)
+    f = fit.fit_record()
+    plain = f.truce.loglik + f.nb["truce"].loglik
+    assert 0.01 < s.get("strength_var") < 1.0 and not s.boundary
+    assert s.loglik > plain + 1.0
+    assert s.n == len(rec.truces) and s.periods == len(f.nb_data["truce"][0])
+    early = fit.fit_strength(validate.truncate(rec, datetime.date(2018, 12, 31)))
+    assert early.boundary and early.se("strength_var") == 0.0
+    f18 = fit.fit_loaded(validate.truncate(rec, datetime.date(2018, 12, 31)))
+    assert early.loglik == pytest.approx(f18.truce.loglik + f18.nb["truce"].loglik, abs=1e-4)
+    assert early.get("truce_shape") == pytest.approx(f18.truce.get("shape"), rel=1e-4)
+    assert early.get("mu_truce") == pytest.approx(f18.nb["truce"].get("mu"), rel=1e-4)
+
+
+def test_strength_nodes_are_the_gamma_law():
+    """Equal-weight quantile nodes: mean 1 and variance near strength_var."""
+    w = fit.strength_nodes(0.5)
+    assert w.mean() == pytest.approx(1.0, abs=0.01) and w.var() == pytest.approx(0.5, rel=0.05)
+    assert list(fit.strength_nodes(0.0)) == [1.0]
