@@ -46,7 +46,11 @@ from deterrence.report.grid import plain_option
 from deterrence.runner import fault_message
 from deterrence.trace import Trace, parse_option, story, trace_run
 
-OUTCOME, EVENT, YEAR = "reattack_2y", "reattack_day", 2   # the outcome of the regions and the histories
+# The regions and the decision are read on the headline, days at war; the
+# histories are those where one option is re-attacked within YEAR years and
+# the other not (a re-attack is what a history turns on).
+OUTCOME = "war_days"
+EVENT, YEAR = "reattack_day", 2
 DRAWS = explain.DRAWS      # parameter draws of explain and decide (under a minute on the laptop config)
 EVPPI_ROWS = 5             # parameters shown by EVPPI, those of at least SHOWN_EVPPI (at least two)
 SHOWN_EVPPI = 5e-5         # half the last digit shown
@@ -185,19 +189,19 @@ def inside(box: explain.Box, parameters: dict[str, float]) -> bool:
 def _regions(c: Comparison) -> list[str]:
     ex = c.a_worse
     md = ["### Where each does better", "",
-          f"On the chance of a re-attack within {YEAR} years, A's risk is {_points(abs(ex.mean_effect))} points "
-          f"{'higher' if ex.mean_effect > 0 else 'lower'} than B's on average (simulation noise "
-          f"±{100 * ex.mean_effect_se:.2f}), over "
+          f"On the mean days at war over the horizon, A has {_points(abs(ex.mean_effect))} days "
+          f"{'more' if ex.mean_effect > 0 else 'fewer'} than B on average (simulation noise "
+          f"±{_points(ex.mean_effect_se)}), over "
           f"{ex.draws:,} parameter draws of {ex.runs_per_draw:,} runs each, the same runs for both (common random "
-          f"numbers). By each draw's denoised effect, A does better by more than {_points(ex.margin)} points "
+          f"numbers). By each draw's denoised effect, A does better by more than {_points(ex.margin)} days "
           f"under {ex.shares['better']:.1%} of the draws, about the same under {ex.shares['same']:.1%}, and worse "
           f"under {ex.shares['worse']:.1%}. The boxes (`deterrence explain`, both ways) are the regions of the "
           f"parameters where one option does worse: *mass*, the share of all draws inside; *density*, the share "
           f"of those that are worse; *coverage*, the share of all worse draws that the box holds; *worse by*, "
-          f"the mean excess risk inside (points, ± its standard error); *stability*, over "
+          f"the mean excess days at war inside (± its standard error); *stability*, over "
           f"{c.resamples} refits on random halves of the draws, the mean overlap of the refitted box with "
           f"this one and how often each bound returns, with its threshold's 5–95% range.", "",
-          "| where | top box | draws (mass) | density | coverage | worse by (points) | stability |",
+          "| where | top box | draws (mass) | density | coverage | worse by (days at war) | stability |",
           "| --- | --- | ---: | ---: | ---: | ---: | --- |"]
     said = []
     for worse, better, found in (("A", "B", c.a_worse), ("B", "A", c.b_worse)):
@@ -208,7 +212,7 @@ def _regions(c: Comparison) -> list[str]:
         top = found.boxes[0]
         md.append(f"| {worse} worse, {better} better | {_bounds(top)} | {top.draws:,} ({top.mass:.0%}) | "
                   f"{top.density:.2f} | {top.coverage:.2f} | {_points(top.effect, sign=True)} ± "
-                  f"{100 * top.effect_se:.2f} | {_stability(top)} |")
+                  f"{_points(top.effect_se)} | {_stability(top)} |")
         more = len(found.boxes) - 1
         said.append(f"{worse} does worse than {better} mostly where {_bounds(top)}: {top.mass:.0%} of the draws, "
                     f"holding {top.coverage:.0%} of those where {worse} is worse"
@@ -217,8 +221,9 @@ def _regions(c: Comparison) -> list[str]:
     return md + ["", " ".join(said), ""]
 
 
-def _points(p: float, sign: bool = False) -> str:
-    return f"{100 * p:{'+' if sign else ''}.1f}"
+def _points(days: float, sign: bool = False) -> str:
+    """Days at war (the regions' outcome), to a tenth of a day."""
+    return f"{days:{'+' if sign else ''}.1f}"
 
 
 def _decision(c: Comparison) -> list[str]:
