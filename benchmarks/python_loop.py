@@ -40,13 +40,17 @@ from deterrence.model import (
     MU_TRUCE,
     MU_WAR,
     NU,
+    NU_NOW,
     P_DURABLE,
     P_DURABLE_FIRST,
     PARAMETER_NAMES,
+    PROVOKE_FORCE,
     Q_REAR,
     REFERENCE_LEVELS,
     SIGMA_TRUCE,
     SIGMA_WAR,
+    STRIKE_FORCE,
+    STRIKE_TROOPS,
     TRUCE_SCALE,
     TRUCE_SHAPE,
     VETO_FLOOR,
@@ -58,7 +62,7 @@ from deterrence.plan import year_days
 
 INF = math.inf
 OUTCOMES = ("ceasefire", "deployment", "reattack", "tripwire", "violations", "strikes",
-            "truce_days", "collapses")
+            "truce_days", "collapses", "war_days")
 
 
 def draw_parameters(priors, runs: int, np_gen: np.random.Generator) -> np.ndarray:
@@ -141,7 +145,7 @@ def model(theta, chance: Chance, option: dict, horizon: int, np_gen: np.random.G
     if veto == "threshold":
         v = theta[VETO_FLOOR] if force > 0 else 1.0
     else:
-        v = (1.0 + force / theta[F_VETO]) ** -theta[NU]
+        v = (1.0 + force / theta[F_VETO]) ** -theta[NU_NOW if immediate else NU]
     rate_c = theta[LAMBDA_C0] * lev_mult * v ** (1.0 - relief)
     t_c = chance.e_ceasefire / rate_c
     # 2. Deployment.
@@ -155,7 +159,9 @@ def model(theta, chance: Chance, option: dict, horizon: int, np_gen: np.random.G
     m = theta[M_COLLAPSE] ** w_post if deployed else 1.0
     # 4. Re-attack hazard pieces.
     a = math.exp(-theta[DELTA_AID]) if leverage == AID_LEVEL else 1.0
-    d_after = math.exp(-(theta[DELTA_FORCE] * w_post * math.log1p(force / theta[F_SCALE]) + delta_support))
+    provoke = theta[PROVOKE_FORCE] if force > 0 else 0.0
+    d_after = math.exp(provoke * w_post
+                       - (theta[DELTA_FORCE] * w_post * math.log1p(force / theta[F_SCALE]) + delta_support))
     base_rate = theta[LAMBDA_A0] * a
 
     # 5. Tripwire during the war.
@@ -225,16 +231,22 @@ def model(theta, chance: Chance, option: dict, horizon: int, np_gen: np.random.G
     if war_days > 0.0:
         mean += r.gammavariate(war_days * theta[K_WAR], theta[MU_WAR] / theta[K_WAR])
     violations = int(np_gen.poisson(mean))
-    # 7. Strikes on cities: the force's air defence on the strike-days after T_d.
+    # 7. Strikes on cities: the force deters (or provokes) and its air defence stops on the strike-days
+    # after T_d; the US support deters and stops over the whole horizon.
     i_force = theta[INTERCEPT_FORCE] * force / (force + theta[F_SCALE])
+    deter = (1.0 + force / STRIKE_TROOPS) ** -theta[STRIKE_FORCE]
+    us_deter = math.exp(-level_value(theta, "strike_support", support))
     after = max(horizon - t_d, 0.0)
     s_after = theta[SIGMA_TRUCE] * truce_after + theta[SIGMA_WAR] * (after - truce_after)
     s_before = theta[SIGMA_TRUCE] * (truce_days - truce_after) + theta[SIGMA_WAR] * (
         horizon - after - (truce_days - truce_after))
-    strikes = int(np_gen.poisson(max((1.0 - intercept) * (s_before + (1.0 - i_force) * s_after), 0.0)))
+    strikes = int(np_gen.poisson(max((1.0 - intercept) * us_deter * (s_before + (1.0 - i_force) * deter * s_after),
+                                     0.0)))
+    # Days at war: before the first ceasefire and after a re-attack.
+    at_war = min(t_c, horizon) + (horizon - t_a if t_a < horizon else 0.0)
     return {"ceasefire": t_c if t_c < horizon else INF, "deployment": t_d if t_d < horizon else INF,
             "reattack": t_a, "tripwire": t_trip, "violations": violations, "strikes": strikes,
-            "truce_days": truce_days, "collapses": collapses}
+            "truce_days": truce_days, "collapses": collapses, "war_days": at_war}
 
 
 def simulate(config, runs: int, seed: int = 0) -> dict:

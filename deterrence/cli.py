@@ -128,7 +128,7 @@ def _priors(args) -> int:
     if args.out:
         from deterrence.results import output_folder
 
-        output_folder(args.out)
+        output_folder(args.out, "priors --out")
     cfg = config.load(args.config) if args.config else priors_report.default_config()
     text = priors_report.report(cfg, Path(args.out) if args.out else None)
     print(priors_report.to_json(cfg) if args.json else text)
@@ -140,7 +140,7 @@ def _validate(args) -> int:
 
     minimum = validate.parse_min_coverage(args.min_coverage) if args.min_coverage else {}
     if args.out:
-        results.output_folder(args.out)
+        results.output_folder(args.out, "validate --out")
     result = validate.validate()
     print(_checks_json(result.checks) if args.json else validate.table(result))
     if args.out:

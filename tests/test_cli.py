@@ -270,8 +270,8 @@ def test_contradictory_options_stop_in_one_line(argv, field, study, tmp_path, ca
 @pytest.mark.parametrize("argv, field", [
     (["validate", "--out", "FILE"], "validate --out"),
     (["priors", "--out", "FILE"], "priors --out"),
-    (["sensitivity", "CFG", "--a", A, "--out", "fig.pdf"], ".png"),
-    (["sensitivity", "CFG", "--a", A, "--out", "missing/fig.png"], "no folder"),
+    (["sensitivity", "CFG", "--a", A, "--out", "fig.txt"], ".png"),
+    (["sensitivity", "CFG", "--a", A, "--out", "file/fig.png"], "not a folder"),
     (["explain", "CFG", "--a", A, "--out", "FOLDER"], "not a file"),
 ])
 def test_every_out_is_checked_before_any_work(argv, field, study, tmp_path, monkeypatch, capsys):

@@ -18,7 +18,7 @@ from helpers import fixed, make_config, run_kernel
 
 from benchmarks import floor, python_loop
 from deterrence import config
-from deterrence.model import EVENTS, TRUCE_DAYS_UNIT
+from deterrence.model import COUNTS, DAY_COUNTS, EVENTS, TRUCE_DAYS_UNIT
 from deterrence.plan import make_plan
 from deterrence.tallies import moment_sums
 
@@ -69,7 +69,7 @@ def test_python_loop_is_the_kernels_model(priors, choices):
     assert np.all(np.abs(p_kernel - p_loop) <= Z * se + 1e-12), np.abs(p_kernel - p_loop) / se
 
     total, squares = moment_sums(tallies.moments[rows])
-    unit = np.array([1.0, 1.0, TRUCE_DAYS_UNIT, 1.0])          # COUNTS: truce days are tallied in units
+    unit = np.array([TRUCE_DAYS_UNIT if c in DAY_COUNTS else 1.0 for c in COUNTS])   # day counts in units
     mean_kernel = total / n_kernel * unit
     var_kernel = (squares / n_kernel - (total / n_kernel) ** 2) * unit ** 2
     se = np.sqrt(var_kernel / n_kernel + loop["var"] / n_loop)

@@ -24,13 +24,14 @@ from scipy import integrate, stats
 from deterrence import UserError, config, decide, replay
 from deterrence.cli import main
 from deterrence.config import DECISION_WEIGHTS
+from deterrence.model import PAIRED_COUNTS, TRUCE_DAYS_UNIT
 
 Z = 4.0
 DAYS_5Y = 1826
 LOW, HIGH = 0.3 / DAYS_5Y, 2.0 / DAYS_5Y     # lambda_c0 ~ U(LOW, HIGH), per day
 MEDIAN, SIGMA = 1.5, 0.5                      # leverage_mult.assets_and_aid ~ lognormal
 LEVERAGE = "leverage_mult.assets_and_aid"
-ONLY_WAR = {"reattack_2y": 0.0, "tripwire_2y": 0.0, "strikes_per_1000": 0.0, "war_5y": 1.0}
+ONLY_WAR = {"war_years": 0.0, "reattack_2y": 0.0, "tripwire_2y": 0.0, "strikes_per_1000": 0.0, "war_5y": 1.0}
 CLOSED = config.parse({
     "study": {"name": "decide", "runs": 1000, "seed": 20270101, "horizon_days": DAYS_5Y},
     "grid": {"force_size": [0], "posture": ["rear"], "deploy_rule": ["after_ceasefire"], "support": ["none"],
@@ -130,10 +131,12 @@ def test_decision_table_in_config():
 def test_every_weight_has_a_term():
     """config.DECISION_WEIGHTS and decide.term name the same terms; another name is an error."""
     draws = replay.Draws(tuple(CLOSED.options), 0, 4, np.zeros((3, 39)), np.full((3, 2, 4, 3), 2),
-                         np.full((3, 2, 2), 8000))
+                         np.full((3, 2, len(PAIRED_COUNTS)), 8000))
     for name in DECISION_WEIGHTS:
         assert decide.term(name, draws).shape == (3, 2)
     assert decide.term("strikes_per_1000", draws)[0, 0] == 2.0
+    # Days at war are summed in TRUCE_DAYS_UNIT: 8,000 units over 4 runs, in years.
+    assert decide.term("war_years", draws)[0, 0] == pytest.approx(8000 * TRUCE_DAYS_UNIT / 4 / 365.25)
     assert decide.term("war_5y", draws)[0, 0] == 1.0
     with pytest.raises(ValueError, match="has no value"):
         decide.term("casualties", draws)

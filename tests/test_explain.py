@@ -160,7 +160,7 @@ def test_cli_json_and_figure(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv, message", [
     (["--outcome", "deployed_2y"], "no better or worse direction"),
-    (["--outcome", "reattack_3y"], "write <event>_<years>y"),
+    (["--outcome", "reattack_3y"], "<event>_<years>y"),
     (["--runs-per-draw", "21"], "must be even"),
     (["--b", A_TEXT], "the same option"),
     (["--draws", "10"], "--draws must be"),

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from deterrence import UserError, config, results
-from deterrence.model import AT_LEAST_ONE, CHOICES, EVENTS, NONNEGATIVE, PARAMETERS, POSITIVE, PROBABILITY
+from deterrence.model import AT_LEAST_ONE, CHOICES, EVENTS, NONNEGATIVE, PARAMETERS, POSITIVE, PROBABILITY, REAL
 from deterrence.plan import make_plan
 
 INNER = os.environ.get("DETERRENCE_FUZZ") == "1"
@@ -48,8 +48,9 @@ FIXED_VALUES = {
     NONNEGATIVE: (0.0,) + POSITIVE_VALUES,
     PROBABILITY: (0.0, TINY, 1e-12, 0.5, 1.0 - 1e-12, 1.0),
     AT_LEAST_ONE: (1.0, 1.0 + 1e-12, 2.0, 1e12, HUGE),
+    REAL: (-HUGE, -1e12, -1.0, -TINY, 0.0) + POSITIVE_VALUES,
 }
-LOW_EDGE = {POSITIVE: 0.0, NONNEGATIVE: 0.0, PROBABILITY: 0.0, AT_LEAST_ONE: 1.0}
+LOW_EDGE = {POSITIVE: 0.0, NONNEGATIVE: 0.0, PROBABILITY: 0.0, AT_LEAST_ONE: 1.0, REAL: -1e3}
 
 
 def positive():

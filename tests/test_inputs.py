@@ -41,8 +41,8 @@ COMMANDS = {
     "run": (["c.toml"], ["--runs", "--seed", "--workers", "--max-runs", "--target-se"]),
     "report": (["r.nc"], ["--year", "--draws", "--runs-per-draw", "--workers"]),
     "trace": (["c.toml"], ["--run"]),
-    "sensitivity": (["c.toml", "--option", "force_size=5000"], ["--draws", "--runs-per-draw", "--workers"]),
-    "explain": (["c.toml", "--option", "force_size=5000"],
+    "sensitivity": (["c.toml", "--a", "force_size=5000"], ["--draws", "--runs-per-draw", "--workers"]),
+    "explain": (["c.toml", "--a", "force_size=5000"],
                 ["--draws", "--runs-per-draw", "--depth", "--resamples", "--margin", "--workers"]),
     "compare": (["c.toml", "--a", "force_size=5000"], ["--runs", "--runs-per-draw", "--workers"]),
     "decide": (["c.toml"], ["--draws", "--runs-per-draw", "--workers"]),
@@ -79,12 +79,12 @@ def test_numeric_flags_parse_or_end_in_one_line(capsys, command, data):
 
 
 @pytest.mark.parametrize("argv, words", [
-    (["sensitivity", "c.toml", "--option", "force_size=5000", "--workers", "-1"], ["--workers", "from 1"]),
+    (["sensitivity", "c.toml", "--a", "force_size=5000", "--workers", "-1"], ["--workers", "from 1"]),
     (["run", "c.toml", "--runs", "５"], ["--runs", "ASCII"]),
     (["run", "c.toml", "--runs", "4294967296"], ["--runs", "4,294,967,295"]),
     (["report", "r.nc", "--year", "２"], ["--year"]),
-    (["explain", "c.toml", "--option", "x", "--margin", "nan"], ["--margin"]),
-    (["explain", "c.toml", "--option", "x", "--depth", "1000"], ["--depth"]),
+    (["explain", "c.toml", "--a", "x", "--margin", "nan"], ["--margin"]),
+    (["explain", "c.toml", "--a", "x", "--depth", "1000"], ["--depth"]),
 ])
 def test_numeric_flag_cases(capsys, argv, words):
     with pytest.raises(SystemExit) as stopped:  # argparse's usage errors
@@ -133,7 +133,7 @@ def test_option_strings_parse_or_end_in_one_line(tiny, pairs, sep):
 def test_unicode_digits_in_an_option_end_in_one_line(tiny, capsys):
     for argv in (["compare", str(tiny), "--a", "force_size=5²000"],
                  ["decide", str(tiny), "--options", "force_size=0;force_size=５000"],
-                 ["trace", str(tiny), "--run", "1", "--option", "force_size=5²000"]):
+                 ["trace", str(tiny), "--run", "1", "--a", "force_size=5²000"]):
         assert main(argv) == 2
         one_line(capsys, "force_size")
 
@@ -155,7 +155,7 @@ def test_figure_paths_are_checked_before_any_work(tmp_path, capsys, name, comman
     if not os.path.lexists(tmp_path / "link.png"):
         (tmp_path / "link.png").symlink_to(tmp_path / "nowhere")
     out = f"{tmp_path}/{name}"
-    assert main([command, str(tmp_path / "no.toml"), "--option", "force_size=5000", "--out", out]) == 2
+    assert main([command, str(tmp_path / "no.toml"), "--a", "force_size=5000", "--out", out]) == 2
     err = one_line(capsys)
     try:
         good = results.figure_path(out)
@@ -167,8 +167,8 @@ def test_figure_paths_are_checked_before_any_work(tmp_path, capsys, name, comman
 
 
 @pytest.mark.parametrize("argv", [["validate", "--out", "{file}"], ["priors", "--out", "{file}"],
-                                  ["explain", "{missing}", "--option", "x", "--out", "x.txt"],
-                                  ["sensitivity", "{missing}", "--option", "x", "--out", "{file}/x.png"]])
+                                  ["explain", "{missing}", "--a", "x", "--out", "x.txt"],
+                                  ["sensitivity", "{missing}", "--a", "x", "--out", "{file}/x.png"]])
 def test_bad_output_paths_end_in_one_line(tmp_path, capsys, argv):
     file = tmp_path / "file"
     file.write_text("keep me")
@@ -187,8 +187,8 @@ def test_a_missing_figure_folder_is_created(tmp_path):
 
 @pytest.mark.parametrize("argv", [
     ["decide", "{cfg}", "--draws", "200000000", "--runs-per-draw", "2"],
-    ["sensitivity", "{cfg}", "--option", "force_size=5000", "--draws", "10000000", "--runs-per-draw", "1"],
-    ["explain", "{cfg}", "--option", "force_size=5000", "--draws", "100000000", "--runs-per-draw", "2"],
+    ["sensitivity", "{cfg}", "--a", "force_size=5000", "--draws", "10000000", "--runs-per-draw", "1"],
+    ["explain", "{cfg}", "--a", "force_size=5000", "--draws", "100000000", "--runs-per-draw", "2"],
 ])
 def test_a_huge_draws_ends_in_one_line(tiny, capsys, argv):
     assert main([a.format(cfg=tiny) for a in argv]) == 2

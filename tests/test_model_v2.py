@@ -51,7 +51,8 @@ def test_reattack_after_ceasefire_is_free_of_the_veto(simulate):
     run, seed = simulate
     neutral = {"delta_force": {"dist": "fixed", "value": 0.0},
                "m_collapse": {"dist": "fixed", "value": 1.0},
-               "nu": {"dist": "fixed", "value": 1.0}}
+               "nu": {"dist": "fixed", "value": 1.0},
+               "provoke_force": {"dist": "fixed", "value": 0.0}}
     grid = dict(BASELINE_GRID, force_size=FORCES, posture=["contact_line"])
     _, tallies, ds = run(make_config(grid, neutral, runs=N_TIMING, seed=seed))
     ds = ds.squeeze(["posture", "deploy_rule", "support", "leverage"])

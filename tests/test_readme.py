@@ -46,7 +46,7 @@ def test_from_python_example_runs(laptop_result, tmp_path, capsys):
     assert all(f"deterrence.{name}(" in code for name in ("load_config", "run_study", "open_result"))
     run_example(code)
     p, se = (float(x) for x in capsys.readouterr().out.split())
-    assert 0 < p < 1 and 0 < se < 0.01
+    assert 0 < p < 1 and 0 < se < 0.05    # over 40 parameter draws: the draws, not the runs, are the units
     assert (tmp_path / "results" / "laptop_20000.nc").is_file()
 
 

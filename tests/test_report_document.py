@@ -13,7 +13,7 @@ from helpers import with_sensitivity
 from deterrence import report
 from deterrence.cli import main
 from deterrence.model import AXES
-from deterrence.outcomes import COUNT, EVENT, OUTCOMES, outcome
+from deterrence.outcomes import COUNT, EVENT, OUTCOMES, STATE, outcome
 from deterrence.report.grid import NOT_NESTED
 
 PNGS = {"reattack_incidence.png", "reattack_heatmap.png", "deployment_vs_leverage.png", "tradeoff.png"}
@@ -101,7 +101,7 @@ def test_report_reads_every_outcome_from_the_declarations(small, tmp_path):
         if o.kind == COUNT:
             readings = [f"mean_{o.name}"] + ([f"diff_mean_{o.name}"] if o.paired else [])
         else:
-            names = [f"p_{o.name}", f"diff_p_{o.name}"] if o.kind == EVENT else [o.name]
+            names = [f"p_{o.name}", f"diff_p_{o.name}"] if o.kind in (EVENT, STATE) else [o.name]
             readings = [f"{name}_{y}y" for name in names for y in (1, 2, 5)]
         assert {c for r in readings for c in (r, f"{r}_se")} <= columns, o.name
     for r in rows:
@@ -175,21 +175,22 @@ def test_nested_report_gives_effects_with_intervals(nested, tmp_path):
     md = _check_files(report.write_report(ds, out), out, sensitivity=True, effects=True)
     assert "- parameter draws: 200, each with 10 runs of its own (study.runs_per_draw)" in md
     assert "**90% parameter interval**" in md and "Brackets: 90% parameter interval." in md
-    assert "## Effects against the baseline, and the assumptions that decide them (within 2 years)" in md
-    y = ds.sel(years=2, **OPTION)
-    low, high = (float(y.diff_p_reattack_q.sel(quantile=q)) for q in (0.05, 0.95))
+    assert "## Effect on the mean days at war over the horizon, against the baseline, and the assumptions" in md
+    assert "## Effect on the P(re-attack within 2 years), against the baseline, and the assumptions" in md
+    o = ds.sel(**OPTION)
+    low, high = (float(o.diff_mean_war_days_q.sel(quantile=q)) for q in (0.05, 0.95))
     assert (f"For 5,000 troops, rear area, after a ceasefire, no US support, status-quo leverage, the change is "
-            f"{100 * float(y.diff_p_reattack):+.1f} points (90% parameter interval {100 * low:.1f} to "
-            f"{100 * high:.1f}; simulation noise ±{100 * float(y.diff_p_reattack_se):.2f}); the option lowers the "
-            f"risk under {100 * float(y.p_better):.0f}% of the parameter draws, and the assumptions that decide "
-            f"it are `delta_force` (deterrent effect of the force") in md
-    force = ds.sel(force_size=5000, years=2)
-    sure = int((force.p_better >= 0.95).sum())
-    below = int((force.diff_p_reattack_q.sel(quantile=0.95) < 0).sum())
-    assert (f"Of the 8 options with a force, {sure} lower the risk under at least 95% of the parameter draws "
-            f"and {below} have a 90% parameter interval wholly below zero; {8 - below} could") in md
+            f"{float(o.diff_mean_war_days):+.1f} days (90% parameter interval {low:.1f} to {high:.1f}; simulation "
+            f"noise ±{float(o.diff_mean_war_days_se):.2f}); the option has fewer days at war under "
+            f"{100 * float(o.p_better):.0f}% of the parameter draws, and the assumptions that decide it are "
+            f"`delta_force` (deterrent effect of the force") in md
+    force = ds.sel(force_size=5000)
+    sure, wrong = int((force.p_better >= 0.95).sum()), int((force.p_better <= 0.05).sum())
+    below = int((force.diff_mean_war_days_q.sel(quantile=0.95) < 0).sum())
+    assert (f"Of the 8 options with a force, {sure} are better on this measure under at least 95% of the parameter "
+            f"draws and {wrong} under at most 5%; {below} have a 90% parameter interval wholly below zero") in md
     assert "The assumption that decides most often (the largest index) is `delta_force` (for 8 of them)." in md
-    assert "| 90% parameter interval | simulation noise (MC SE) | p_better |" in md
+    assert "| 90% parameter interval | simulation noise (MC SE) | p_better on days at war |" in md
     assert "Assumptions named: " in md and "`delta_force`: deterrent effect of the force" in md
     # A ± is only ever simulation noise, named as such.
     assert md.count("±") == md.count("simulation noise ±") > 0

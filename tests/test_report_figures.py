@@ -6,7 +6,7 @@ import pytest
 from helpers import with_sensitivity
 
 from deterrence.report import figures
-from deterrence.report.grid import NOT_NESTED, plain_option, span
+from deterrence.report.grid import NOT_NESTED, plain_option
 from deterrence.report.tables import table
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -68,7 +68,7 @@ def test_sensitivity_sums_the_indices(small, tmp_path):
 
 
 # Every figure that draws an estimate, and the `_q` variables its bars read.
-INTERVAL_FIGURES = {figures.draw_effects: ("diff_p_reattack",), figures.draw_incidence: ("p_reattack",),
+INTERVAL_FIGURES = {figures.draw_effects: ("diff_mean_war_days",), figures.draw_incidence: ("p_reattack",),
                     figures.draw_heatmap: ("p_reattack", "diff_p_reattack"),
                     figures.draw_deployment: ("p_deployed", "p_ceasefire"),
                     figures.draw_tradeoff: ("p_tripwire", "diff_p_reattack")}
@@ -118,12 +118,12 @@ def test_effects_caption_counts_the_options_drawn(nested, tmp_path):
              for support, leverage in (("none", "status_quo"), ("air_defense", "status_quo"),
                                        ("none", "assets_and_aid"))]
     better = [float(nested.p_better.sel(o)) for o in drawn]
-    q = [nested.diff_p_reattack_q.sel(years=2, **o).sel(quantile=[0.05, 0.95]).values for o in drawn]
-    assert (f"Of the 6 options with a force drawn, {sum(b >= 0.95 for b in better)} lower the risk "
+    q = [nested.diff_mean_war_days_q.sel(**o).sel(quantile=[0.05, 0.95]).values for o in drawn]
+    assert (f"Of the 6 options with a force drawn, {sum(b >= 0.95 for b in better)} are better on this measure "
             f"under at least 95% of the parameter draws (p_better), and {sum(hi < 0 for _, hi in q)} have a "
             f"90% interval wholly below zero.") in text
     k = int(np.argmax([hi - lo for lo, hi in q]))
-    assert (f"The widest interval, {span(*q[k], 1)} points, is that of "
+    assert (f"The widest interval, [{q[k][0]:+.1f}, {q[k][1]:+.1f}] days, is that of "
             f"{plain_option(drawn[k], all_axes=True)}.") in text
 
 

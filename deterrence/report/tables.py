@@ -108,6 +108,9 @@ def _cells(ds: xr.Dataset, columns, year: int, cell, count: str) -> list[tuple[s
                               if np.isfinite(v) else "-" for v, a, b in zip(values, low, high, strict=True)])
             else:
                 cells.append([count.format(v, sign=sign) for v in values])
+        elif nested(ds) and f"{var}_q" not in ds.data_vars:
+            # No per-draw tally, so no parameter interval; and no ± either, which would read as one.
+            cells.append(["-" if np.isnan(r[0]) else f"{100 * r[0]:.1f}" for r in _readings(ds, var, year)])
         else:
             cells.append([cell(*r) for r in _readings(ds, var, year)])
     return list(zip(*cells, strict=True))
@@ -242,9 +245,10 @@ def table(ds: xr.Dataset, year: int | None = None, wide: bool = False,
              f"{', '.join(paired)}: paired difference to the baseline, in percentage points; Δ days at war: "
              f"in days",
              legend(),
-             f"re-attack after ceasefire: within {year} year(s) of the first ceasefire (free of its timing)",
              f"{', '.join(means)}: mean totals per run over the {horizon}-day horizon (not daily means)"
-             + (", days at war with the 90% parameter interval" if nested(ds) else "")]
+             + (", days at war with the 90% parameter interval" if nested(ds) else ""),
+             f"re-attack after ceasefire: within {year} year(s) of the first ceasefire (free of its timing)"
+             + ("; no parameter interval: it is not tallied per draw" if nested(ds) else "")]
     lines = [line for text in prose for line in _wrap(text, not wide)]
     every = options(ds)
     order = None if wide else [HEADLINE.index(c) for c in PRIORITY]
@@ -318,8 +322,8 @@ def _effect_cells(e: effects.Effect, name: str = "{}", m: effects.Measure = effe
 
 def effect_head(m: effects.Measure) -> list[str]:
     """The effects table's headings, each naming the measure it is read on."""
-    word = "days at war" if m.outcome == "war_days" else m.key
-    return [f"Δ {word}", "90% interval", "noise", f"better on {word}", "deciding assumptions (index)"]
+    word = "days at war" if m.outcome == "war_days" else m.key.replace("_", " ")
+    return [f"Δ {word}", "90% interval", "noise", "better", "deciding assumptions (index)"]
 
 
 def effect_title(m: effects.Measure) -> str:
