@@ -48,7 +48,7 @@ def test_the_section_has_its_parts(written):
 def test_numbers_come_from_explain_and_decide(found, written):
     text = written[1]
     # The same draws as the tools on their own: the regions are explain's, the values decide's.
-    alone = explain.explain(CFG, found.a, found.b, "reattack_2y", **SIZES)
+    alone = explain.explain(CFG, found.a, found.b, "war_days", **SIZES)
     assert np.array_equal(alone.effect, found.a_worse.effect)
     assert np.array_equal(found.b_worse.effect, -found.a_worse.effect)
     d = found.decision

@@ -189,7 +189,7 @@ def test_validate_cli_unwritable_out_is_one_line(one_origin, tmp_path, capsys):
     blocker.write_text("x")
     assert main(["validate", "--out", str(blocker / "sub")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("deterrence: error: --out") and len(err.strip().splitlines()) == 1
+    assert err.startswith("deterrence: error: validate --out") and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.slow
