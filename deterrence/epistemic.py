@@ -222,26 +222,60 @@ def value_summary(hist: np.ndarray, within: np.ndarray, n: int, probs=QUANTILES,
     of the mean over draws. Each draw's mean is read at its bin
     (1/VALUE_BIN_K wide near 0, about 1% of the value elsewhere); the noise
     variance of a draw's mean is E[s^2] / n, with s^2 = within / (n - 1)."""
+    draws = hist.sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        noise = np.where(draws > 0, within / np.maximum(draws, 1) / max(n * (n - 1), 1), np.nan)
+    if n < 2:
+        noise[...] = np.nan
+    return binned_summary(hist, noise, value_values(), probs, reps)
+
+
+def ratio_values() -> np.ndarray:
+    """The value each bin of a per-draw ratio histogram stands for
+    (model.AFTER_SCALE; the last bin, undefined draws, is left out)."""
+    from deterrence.model import AFTER_SCALE, AFTER_UNDEFINED
+    return (np.arange(AFTER_UNDEFINED) - AFTER_SCALE) / AFTER_SCALE
+
+
+def ratio_summary(hist: np.ndarray, noise_sum: np.ndarray, probs=QUANTILES,
+                  reps: int = SUMMARY_BOOTSTRAP) -> tuple[np.ndarray, ...]:
+    """For a per-draw ratio histogram (..., model.AFTER_BINS) (the last bin:
+    draws where the ratio is undefined, left out) and the sum of the
+    defined draws' noise variances (...): as :func:`value_summary`, over the
+    defined draws."""
+    defined = hist[..., :-1]
+    draws = defined.sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        noise = np.where(draws > 0, noise_sum / np.maximum(draws, 1), np.nan)
+    return binned_summary(defined, noise, ratio_values(), probs, reps)
+
+
+def binned_summary(hist: np.ndarray, noise: np.ndarray, grid: np.ndarray, probs=QUANTILES,
+                   reps: int = SUMMARY_BOOTSTRAP) -> tuple[np.ndarray, ...]:
+    """For draw histograms (..., bins) of draw estimates that stand for the
+    values ``grid`` and the mean noise variance of one draw's estimate
+    (...; NaN: no summary): the debiased quantiles (..., probs), their
+    Monte Carlo errors, the share of draws below 0 and its error, and the
+    standard error of the mean over draws (NaN where no draw)."""
     lead = hist.shape[:-1]
     q = np.full(lead + (len(probs),), np.nan)
     q_se = np.full_like(q, np.nan)
     below = np.full(lead, np.nan)
     below_se = np.full(lead, np.nan)
-    grid = value_values()
     for index in np.ndindex(lead):
-        draws = hist[index].sum()
-        if draws == 0 or n < 2:
+        if hist[index].sum() == 0 or not np.isfinite(noise[index]):
             continue
         seen = hist[index] > 0
         w = hist[index][seen].astype(np.float64)
         values = grid[seen]
-        noise = float(within[index]) / draws / (n * (n - 1))
-        found, share = _batch(w[None], values, np.array([noise]), probs, 0.0)
-        again, shares = _batch(_resample(w, reps, BOOTSTRAP_SEED), values, np.full(reps, noise), probs, 0.0)
+        noise_i = float(noise[index])
+        found, share = _batch(w[None], values, np.array([noise_i]), probs, 0.0)
+        again, shares = _batch(_resample(w, reps, BOOTSTRAP_SEED), values, np.full(reps, noise_i), probs, 0.0)
         q[index], below[index] = found[0], share[0]
         q_se[index] = np.std(again, axis=0, ddof=1)
         below_se[index] = np.std(shares, ddof=1)
-    return q, q_se, below, below_se, mean_se(hist, grid)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return q, q_se, below, below_se, mean_se(hist, grid)
 
 
 def mean_se(hist: np.ndarray, values: np.ndarray) -> np.ndarray:

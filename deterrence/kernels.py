@@ -23,6 +23,10 @@ from numba import njit
 from deterrence import rng
 from deterrence.families import BETA, FIXED, GAMMA, GAMMA_EXPOSURE, LOGNORMAL, UNIFORM
 from deterrence.model import (
+    AFTER_BINS,
+    AFTER_NOISE_SCALE,
+    AFTER_SCALE,
+    AFTER_UNDEFINED,
     AID_LEVEL,
     CHOICE_VETO,
     COUNTS,
@@ -346,6 +350,96 @@ def add_moment(tally, value):
     square = value * value
     tally[1] += square >> SPLIT
     tally[2] += square & LOW32
+
+
+# The per-draw after-ceasefire counts of an option and year, in this order:
+# A (re-attacked within y years of a ceasefire that left y years of horizon),
+# C (runs whose ceasefire left y years), then with the baseline's Ab and Cb
+# the products A Ab, A Cb, C Ab, C Cb summed over the draw's runs.
+N_AFTER_DRAW = 6
+N_AFTER_MOMENTS = 7   # over draws: A^2, A C, C^2, A Ab, A Cb, C Ab, C Cb
+
+
+@inline
+def ratio_bin(a, c):
+    """The bin of a / c (c > 0): round(AFTER_SCALE a / c) + AFTER_SCALE, halves up, in integers."""
+    return (2 * AFTER_SCALE * a + c) // (2 * c) + AFTER_SCALE
+
+
+@inline
+def ratio_difference_bin(a, c, ab, cb):
+    """The bin of a / c - ab / cb (c, cb > 0): round(AFTER_SCALE x) + AFTER_SCALE, halves up, in integers."""
+    d = c * cb
+    return (2 * AFTER_SCALE * (a * cb - ab * c) + d) // (2 * d) + AFTER_SCALE
+
+
+@inline
+def ratio_noise(a, c):
+    """Unbiased estimate of the noise variance of a draw's a / c given c:
+    a (c - a) / (c^2 (c - 1)) (0 when c < 2)."""
+    if c < 2:
+        return 0.0
+    fa, fc = float(a), float(c)
+    return fa * (fc - fa) / (fc * fc * (fc - 1.0))
+
+
+@inline
+def ratio_difference_noise(own, base):
+    """Noise variance of a draw's a / c - ab / cb from its after-ceasefire
+    counts (N_AFTER_DRAW each): the delta method's sum of squared
+    linearised terms, each ratio's part with its finite-sample factor
+    c / (c - 1) (0 when c or cb < 2)."""
+    if own[1] < 2 or base[1] < 2:
+        return 0.0
+    fa, fc, fab, fcb = float(own[0]), float(own[1]), float(base[0]), float(base[1])
+    po, pb = fa / fc, fab / fcb
+    s_own = fa - fa * po
+    s_base = fab - fab * pb
+    s_cross = float(own[2]) - pb * float(own[3]) - po * float(own[4]) + po * pb * float(own[5])
+    v = s_own / (fc * (fc - 1.0)) + s_base / (fcb * (fcb - 1.0)) - 2.0 * s_cross / math.sqrt(
+        fc * (fc - 1.0) * fcb * (fcb - 1.0))
+    return max(v, 0.0)
+
+
+@inline
+def add_noise(limbs, variance):
+    """Add a draw's noise variance in fixed point (AFTER_NOISE_SCALE) to its limbs (1: high, 2: low 32 bits)."""
+    wide = np.int64(variance * AFTER_NOISE_SCALE + 0.5)
+    limbs[1] += wide >> SPLIT
+    limbs[2] += wide & LOW32
+
+
+@jit
+def close_after_draw(acc, hist, noise, moments):
+    """At the end of a draw: bin each option's after-ceasefire risk and its
+    difference to the baseline (the last option), add their noise variances
+    and the draw's products of counts (the errors of the pooled risks over
+    draws), and clear the draw's counts ``acc`` (options, years, N_AFTER_DRAW)."""
+    n_opt, n_years = acc.shape[0], acc.shape[1]
+    base = n_opt - 1
+    for o in range(n_opt):
+        for y in range(n_years):
+            a, c = acc[o, y, 0], acc[o, y, 1]
+            ab, cb = acc[base, y, 0], acc[base, y, 1]
+            m = moments[o, y]
+            m[0] += a * a
+            m[1] += a * c
+            m[2] += c * c
+            m[3] += a * ab
+            m[4] += a * cb
+            m[5] += c * ab
+            m[6] += c * cb
+            if c > 0:
+                hist[o, y, 0, ratio_bin(a, c)] += 1
+                add_noise(noise[o, y, 0], ratio_noise(a, c))
+            else:
+                hist[o, y, 0, AFTER_UNDEFINED] += 1
+            if c > 0 and cb > 0:
+                hist[o, y, 1, ratio_difference_bin(a, c, ab, cb)] += 1
+                add_noise(noise[o, y, 1], ratio_difference_noise(acc[o, y], acc[base, y]))
+            else:
+                hist[o, y, 1, AFTER_UNDEFINED] += 1
+    acc[:] = 0
 
 
 # Per-run numbers shared by every option, in a small array.
@@ -817,6 +911,12 @@ def simulate(kp, run_start, run_stop, sens_parameters, sens_edges, contrasts=Tru
     value_noise = np.zeros((n_opt, n_values, 3), dtype=np.int64)
     value_sum = np.zeros((n_opt, n_values))
     value_sq = np.zeros((n_opt, n_values))
+    # Per draw: the after-ceasefire counts (N_AFTER_DRAW); over draws their
+    # binned ratios (level, difference to the baseline), noise and products.
+    after_draw = np.zeros((n_opt, n_years, N_AFTER_DRAW), dtype=np.int64)
+    after_hist = np.zeros((n_opt, n_years, 2, AFTER_BINS), dtype=np.int32)
+    after_noise = np.zeros((n_opt, n_years, 2, 3), dtype=np.int64)
+    after_moments = np.zeros((n_opt, n_years, N_AFTER_MOMENTS), dtype=np.int64)
     run_value = np.empty((n_opt, N_PAIRED_COUNTS))
     run_war = np.empty(n_opt, dtype=np.int64)
     n_sens = sens_parameters.shape[0]
@@ -873,11 +973,22 @@ def simulate(kp, run_start, run_stop, sens_parameters, sens_edges, contrasts=Tru
                     value_sq[o, j] += x * x
                     value_sum[o, N_PAIRED_COUNTS + j] += d
                     value_sq[o, N_PAIRED_COUNTS + j] += d * d
-            for y in range(n_years):
-                if times[o, 0] < horizon - year_days[y]:
-                    after_ceasefire[o, y, 0] += 1
-                    if times[o, 2] - times[o, 0] < year_days[y]:
-                        after_ceasefire[o, y, 1] += 1
+        for y in range(n_years):
+            cb = np.int64(times[base, 0] < horizon - year_days[y])
+            ab = cb * np.int64(times[base, 2] - times[base, 0] < year_days[y])
+            for o in range(n_opt):
+                c = np.int64(times[o, 0] < horizon - year_days[y])
+                a = c * np.int64(times[o, 2] - times[o, 0] < year_days[y])
+                after_ceasefire[o, y, 0] += c
+                after_ceasefire[o, y, 1] += a
+                if contrasts:
+                    acc = after_draw[o, y]
+                    acc[0] += a
+                    acc[1] += c
+                    acc[2] += a * ab
+                    acc[3] += a * cb
+                    acc[4] += c * ab
+                    acc[5] += c * cb
         if contrasts and (run + 1) % runs_per_draw == 0:
             for o in range(n_opt):
                 for k in range(n_headline):
@@ -898,6 +1009,7 @@ def simulate(kp, run_start, run_stop, sens_parameters, sens_edges, contrasts=Tru
                     value_noise[o, j, 2] += wide & LOW32
                     value_sum[o, j] = 0.0
                     value_sq[o, j] = 0.0
+            close_after_draw(after_draw, after_hist, after_noise, after_moments)
             if fault[0] != NO_FAULT:
                 break
 
@@ -928,7 +1040,8 @@ def simulate(kp, run_start, run_stop, sens_parameters, sens_edges, contrasts=Tru
                 draw_sens[nonzero[j]] = 0
             draw_runs = 0
     return (widen_hist(hist), moments, paired, after_ceasefire, sens, sens_runs,
-            draw_hist, draw_diff, widen(value_hist), value_noise, fault)
+            draw_hist, draw_diff, widen(value_hist), value_noise, widen(after_hist), after_noise, after_moments,
+            fault)
 
 
 @jit

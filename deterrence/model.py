@@ -263,6 +263,18 @@ VALUE_BIN_K = 100.0
 VALUE_BIN_HALF = 2219            # ceil(VALUE_BIN_K * asinh(MAX_COUNT))
 VALUE_BINS = 2 * VALUE_BIN_HALF + 1
 VALUE_NOISE_SCALE = 1024.0
+# Per-draw histograms of the re-attack risk within y years of the first
+# ceasefire (a ratio A / C of the draw's runs: C whose ceasefire left y years
+# of horizon, A of them re-attacked within y years of it) and of its paired
+# difference to the baseline: bin round(AFTER_SCALE * x) + AFTER_SCALE, exact
+# in integers, so a bin is 1 / AFTER_SCALE wide on [-1, 1]; the last bin
+# (AFTER_UNDEFINED) holds the draws in which no run qualified (for the
+# difference: no run of the option or of the baseline). Each draw's noise
+# variance is tallied in units of 1 / AFTER_NOISE_SCALE.
+AFTER_SCALE = 1000
+AFTER_UNDEFINED = 2 * AFTER_SCALE + 1
+AFTER_BINS = AFTER_UNDEFINED + 1
+AFTER_NOISE_SCALE = 2.0**40
 # Exactness of the tallies: a run's count (violations, strikes, truce days in
 # TRUCE_DAYS_UNIT, collapses) above MAX_COUNT is a fault, so its square fits
 # int64 and, over at most MAX_RUNS runs, every sum of counts and every 32-bit

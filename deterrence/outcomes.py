@@ -98,7 +98,21 @@ class Outcome:
                 if self.better:
                     found.update(self._better())
         elif self.kind == DERIVED:
-            found = {n: (what, self.unit), f"{n}_se": (f"Monte Carlo standard error of {n}", self.unit)}
+            found = {n: (what, self.unit), f"{n}_se": (f"Monte Carlo standard error of {n} (over parameter "
+                                                       f"draws with the nested design)", self.unit)}
+            if self.paired:
+                found[f"diff_{n}"] = (f"paired difference to the baseline of {n} (common random numbers)",
+                                      self.unit)
+                found[f"diff_{n}_se"] = (f"paired standard error of diff_{n}", self.unit)
+                found[f"{n}_q"] = (f"quantiles over the uncertain parameters of the conditional {what}, given "
+                                   f"the parameters (nested design, debiased; over the draws where a run "
+                                   f"qualifies)", self.unit)
+                found[f"{n}_q_se"] = (f"Monte Carlo error of {n}_q (simulation noise only)", self.unit)
+                found[f"diff_{n}_q"] = (f"quantiles over the uncertain parameters of the conditional paired "
+                                        f"effect on {n} (nested design, debiased)", self.unit)
+                found[f"diff_{n}_q_se"] = (f"Monte Carlo error of diff_{n}_q (simulation noise only)", self.unit)
+                if self.better:
+                    found.update(self._better())
         else:
             raise ValueError(f"outcome {n}: unknown kind {self.kind!r}; kinds: {EVENT}, {COUNT}, {DERIVED}")
         return {name: {"long_name": long_name, "units": units} for name, (long_name, units) in found.items()}
@@ -110,13 +124,19 @@ class Outcome:
             return f"mean {self.label}"
         return f"P({self.label} {'at' if self.kind == STATE else 'within'} {{years}} years)"
 
+    @property
+    def better_name(self) -> str:
+        """The dataset variable of its p_better: ``p_better_<name>`` (a
+        derived probability's name without its ``p_``)."""
+        return f"p_better_{self.name.removeprefix('p_')}"
+
     def _better(self) -> dict[str, tuple[str, str]]:
         direction = "below" if self.better == LOWER else "above"
         at = " at the given years" if self.kind != COUNT else ""
-        return {f"p_better_{self.name}": (f"share of the uncertain parameters' draws under which the option's "
+        return {self.better_name: (f"share of the uncertain parameters' draws under which the option's "
                                           f"conditional {self.long_name}{at} is {direction} the baseline's "
                                           f"(nested design, debiased)", "1"),
-                f"p_better_{self.name}_se": (f"Monte Carlo error of p_better_{self.name} (simulation noise only)",
+                f"{self.better_name}_se": (f"Monte Carlo error of {self.better_name} (simulation noise only)",
                                              "1")}
 
 
@@ -139,8 +159,10 @@ OUTCOMES = (
     Outcome("collapses", COUNT, "1", "truce collapses", "collapses", "collapses"),
     Outcome("p_reattack_after_ceasefire", DERIVED, "1", "probability of a re-attack within the given years "
             "of the first ceasefire, among runs whose ceasefire came at least that long before the horizon "
-            "(free of the ceasefire's timing)", "re-attack after ceasefire"),
+            "(free of the ceasefire's timing)", "re-attack after ceasefire", paired=True, better=LOWER),
 )
+# The derived outcome of the after-ceasefire tallies (model.AFTER_SCALE).
+AFTER_CEASEFIRE = "p_reattack_after_ceasefire"
 
 # Dataset variables that are not outcomes: (long_name, units).
 OTHER_VARIABLES = {
@@ -171,7 +193,9 @@ OPTIONAL_VARIABLES = (
       for prefix in ("", "diff_") if prefix == "" or o.paired for se in ("", "_se")),
     *(f"{prefix}mean_{o.name}_q{se}" for o in OUTCOMES if o.kind == COUNT and o.paired
       for prefix in ("", "diff_") for se in ("", "_se")),
-    *(f"p_better_{o.name}{se}" for o in OUTCOMES if o.paired and o.better for se in ("", "_se")))
+    *(f"{prefix}{o.name}_q{se}" for o in OUTCOMES if o.kind == DERIVED and o.paired
+      for prefix in ("", "diff_") for se in ("", "_se")),
+    *(f"{o.better_name}{se}" for o in OUTCOMES if o.paired and o.better for se in ("", "_se")))
 
 
 # The parameters that reach one count alone, by the model's structure:

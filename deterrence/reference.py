@@ -28,6 +28,7 @@ import numpy as np
 
 from deterrence.families import BETA, EXPOSURE_MULTIPLIER, FIXED, GAMMA, GAMMA_EXPOSURE, LOGNORMAL, UNIFORM
 from deterrence.model import (
+    AFTER_BINS,
     AID_LEVEL,
     CHOICE_VETO,
     COUNTS,
@@ -76,7 +77,7 @@ from deterrence.model import (
     WAR_CEASEFIRE_MULT,
 )
 from deterrence.plan import OPT_CONTACT, OPT_FORCE, OPT_IMMEDIATE, OPT_LEVERAGE, OPT_SUPPORT, Plan
-from deterrence.tallies import Tallies, value_histograms
+from deterrence.tallies import Tallies, after_histograms, value_histograms
 
 ASSETS_AND_AID = LEVELS["leverage"].index(AID_LEVEL)
 # (run, option) pairs per chunk: bounds memory at a few hundred MB.
@@ -465,8 +466,12 @@ def tally(times: np.ndarray, counts: np.ndarray, truce_days: np.ndarray,
     values = paired_counts * np.array([1.0, 1.0, TRUCE_DAYS_UNIT])
     value_hist, value_noise = value_histograms(np.concatenate([values, values - values[:, -1:]], axis=-1),
                                                runs_per_draw)
-    return Tallies(n, hist, mom, paired, after_ceasefire(times[:, :, 0], times[:, :, 2], horizon, year_days),
-                   draw_hist=draw_hist, draw_diff=draw_diff, value_hist=value_hist, value_noise=value_noise)
+    qualifying, reattacked = after_ceasefire_runs(times[:, :, 0], times[:, :, 2], horizon, year_days)
+    after_hist, after_noise, after_moments = after_histograms(reattacked, qualifying, runs_per_draw)
+    return Tallies(n, hist, mom, paired, np.stack([qualifying.sum(axis=0), reattacked.sum(axis=0)],
+                                                  axis=-1).astype(np.int64),
+                   draw_hist=draw_hist, draw_diff=draw_diff, value_hist=value_hist, value_noise=value_noise,
+                   after_hist=after_hist, after_noise=after_noise, after_moments=after_moments)
 
 
 def draw_histograms(within: np.ndarray, runs_per_draw: int) -> tuple[np.ndarray, np.ndarray]:
@@ -483,15 +488,14 @@ def draw_histograms(within: np.ndarray, runs_per_draw: int) -> tuple[np.ndarray,
     return hist.reshape(n_opt, n_out, -1), diff.reshape(n_opt, n_out, -1)
 
 
-def after_ceasefire(t_ceasefire: np.ndarray, t_reattack: np.ndarray, horizon: int,
-                    year_days: np.ndarray) -> np.ndarray:
-    """(options, years, 2): runs with T_c < H - y days, and among them those
-    with T_a - T_c < y days."""
+def after_ceasefire_runs(t_ceasefire: np.ndarray, t_reattack: np.ndarray, horizon: int,
+                         year_days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(runs, options, years) booleans: runs with T_c < H - y days, and among
+    them those with T_a - T_c < y days."""
     qualifying = t_ceasefire[:, :, None] < horizon - year_days          # (runs, options, years)
     with np.errstate(invalid="ignore"):   # inf - inf without a ceasefire: not qualifying anyway
         since = t_reattack - t_ceasefire
-    reattacked = qualifying & (since[:, :, None] < year_days)
-    return np.stack([qualifying.sum(axis=0), reattacked.sum(axis=0)], axis=-1).astype(np.int64)
+    return qualifying, qualifying & (since[:, :, None] < year_days)
 
 
 # --- a chunk of runs, and the entry point ------------------------------------
@@ -538,7 +542,10 @@ def simulate(plan: Plan, runs: int, seed: int, chunk_runs: int | None = None) ->
                     draw_hist=np.zeros((n_opt, n_headline, rpd + 1), dtype=np.int64),
                     draw_diff=np.zeros((n_opt, n_headline, 2 * rpd + 1), dtype=np.int64),
                     value_hist=np.zeros((n_opt, n_values, VALUE_BINS), dtype=np.int64),
-                    value_noise=np.zeros((n_opt, n_values, 3), dtype=np.int64))
+                    value_noise=np.zeros((n_opt, n_values, 3), dtype=np.int64),
+                    after_hist=np.zeros((n_opt, n_years, 2, AFTER_BINS), dtype=np.int64),
+                    after_noise=np.zeros((n_opt, n_years, 2, 3), dtype=np.int64),
+                    after_moments=np.zeros((n_opt, n_years, 7), dtype=np.int64))
     for start in range(0, runs, chunk_runs):
         total += simulate_chunk(gen, plan, opts, min(chunk_runs, runs - start))
     return total

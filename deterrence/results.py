@@ -20,6 +20,7 @@ import xarray as xr
 from deterrence import UserError, __version__, epistemic, outcomes, schema
 from deterrence.config import Config
 from deterrence.model import (
+    AFTER_NOISE_SCALE,
     AXES,
     DAY_COUNTS,
     EVENTS,
@@ -115,7 +116,7 @@ def build(config: Config, plan: Plan, tallies: Tallies, extra_attrs: dict | None
     nested = plan.runs_per_draw > 1 and tallies.draw_hist is not None
     if nested:
         data.update(_parameter_uncertainty(plan, tallies, grid_array, in_horizon))
-    data.update(_after_ceasefire(tallies, grid_array))
+    data.update(_after_ceasefire(tallies, grid_array, plan.runs_per_draw, nested))
     total, squares = moment_sums(tallies.moments)
     for c, o in enumerate(outcomes.counts()):
         scale = TRUCE_DAYS_UNIT if o.tally in DAY_COUNTS else 1.0
@@ -251,19 +252,52 @@ def _count_uncertainty(plan: Plan, tallies: Tallies, grid_array) -> dict:
     return data
 
 
-def _after_ceasefire(tallies: Tallies, grid_array) -> dict:
+def _after_ceasefire(tallies: Tallies, grid_array, runs_per_draw: int, nested: bool) -> dict:
     """The risk of a re-attack within y years of the first ceasefire, among
     runs whose ceasefire left y years of horizon: free of when the ceasefire
     came, so an option that delays it does not look safer (NaN where no run
-    qualifies)."""
-    qualifying = tallies.after_ceasefire[:, :, 0].astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = np.where(qualifying > 0, tallies.after_ceasefire[:, :, 1] / qualifying, np.nan)
-        se = np.sqrt(p * (1 - p) / qualifying)
+    qualifies). The pooled risk A / C and its paired difference to the
+    baseline, with errors over parameter draws (a ratio estimator's, from
+    the draws' products of counts); with the nested design, the debiased
+    quantiles over draws of each draw's conditional risk and of its
+    difference, and p_better on it (deterrence.epistemic.ratio_summary)."""
+    counts = tallies.after_ceasefire.astype(np.float64)
+    qualifying, reattacked = counts[..., 0], counts[..., 1]
     dims = AXES + ("years",)
-    return {"p_reattack_after_ceasefire": (dims, grid_array(p)),
-            "p_reattack_after_ceasefire_se": (dims, grid_array(se)),
-            "runs_after_ceasefire": (dims, grid_array(tallies.after_ceasefire[:, :, 0]))}
+    name = outcomes.AFTER_CEASEFIRE
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = np.where(qualifying > 0, reattacked / qualifying, np.nan)
+        diff = p - p[-1:]
+        data = {name: (dims, grid_array(p)), f"diff_{name}": (dims, grid_array(diff)),
+                "runs_after_ceasefire": (dims, grid_array(tallies.after_ceasefire[:, :, 0]))}
+        if tallies.after_moments is None:
+            data[f"{name}_se"] = (dims, grid_array(np.sqrt(p * (1 - p) / qualifying)))
+            return data
+        m = tallies.after_moments.astype(np.float64)
+        draws = tallies.runs // runs_per_draw
+        factor = draws / max(draws - 1, 1)
+        own = m[..., 0] - 2.0 * p * m[..., 1] + p * p * m[..., 2]       # sum over draws of (A - p C)^2
+        base, pb, cb = own[-1:], p[-1:], qualifying[-1:]
+        cross = m[..., 3] - pb * m[..., 4] - p * m[..., 5] + p * pb * m[..., 6]
+        se = np.sqrt(np.maximum(own, 0.0) * factor) / qualifying
+        diff_se = np.sqrt(np.maximum(own / qualifying**2 + base / cb**2 - 2.0 * cross / (qualifying * cb), 0.0)
+                          * factor)
+    data[f"{name}_se"] = (dims, grid_array(se))
+    data[f"diff_{name}_se"] = (dims, grid_array(np.where(np.isfinite(diff), diff_se, np.nan)))
+    if not nested or tallies.after_hist is None:
+        return data
+    _, noise = moment_sums(tallies.after_noise)
+    noise = noise / AFTER_NOISE_SCALE
+    q, q_se, _, _, _ = epistemic.ratio_summary(tallies.after_hist[:, :, 0], noise[:, :, 0])
+    dq, dq_se, below, below_se, _ = epistemic.ratio_summary(tallies.after_hist[:, :, 1], noise[:, :, 1])
+    qdims = dims + ("quantile",)
+    for key, values in ((f"{name}_q", q), (f"{name}_q_se", q_se), (f"diff_{name}_q", dq),
+                        (f"diff_{name}_q_se", dq_se)):
+        data[key] = (qdims, grid_array(values))
+    better = outcomes.outcome(name).better_name
+    data[better] = (dims, grid_array(below))
+    data[f"{better}_se"] = (dims, grid_array(below_se))
+    return data
 
 
 def _paired(tallies: Tallies, n: int, grid_array, in_horizon, runs_per_draw: int = 1) -> dict:

@@ -202,6 +202,12 @@ def _tally_damage(plan: Plan, t: Tallies, runs: int) -> str:
     qualifying, reattacked = t.after_ceasefire[..., 0], t.after_ceasefire[..., 1]
     if not ((reattacked <= qualifying).all() and (qualifying <= runs).all()):
         return "its after-ceasefire tally counts more runs than qualify"
+    if t.after_hist is not None:
+        draws = runs // plan.runs_per_draw
+        if not ((t.after_hist >= 0).all() and (t.after_hist.sum(axis=-1) == draws).all()):
+            return f"its after-ceasefire draw histograms do not hold its {draws} draws"
+        if (t.after_moments < 0).any() or (t.after_noise < 0).any():
+            return "its after-ceasefire products or noise are negative"
     return ""
 
 

@@ -257,7 +257,7 @@ def check_values(ds) -> None:
     # reading after the ceasefire where no run qualifies.
     defined = np.asarray(year_days(YEARS) <= horizon)
     for name in required_variables():
-        if name.startswith("p_reattack_after_ceasefire"):
+        if outcomes.AFTER_CEASEFIRE in name:
             continue
         finite = np.isfinite(ds[name].values)
         if "years" in ds[name].dims:

@@ -7,9 +7,12 @@ import numpy as np
 from deterrence.model import MAX_RUNS, VALUE_BIN_HALF, VALUE_BIN_K, VALUE_BINS, VALUE_NOISE_SCALE
 
 ARRAYS = ("hist", "moments", "paired", "after_ceasefire", "sensitivity", "sensitivity_runs", "draw_hist",
-          "draw_diff", "value_hist", "value_noise")
+          "draw_diff", "value_hist", "value_noise", "after_hist", "after_noise", "after_moments")
 # The arrays that count runs or draws (the moments hold sums of squares).
-COUNTS = ("hist", "after_ceasefire", "sensitivity", "sensitivity_runs", "draw_hist", "draw_diff", "value_hist")
+COUNTS = ("hist", "after_ceasefire", "sensitivity", "sensitivity_runs", "draw_hist", "draw_diff", "value_hist",
+          "after_hist")
+# The arrays of 32-bit limbs (at 1 and 2) kept carried.
+LIMBS = ("moments", "paired", "value_noise", "after_noise")
 INT32_MAX = 2**31 - 1
 
 
@@ -45,12 +48,25 @@ class Tallies:
     # within sums of squared deviations (model.VALUE_NOISE_SCALE units).
     value_hist: np.ndarray | None = None
     value_noise: np.ndarray | None = None
+    # (options, years, 2, model.AFTER_BINS): the draws by the bin of their
+    # re-attack risk within y years of the first ceasefire, then of its
+    # difference to the baseline (the last bin: undefined, no run
+    # qualified); (options, years, 2, 3) the limbs of the sums of the draws'
+    # noise variances (model.AFTER_NOISE_SCALE units); and (options, years,
+    # 7) the sums over draws of products of the draws' counts A (re-attacked)
+    # and C (qualifying) and the baseline's Ab, Cb: A^2, A C, C^2, A Ab,
+    # A Cb, C Ab, C Cb (the errors of the pooled risks over draws).
+    after_hist: np.ndarray | None = None
+    after_noise: np.ndarray | None = None
+    after_moments: np.ndarray | None = None
 
     def __post_init__(self):
-        carry(self.moments)
-        carry(self.paired)
-        if self.value_noise is not None:
-            carry(self.value_noise)
+        self._carry()
+
+    def _carry(self) -> None:
+        for name in LIMBS:
+            if getattr(self, name) is not None:
+                carry(getattr(self, name))
 
     def __iadd__(self, other: "Tallies") -> "Tallies":
         if self.runs + other.runs > MAX_RUNS:
@@ -60,10 +76,7 @@ class Tallies:
             mine = getattr(self, name)
             if mine is not None:
                 mine += getattr(other, name)
-        carry(self.moments)
-        carry(self.paired)
-        if self.value_noise is not None:
-            carry(self.value_noise)
+        self._carry()
         return self
 
     def __getstate__(self) -> dict:
@@ -142,3 +155,51 @@ def value_histograms(values: np.ndarray, runs_per_draw: int) -> tuple[np.ndarray
     noise[..., 1] = (within >> 32).sum(axis=0)
     noise[..., 2] = (within & 0xFFFFFFFF).sum(axis=0)
     return hist.reshape(n_opt, n_rows, VALUE_BINS), noise
+
+
+def after_histograms(reattacked: np.ndarray, qualifying: np.ndarray,
+                     runs_per_draw: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """From 0/1 arrays (runs, options, years) of the runs whose first
+    ceasefire left y years of horizon (``qualifying``, C) and of those
+    re-attacked within y years of it (``reattacked``, A): the per-draw
+    after-ceasefire tallies of ``Tallies`` (after_hist, after_noise,
+    after_moments), in NumPy, with the kernel's arithmetic in the kernel's
+    order (``kernels.close_after_draw``), so the same bits. The baseline is
+    the last option."""
+    from deterrence.model import AFTER_NOISE_SCALE, AFTER_SCALE, AFTER_UNDEFINED
+
+    n, n_opt, n_years = qualifying.shape
+    g = n // runs_per_draw
+
+    def per_draw(x):
+        return x.reshape(g, runs_per_draw, n_opt, n_years).astype(np.int64).sum(axis=1)
+
+    a, c = per_draw(reattacked), per_draw(qualifying)
+    ab, cb = a[:, -1:], c[:, -1:]
+    aa, ac = per_draw(reattacked & reattacked[:, -1:]), per_draw(reattacked & qualifying[:, -1:])
+    ca, cc = per_draw(qualifying & reattacked[:, -1:]), per_draw(qualifying & qualifying[:, -1:])
+    moments = np.stack([x.sum(axis=0) for x in (a * a, a * c, c * c, a * ab, a * cb, c * ab, c * cb)], axis=-1)
+    s = AFTER_SCALE
+    with np.errstate(invalid="ignore", divide="ignore"):
+        level = np.where(c > 0, (2 * s * a + c) // np.maximum(2 * c, 1) + s, AFTER_UNDEFINED)
+        both = (c > 0) & (cb > 0)
+        d = c * cb
+        diff = np.where(both, (2 * s * (a * cb - ab * c) + d) // np.maximum(2 * d, 1) + s, AFTER_UNDEFINED)
+        fa, fc, fab, fcb = (x.astype(np.float64) for x in (a, c, ab, cb))
+        level_noise = np.where(c >= 2, fa * (fc - fa) / (fc * fc * (fc - 1.0)), 0.0)
+        po, pb = fa / fc, fab / fcb
+        s_own = fa - fa * po
+        s_base = fab - fab * pb
+        s_cross = aa.astype(np.float64) - pb * ac - po * ca + po * pb * cc
+        v = s_own / (fc * (fc - 1.0)) + s_base / (fcb * (fcb - 1.0)) - 2.0 * s_cross / np.sqrt(
+            fc * (fc - 1.0) * fcb * (fcb - 1.0))
+        diff_noise = np.where((c >= 2) & (cb >= 2), np.maximum(v, 0.0), 0.0)
+    hist = np.zeros((n_opt * n_years * 2, AFTER_UNDEFINED + 1), dtype=np.int64)
+    bins = np.stack([level, diff], axis=-1).reshape(g, -1)
+    np.add.at(hist, (np.arange(n_opt * n_years * 2), bins), 1)
+    wide = (np.stack([np.where(c > 0, level_noise, 0.0), np.where(both, diff_noise, 0.0)], axis=-1)
+            * AFTER_NOISE_SCALE + 0.5).astype(np.int64)
+    noise = np.zeros((n_opt, n_years, 2, 3), dtype=np.int64)
+    noise[..., 1] = (wide >> 32).sum(axis=0)
+    noise[..., 2] = (wide & 0xFFFFFFFF).sum(axis=0)
+    return hist.reshape(n_opt, n_years, 2, -1), noise, moments

@@ -89,7 +89,8 @@ def test_war_and_after_ceasefire_readings(default_study):
     assert qualifying == int(o.first_ceasefire_day[:cfg.study.horizon_days - 730].sum())
     p = float(two.p_reattack_after_ceasefire)
     assert 0 < p < 1
-    assert float(two.p_reattack_after_ceasefire_se) == pytest.approx(np.sqrt(p * (1 - p) / qualifying))
+    # Runs of a draw share its parameters: the error over draws exceeds the runs' binomial one.
+    assert float(two.p_reattack_after_ceasefire_se) > np.sqrt(p * (1 - p) / qualifying)
 
 
 def test_every_declared_variable_is_built_with_its_words(default_study):

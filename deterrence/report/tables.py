@@ -248,7 +248,8 @@ def table(ds: xr.Dataset, year: int | None = None, wide: bool = False,
              f"{', '.join(means)}: mean totals per run over the {horizon}-day horizon (not daily means)"
              + (", days at war with the 90% parameter interval" if nested(ds) else ""),
              f"re-attack after ceasefire: within {year} year(s) of the first ceasefire (free of its timing)"
-             + ("; no parameter interval: it is not tallied per draw" if nested(ds) else "")]
+             + ("; no parameter interval in a result made before it was tallied per draw"
+                if nested(ds) and "p_reattack_after_ceasefire_q" not in ds.data_vars else "")]
     lines = [line for text in prose for line in _wrap(text, not wide)]
     every = options(ds)
     order = None if wide else [HEADLINE.index(c) for c in PRIORITY]
