@@ -384,7 +384,7 @@ def draw(ex: Explanation, path: Path, names: tuple[str, str] = ("A", "B")) -> Pa
     from matplotlib.colors import TwoSlopeNorm
     from matplotlib.patches import Rectangle
 
-    from deterrence.report import style
+    from deterrence import style
 
     if len(ex.parameters) < 2:
         raise UserError("--out: the figure needs at least two uncertain parameters")

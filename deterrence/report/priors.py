@@ -11,9 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from deterrence import UserError, fit, priors
+from deterrence import UserError, fit, priors, style
 from deterrence.model import PARAMETERS
-from deterrence.report import style
 
 UNITS = {p.name: p.unit for p in PARAMETERS}
 PPC_DAYS = (7, 30, 90)
