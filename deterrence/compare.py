@@ -41,7 +41,7 @@ import xarray as xr
 
 from deterrence import UserError, config, epistemic, kernels, outcomes, runner
 from deterrence.config import MAX_RUNS_PER_DRAW, Config, Option
-from deterrence.model import AXES, DAY_COUNTS, EVENTS, INDICATORS, TRUCE_DAYS_UNIT, VALUE_NOISE_SCALE, YEARS
+from deterrence.model import AXES, EVENTS, INDICATORS, VALUE_NOISE_SCALE, YEARS
 from deterrence.plan import Plan, make_plan, year_days
 from deterrence.replay import options_plan
 from deterrence.results import _mean_se
@@ -51,7 +51,7 @@ from deterrence.trace import parse_option
 HEADLINE = len(INDICATORS) * len(YEARS)          # indicator-at-year outcomes, i * len(YEARS) + y
 COUNTS = outcomes.paired_counts()                # violations, strikes, days at war: model.PAIRED_COUNTS
 # Each count's unit in the tallies (days at war in TRUCE_DAYS_UNIT).
-COUNT_SCALE = np.array([TRUCE_DAYS_UNIT if o.tally in DAY_COUNTS else 1.0 for o in COUNTS])
+COUNT_SCALE = np.array([o.scale for o in COUNTS])
 PAIR_BLOCK_RUNS = 50_000                         # runs per block of a study pair (about 1.4 MB each)
 
 

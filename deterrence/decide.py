@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deterrence import UserError, config, epistemic, experiment, replay, runner, sensitivity
+from deterrence import UserError, config, epistemic, experiment, outcomes, replay, runner, sensitivity
 from deterrence.config import Config, Option
 from deterrence.experiment import DRAWS
 from deterrence.model import AXES, PARAMETER_NAMES
@@ -66,8 +66,7 @@ def term(name: str, draws: replay.Draws) -> np.ndarray:
     if name == "strikes_per_1000":
         return draws.estimate("strikes") / 1000.0
     if name == "war_5y":
-        # No ceasefire yet, or re-attacked: disjoint, since a re-attack follows a ceasefire.
-        return 1.0 - draws.probability("ceasefire", 5) + draws.probability("reattack", 5)
+        return outcomes.war_probability(draws.probability("ceasefire", 5), draws.probability("reattack", 5))
     raise ValueError(f"decision term {name!r} has no value; add it to deterrence.decide.term")
 
 
