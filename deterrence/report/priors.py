@@ -1,6 +1,9 @@
-"""`deterrence priors`: every prior of a config as a table, the record's fits
-and, with an output folder, a CSV of the table and figures checking the fits
-against the record in seeds/.
+"""`deterrence priors`: every prior of a config as a table (or, with
+``--json``, as JSON), the record's fits and, with an output folder, a CSV of
+the table and figures checking the fits against the record in seeds/
+(posterior predictive checks drawn in ``deterrence.style``).
+`default_config` (the shipped default priors) is also what ``nowcast``
+reads.
 
 Not imported by `deterrence.report` itself: the fits it shows load scipy."""
 
