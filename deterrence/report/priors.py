@@ -271,7 +271,7 @@ def summary(f: fit.RecordFit, ppc) -> str:
              f"90% {shape * np.exp(-1.645 * t.se('shape')):.2f}-{shape * np.exp(1.645 * t.se('shape')):.2f}), "
              f"scale {scale:.1f} days (SE of log {t.se('scale'):.3f}, "
              f"90% {scale * np.exp(-1.645 * t.se('scale')):.0f}-{scale * np.exp(1.645 * t.se('scale')):.0f}); "
-             f"correlation of the logs {t.corr:+.2f}; {t.n} truces ({n_exact} exact, "
+             f"correlation of the logs {fit.signed(t.corr)}; {t.n} truces ({n_exact} exact, "
              f"{n_interval} interval-censored, {n_right} right-censored)",
              f"  median truce duration: record (Kaplan-Meier) {up:.0f} days with interval-censored "
              f"truces at their upper bound, {lo:.0f} days at their lower bound; fitted Weibull "
