@@ -9,7 +9,11 @@ Each method's module states only its method (``compare``, ``explain``,
 when" story (`story`) and the structural alternatives (`alternatives`) live
 in this package. A new analysis command is its module plus one row here::
 
-    Method("paired-table", "...", (Config(), Options()), run=_paired_table)
+    Method("paired-table", "the pair A, B as a table", _paired_table_flags, _paired_table)
+
+where ``_paired_table_flags(p)`` adds its flags (``add_options``,
+``add_runs_per_draw``, ``add_json``, ...) and ``_paired_table(args)``
+imports its module, runs it and prints (tests/test_methods.py shows one).
 
 The rows import their module when run, so ``deterrence --help`` loads no
 numba and no scipy."""
