@@ -34,12 +34,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from deterrence import UserError, epistemic, outcomes
+from deterrence import UserError, epistemic, experiment, outcomes
 from deterrence.config import Config, Option
 from deterrence.model import PARAMETER_NAMES
 
 DRAWS = 1000
-RUNS_PER_DRAW = 200           # when the config's study has 1 run per draw
 STRIKE_CUT = 0.05             # claim 2: a cut of strikes below this share of the baseline's is no deterrence
 MARGIN_DAYS = 0.01            # claims 1 and 3: a margin of 1% of the horizon, in days
 MARGIN_STRIKES = 0.025        # claim 2: a margin of 2.5% of the baseline's strikes
@@ -118,8 +117,8 @@ def evaluate(config: Config, draws: int = DRAWS, runs_per_draw: int | None = Non
     threads or a dask ``client`` (the same numbers for any)."""
     from deterrence import replay
 
-    n = runs_per_draw or (config.study.runs_per_draw if config.study.runs_per_draw > 1 else RUNS_PER_DRAW)
-    for what, value, least in (("--draws", draws, 20), ("--runs-per-draw", n, 2)):
+    n = experiment.runs_per_draw(config, runs_per_draw)
+    for what, value, least in (("--draws", draws, 20),):
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             raise UserError(f"{what} must be a whole number of at least {least}, got {value!r}")
     base = config.study.baseline

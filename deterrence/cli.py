@@ -2,14 +2,29 @@
 line and exit 2; nothing is left behind under the output's name."""
 
 import argparse
-import math
 import os
-import re
 import signal
 import sys
 from pathlib import Path
 
-from deterrence import UserError, __version__
+from deterrence import UserError, __version__, experiment
+from deterrence.arguments import (  # noqa: F401 (number, bounded, whole_number: the CLI's grammar, also from here)
+    JOBQUEUE_HELP,
+    MAX_WORKERS,
+    OUTCOME_HELP,
+    RUN_COUNT,
+    WORKER_COUNT,
+    Parser,
+    add_draws,
+    add_json,
+    add_options,
+    add_runs_per_draw,
+    add_workers,
+    bounded,
+    number,
+    whole_number,
+)
+from deterrence.methods import METHODS
 
 EXIT_CHECKPOINTED = 75  # EX_TEMPFAIL: stopped early with a checkpoint; rerun with --resume
 
@@ -76,7 +91,7 @@ def _report(args) -> int:
     if folder:
         sections, drawn = (), []
         if args.a is not None:
-            from deterrence.report import comparison
+            from deterrence.methods import story as comparison
 
             found = comparison.compare_options(comparison.load(args.result), args.a, args.b, args.draws,
                                                args.runs_per_draw, workers=args.workers)
@@ -181,93 +196,6 @@ def _checks_json(checks) -> str:
                        for c in checks], indent=2, default=float)
 
 
-def _compare(args) -> int:
-    from deterrence import compare
-
-    ds = compare.compare(args.config, args.a, args.b, args.config_b, runs=args.runs,
-                         runs_per_draw=args.runs_per_draw, workers=args.workers, outcome=args.outcome)
-    print(compare.to_json(ds) if args.json else compare.table(ds))
-    return 0
-
-
-def _trace(args) -> int:
-    from deterrence import study, trace
-
-    cfg = study.load_config(args.config)
-    run = trace.trace_run(cfg, args.run, trace.parse_option(args.a or "", cfg.study.baseline))
-    print(trace.to_json(run) if args.json else trace.story(run))
-    return 0
-
-
-def _sensitivity(args) -> int:
-    import time
-
-    from deterrence import clusters, results, sensitivity, study, trace
-
-    if args.out:
-        results.figure_path(args.out)
-    cfg = study.load_config(args.config)
-    if args.alone and args.b is not None:
-        raise UserError("--alone indexes option A's own outcome, --b its change against B; give one of them")
-    # One release more: the old spelling without --vs keeps its old meaning, A alone.
-    alone = args.alone or (args.b is None and "--option" in args.old_flags)
-    if alone and not args.alone:
-        print("deterrence: note: without --vs, --option indexes A alone, as before; with --a, a missing --b "
-              "means the baseline (give --alone for A alone)", file=sys.stderr)
-    option = trace.parse_option(args.a, cfg.study.baseline)
-    vs = None if alone else trace.parse_option(args.b or "", cfg.study.baseline, "--b")
-    given = dict(outcome=args.outcome, draws=args.draws, runs_per_draw=args.runs_per_draw, workers=args.workers)
-    start = time.perf_counter()
-    with clusters.backend(args.scheduler, args.workers, cfg.cluster, args.jobqueue_config).client() as client:
-        result = sensitivity.indices(cfg, option, vs, client=client, **given)
-    print(sensitivity.to_json(result) if args.json else sensitivity.table(result))
-    if args.out:
-        sensitivity.draw(result, Path(args.out))
-    print(f"{result.runs:,} runs in {time.perf_counter() - start:.1f} s"
-          + (f"; wrote {args.out}" if args.out else ""), file=sys.stderr)
-    return 0
-
-
-def _explain(args) -> int:
-    from deterrence import explain, results, study, trace
-
-    if args.out:
-        results.figure_path(args.out)
-    cfg = study.load_config(args.config)
-    option = trace.parse_option(args.a, cfg.study.baseline)
-    versus = trace.parse_option(args.b, cfg.study.baseline, "--b") if args.b is not None else None
-    given = {k: v for k, v in vars(args).items() if k in ("draws", "depth", "margin", "resamples") and v is not None}
-    found = explain.explain(cfg, option, versus, args.outcome, runs_per_draw=args.runs_per_draw, workers=args.workers,
-                            scheduler=args.scheduler, jobqueue_config=args.jobqueue_config,
-                            show_progress=not args.json, **given)
-    print(explain.to_json(found) if args.json else explain.table(found))
-    if args.out:
-        print(f"wrote {explain.draw(found, Path(args.out))}", file=sys.stderr)
-    return 0
-
-
-def _decide(args) -> int:
-    from deterrence import decide
-
-    if args.a is None and args.b is not None:
-        raise UserError("decide --b needs --a: give the pair --a A [--b B], or a list --options \"A;B;...\"")
-    if args.a is not None and args.options is not None:
-        raise UserError("decide takes a pair --a A [--b B] or a list --options \"A;B;...\", not both")
-    options = (args.a, args.b or "") if args.a is not None else args.options or "all"
-    found = decide.decide_source(args.source, options, args.draws, args.runs_per_draw,
-                                 args.workers, args.scheduler, args.jobqueue_config)
-    print(decide.to_json(found) if args.json else decide.table(found))
-    return 0
-
-
-def _claims(args) -> int:
-    from deterrence import claims, study
-
-    found = claims.evaluate(study.load_config(args.config), args.draws, args.runs_per_draw, args.workers)
-    print(claims.to_json(found) if args.json else claims.table(found))
-    return 0
-
-
 DESCRIPTION = """\
 Estimate, for each policy option (a European reassurance force's size and
 posture, when it deploys, US support, pressure on Russia), the risk that a
@@ -280,112 +208,9 @@ examples:
   deterrence COMMAND --help                      the options of one command"""
 
 
-JOBQUEUE_HELP = ("batch settings for --scheduler slurm|pbs and submit, in dask-jobqueue's schema (jobqueue: slurm: "
-                 "cores: ...; example: jobs/jobqueue.yaml), over the site's dask config and under the config's "
-                 "[cluster] table")
-
-
-# Numbers on the command line: ASCII digits only (int() and float() also
-# take other scripts' digits, such as "５"), optionally in the README's 1e6.
-NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
-# Local worker threads or processes a command may start.
-MAX_WORKERS = 1024
-
-
-def _shown(text: str) -> str:
-    return repr(text if len(text) <= 40 else text[:40] + "...")
-
-
-def number(text: str) -> float:
-    """A decimal option (--target-se, --margin) written in ASCII digits."""
-    if not (NUMBER.fullmatch(text.strip()) and math.isfinite(float(text))):
-        raise argparse.ArgumentTypeError(f"expected a finite number such as 0.002 in ASCII digits, "
-                                         f"got {_shown(text)}")
-    return float(text)
-
-
-def whole_number(text: str) -> int:
-    """An integer option in ASCII digits, also written as the README writes run counts (1e6)."""
-    text = text.strip()
-    if NUMBER.fullmatch(text) and text.lstrip("+-").isdigit() and len(text) <= 30:
-        return int(text)
-    value = float(text) if NUMBER.fullmatch(text) else math.nan
-    # Beyond 2**53 a float no longer holds every integer: write such numbers in digits.
-    if not (math.isfinite(value) and value == int(value) and abs(value) <= 2**53):
-        raise argparse.ArgumentTypeError(f"expected a whole number such as 20000 or 1e6 in ASCII digits, "
-                                         f"got {_shown(text)}")
-    return int(value)
-
-
-def bounded(low: int, high: int, why: str = ""):
-    """An argparse type: a whole number from ``low`` to ``high``, checked
-    before the command allocates or computes anything."""
-    def parse(text: str) -> int:
-        value = whole_number(text)
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"expected a whole number from {low:,} to {high:,}"
-                                             + (f" ({why})" if why else "") + f", got {_shown(text)}")
-        return value
-    return parse
-
-
-A_HELP = ('option A as axis=level pairs, e.g. "force_size=5000,posture=rear"; axes left out take the study\'s '
-          "baseline level")
-B_HELP = "option B, written the same way (default, or --b alone: the study's baseline)"
-OUTCOME_HELP = ("the measure: war_days (mean days at war over the horizon, the headline), strikes, violations, or "
-                "<event>_<years>y with the event ceasefire, deployed, reattack or tripwire (war: at war then, where "
-                "it applies) and the years 1, 2 or 5, e.g. reattack_2y")
-
-
-class Renamed(argparse.Action):
-    """A flag under its name and, for one release, its old names: an old
-    name still works, records itself in ``old_flags`` and prints a note."""
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        new = self.option_strings[0]
-        if option_string != new:
-            print(f"deterrence: note: {option_string} is now {new}; the old name works until the next release",
-                  file=sys.stderr)
-            namespace.old_flags = (*getattr(namespace, "old_flags", ()), option_string)
-        setattr(namespace, self.dest, values)
-
-
-def _old(names: tuple[str, ...]) -> str:
-    return f" (old name {', '.join(names)}: works until the next release)" if names else ""
-
-
-def add_options(p: argparse.ArgumentParser, a_required: bool = True, b: bool = True, old_a: tuple = (),
-                old_b: tuple = (), a_help: str = A_HELP, b_help: str = B_HELP) -> None:
-    """The option grammar of every command: --a A, and --b B (missing or
-    alone: the study's baseline); ``old_a``, ``old_b``: the flags they replace."""
-    p.set_defaults(old_flags=())
-    p.add_argument("--a", *old_a, required=a_required, metavar="A",
-                   action=Renamed, help=a_help + _old(old_a))
-    if b:
-        p.add_argument("--b", *old_b, nargs="?", const="", metavar="B", action=Renamed, help=b_help + _old(old_b))
-
-
-def add_json(p: argparse.ArgumentParser, what: str = "the table") -> None:
-    p.add_argument("--json", action="store_true", help=f"print {what} as JSON instead")
-
-
-class Parser(argparse.ArgumentParser):
-    """Usage mistakes print one line, like every other user mistake."""
-
-    def error(self, message: str):
-        self.exit(2, f"deterrence: error: {message} (see {self.prog} --help)\n")
-
-
 def parser() -> argparse.ArgumentParser:
     from deterrence.clusters import SYSTEMS
-    from deterrence.config import MAX_RUNS_PER_DRAW, MAX_SEED
-    from deterrence.model import MAX_RUNS
-    from deterrence.sensitivity import DRAWS, RUNS_PER_DRAW
-
-    run_count = bounded(1, MAX_RUNS, "the tallies stay exact up to there")
-    worker_count = bounded(1, MAX_WORKERS)
-    draw_count = bounded(1, MAX_RUNS)
-    per_draw = bounded(1, MAX_RUNS_PER_DRAW)
+    from deterrence.config import MAX_SEED
 
     p = Parser(prog="deterrence", description=DESCRIPTION, epilog=EXAMPLES,
                formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -393,10 +218,10 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
     run = sub.add_parser("run", help="run a study and write its result")
     run.add_argument("config", help="study config (TOML), e.g. configs/laptop.toml")
-    run.add_argument("--runs", type=run_count, help="runs per option (overrides study.runs)")
+    run.add_argument("--runs", type=RUN_COUNT, help="runs per option (overrides study.runs)")
     run.add_argument("--seed", type=bounded(0, MAX_SEED), help="study seed (overrides study.seed)")
     run.add_argument("--out", help="result path ending in .nc or .zarr (default results/NAME.nc)")
-    run.add_argument("--workers", type=worker_count, help="local worker threads (default: all cores)")
+    run.add_argument("--workers", type=WORKER_COUNT, help="local worker threads (default: all cores)")
     run.add_argument("--overwrite", action="store_true", help="replace an existing result")
     run.add_argument("--scheduler", help="local (dask processes), slurm, pbs, mpi or a scheduler "
                                          "address such as tcp://host:8786 (default: local threads)")
@@ -405,7 +230,7 @@ def parser() -> argparse.ArgumentParser:
                                                      "Monte Carlo error is below this (e.g. 0.002); with "
                                                      "study.runs_per_draw > 1 also the errors of the 2-year "
                                                      "re-attack's parameter quantiles and p_better")
-    run.add_argument("--max-runs", type=run_count,
+    run.add_argument("--max-runs", type=RUN_COUNT,
                      help="cap on runs per option for --target-se (default study.runs)")
     run.add_argument("--jobqueue-config", help=JOBQUEUE_HELP)
     run.add_argument("--outcome", help="read the effects table on this measure alone (default: days at war, then "
@@ -439,10 +264,10 @@ def parser() -> argparse.ArgumentParser:
                 a_help='with --out: add a section explaining option A (axis=level pairs, e.g. '
                        '"force_size=5000,posture=rear") against B: where each does better, what is worth learning, '
                        "one history of each kind (under a minute on the laptop config on two cores)")
-    rep.add_argument("--draws", type=draw_count, help="parameter draws for --a (default 2000)")
-    rep.add_argument("--runs-per-draw", type=per_draw,
-                     help="runs per draw for --a, even (default: the study's runs_per_draw, or 200 if 1)")
-    rep.add_argument("--workers", type=worker_count, help="local worker threads for --a (default: all cores)")
+    add_draws(rep, f"parameter draws for --a (default {experiment.DRAWS})")
+    add_runs_per_draw(rep, "runs per draw for --a, even (default: the study's runs_per_draw, or "
+                           f"{experiment.RUNS_PER_DRAW} if 1)")
+    add_workers(rep, "local worker threads for --a (default: all cores)")
     add_json(rep, "the tables")
     rep.set_defaults(func=_report)
     pri = sub.add_parser("priors", help="the priors, fitted from the record in seeds/, with checks")
@@ -466,101 +291,8 @@ def parser() -> argparse.ArgumentParser:
     now.add_argument("--age", type=whole_number,
                      help="days the truce has held (default: to the end of the last counted day)")
     now.set_defaults(func=_nowcast)
-    tra = sub.add_parser("trace", help="one run's story: its draws, events and totals, as the kernel simulated it")
-    tra.add_argument("config", help="study config (TOML): its seed, horizon, priors and [model] choices")
-    tra.add_argument("--run", type=bounded(0, MAX_RUNS - 1), required=True,
-                     help="run index, 0 to 2**32 - 2 (any index replays; the study's result holds those below "
-                          "study.runs)")
-    add_options(tra, a_required=False, b=False, old_a=("--option",), a_help=A_HELP + " (default: the baseline)")
-    add_json(tra, "the trace")
-    tra.set_defaults(func=_trace)
-    sen = sub.add_parser("sensitivity", help="first- and total-order Sobol indices of an option's expected "
-                                             "outcome over the uncertain parameters")
-    sen.add_argument("config", help="study config (TOML): its seed, priors and [model] choices")
-    add_options(sen, old_a=("--option",), old_b=("--vs",),
-                b_help="index A's paired effect against option B, written as A (default, or --b alone: the "
-                       "study's baseline)")
-    sen.add_argument("--alone", action="store_true", help="index option A's own outcome, not its change against B")
-    sen.add_argument("--outcome", default="war_days", help=OUTCOME_HELP + " (default war_days)")
-    sen.add_argument("--draws", type=draw_count, default=DRAWS,
-                     help="base parameter draws N of the Saltelli design: N x (parameters + 3) rows "
-                          "(default %(default)s)")
-    sen.add_argument("--runs-per-draw", type=per_draw, default=RUNS_PER_DRAW,
-                     help="runs per design row (default %(default)s)")
-    sen.add_argument("--workers", type=worker_count, help="local worker threads (default: all cores)")
-    sen.add_argument("--scheduler", help="local, slurm, pbs, mpi or a scheduler address (default: local threads)")
-    sen.add_argument("--jobqueue-config", help=JOBQUEUE_HELP)
-    add_json(sen, "the indices")
-    sen.add_argument("--out", help="bar figure (.png, .pdf or .svg) of the leading indices with their intervals")
-    sen.set_defaults(func=_sensitivity)
-    exp = sub.add_parser("explain", help="the regions of parameter space where option A does worse than B")
-    exp.add_argument("config", help="study config (TOML): its seed, priors and [model] choices")
-    add_options(exp, old_a=("--option",), old_b=("--vs",))
-    exp.add_argument("--outcome", default="war_days", help=OUTCOME_HELP + " (default war_days)")
-    exp.add_argument("--draws", type=draw_count,
-                     help="parameter draws (default 2000: on the laptop config, with its 500 runs per draw, "
-                          "about 20 s on two cores once the kernel is compiled)")
-    exp.add_argument("--runs-per-draw", type=per_draw,
-                     help="runs per draw, even (default: the config's study.runs_per_draw, or 200 if it is 1)")
-    exp.add_argument("--depth", type=bounded(1, 16, "the boxes double with each level"),
-                     help="depth of the box tree (default 2)")
-    exp.add_argument("--resamples", type=bounded(1, 10_000),
-                     help="refits on random halves of the draws, for the boxes' stability (default 20)")
-    exp.add_argument("--margin", type=number,
-                     help="a draw where A and B differ by at most this much counts as the same, in the "
-                          "outcome's unit (default 0.01 of a probability; 1%% of the horizon for days at war)")
-    exp.add_argument("--workers", type=worker_count, help="local worker threads, or dask workers with "
-                                                          "--scheduler local (default: all cores)")
-    exp.add_argument("--scheduler", help="as for deterrence run: local, slurm, pbs, mpi or an address "
-                                         "tcp://host:8786 (default: local threads)")
-    exp.add_argument("--jobqueue-config", help=JOBQUEUE_HELP)
-    add_json(exp, "the boxes")
-    exp.add_argument("--out", help="figure (PNG): the draws in the top box's two parameters, the box drawn")
-    exp.set_defaults(func=_explain)
-    com = sub.add_parser("compare", help="paired difference A - B of two options, or of one option under two "
-                                         "configs, on the same runs")
-    com.add_argument("config", help="study config (TOML) of A (and of B without --config-b)")
-    add_options(com, b_help="option B, written the same way (default, or --b alone: the study's baseline; "
-                            "with --config-b: A)")
-    com.add_argument("--config-b", help="study config of B (same seed, horizon and runs per draw; a structural "
-                                        "choice or prior apart): the runs pair by index")
-    com.add_argument("--runs", type=run_count, help="runs (default study.runs of CONFIG)")
-    com.add_argument("--runs-per-draw", type=per_draw,
-                     help="runs per parameter draw (default study.runs_per_draw); above 1 gives the parameter "
-                          "interval and p_better")
-    com.add_argument("--workers", type=worker_count, help="local worker threads (default: all cores)")
-    com.add_argument("--outcome", help="show this measure only (default: every outcome); " + OUTCOME_HELP)
-    add_json(com, "the result")
-    com.set_defaults(func=_compare)
-    dec = sub.add_parser("decide", help="expected loss and regret of options, the value of (partial) perfect "
-                                        "information, switching values")
-    dec.add_argument("source", metavar="RESULT_OR_CONFIG",
-                     help="a study config (TOML), or a result (.nc, .zarr) whose config is replayed")
-    dec.add_argument("--draws", type=draw_count,
-                     help="parameter draws (default 2000: on the laptop config, with its 500 runs per draw, a "
-                          "few seconds for two options and 10 s or more for its 48 on two cores, once the kernel "
-                          "is compiled)")
-    dec.add_argument("--runs-per-draw", type=per_draw,
-                     help="runs per draw, even (default: the config's study.runs_per_draw, or 200 if it is 1)")
-    add_options(dec, a_required=False, a_help="decide between the pair A and B (as --options \"A;B\"); " + A_HELP)
-    dec.add_argument("--options", help='"all" (the grid; the default) or a list of options as axis=level pairs '
-                                       'separated by ";", e.g. "force_size=5000;force_size=0,leverage=assets_and_aid"')
-    dec.add_argument("--workers", type=worker_count, help="local worker threads (default: all cores)")
-    dec.add_argument("--scheduler", help="as for run: local, slurm, pbs, mpi or a scheduler address")
-    dec.add_argument("--jobqueue-config", help=JOBQUEUE_HELP)
-    add_json(dec, "the decision")
-    dec.set_defaults(func=_decide)
-    cla = sub.add_parser("claims", help="the debate's three claims as quantities: the share of parameter draws "
-                                        "under which each holds, fails or is undecided; the force's effect in "
-                                        "its veto and deterrence parts")
-    cla.add_argument("config", help="study config (TOML): its seed, priors and [model] choices")
-    cla.add_argument("--draws", type=draw_count, default=1000,
-                     help="parameter draws (default %(default)s; about a minute on two cores)")
-    cla.add_argument("--runs-per-draw", type=per_draw,
-                     help="runs per draw, even (default: the config's study.runs_per_draw, or 200 if it is 1)")
-    cla.add_argument("--workers", type=worker_count, help="local worker threads (default: all cores)")
-    cla.add_argument("--json", action="store_true", help="print the claims as a JSON object")
-    cla.set_defaults(func=_claims)
+    for method in METHODS:
+        method.add_to(sub)
     return p
 
 

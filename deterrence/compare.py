@@ -41,46 +41,47 @@ import xarray as xr
 
 from deterrence import UserError, config, epistemic, kernels, outcomes, runner
 from deterrence.config import MAX_RUNS_PER_DRAW, Config, Option
-from deterrence.model import AXES, DAY_COUNTS, INDICATORS, TRUCE_DAYS_UNIT, VALUE_NOISE_SCALE, YEARS
+from deterrence.model import AXES, EVENTS, INDICATORS, VALUE_NOISE_SCALE, YEARS
 from deterrence.plan import Plan, make_plan, year_days
 from deterrence.replay import options_plan
 from deterrence.results import _mean_se
-from deterrence.tallies import carry, moment_sums, value_histograms
+from deterrence.tallies import Tallies, moment_sums, value_histograms
 from deterrence.trace import parse_option
 
 HEADLINE = len(INDICATORS) * len(YEARS)          # indicator-at-year outcomes, i * len(YEARS) + y
 COUNTS = outcomes.paired_counts()                # violations, strikes, days at war: model.PAIRED_COUNTS
 # Each count's unit in the tallies (days at war in TRUCE_DAYS_UNIT).
-COUNT_SCALE = np.array([TRUCE_DAYS_UNIT if o.tally in DAY_COUNTS else 1.0 for o in COUNTS])
+COUNT_SCALE = np.array([o.scale for o in COUNTS])
 PAIR_BLOCK_RUNS = 50_000                         # runs per block of a study pair (about 1.4 MB each)
 
 
 @dataclass
 class Pair:
-    """Integer tallies of A and B on the same runs: the draws by runs with
-    each headline event within each year (2: A then B, HEADLINE,
-    runs_per_draw + 1), by the difference of those numbers (HEADLINE,
+    """A and B on the same runs, as the tallies of a study whose kernel rows
+    are A then B (``tallies.Tallies``: its exact sums, carries and limits),
+    read on A's paired differences: the draws by runs with each headline
+    event within each year (``draw_hist``: 2, HEADLINE, runs_per_draw + 1),
+    by the difference of those numbers (``draw_diff``: HEADLINE,
     2 runs_per_draw + 1, offset runs_per_draw), the moments of the per-run
-    differences A - B (HEADLINE + counts, 3: sum and 32-bit halves of the
-    sum of squares, as ``Tallies.paired``), the sums of the paired
-    counts of A and B (2, counts), and the draws by the bin of A's draw
-    mean of each paired count and of A - B, with their within-draw sums of
-    squares (``Tallies.value_hist`` and ``value_noise``, rows 2 * counts)."""
-    runs: int
-    runs_per_draw: int
-    draw_hist: np.ndarray
-    draw_diff: np.ndarray
-    paired: np.ndarray
-    count_sums: np.ndarray
-    value_hist: np.ndarray
-    value_noise: np.ndarray
+    differences A - B (``paired``: HEADLINE + counts, 3), the sums of the
+    paired counts of A and B (``count_sums``: 2, counts), and the draws by
+    the bin of A's draw mean of each paired count and of A - B, with their
+    within-draw sums of squares (``value_hist``, ``value_noise``). The
+    tallies' moments hold the paired counts only (outcomes.paired_counts());
+    a pairing of two studies run by run tallies no day histograms."""
+    tallies: Tallies
+
+    runs = property(lambda self: self.tallies.runs)
+    runs_per_draw = property(lambda self: self.tallies.draw_hist.shape[-1] - 1)
+    draw_hist = property(lambda self: self.tallies.draw_hist)
+    draw_diff = property(lambda self: self.tallies.draw_diff[0])
+    paired = property(lambda self: self.tallies.paired[0])
+    count_sums = property(lambda self: self.tallies.moments[:, :, 0])
+    value_hist = property(lambda self: self.tallies.value_hist[0])
+    value_noise = property(lambda self: self.tallies.value_noise[0])
 
     def __iadd__(self, other: "Pair") -> "Pair":
-        self.runs += other.runs
-        for name in ("draw_hist", "draw_diff", "paired", "count_sums", "value_hist", "value_noise"):
-            getattr(self, name).__iadd__(getattr(other, name))
-        carry(self.paired)
-        carry(self.value_noise)
+        self.tallies += other.tallies
         return self
 
 
@@ -208,8 +209,7 @@ def option_pair(cfg: Config, a: Option, b: Option, workers: int | None = None,
     t = runner.run_local(plan, workers=workers, show_progress=show_progress)
     # Kernel rows: the one grid option, then the baseline.
     columns = [outcomes.counts().index(o) for o in COUNTS]
-    return Pair(t.runs, plan.runs_per_draw, t.draw_hist.copy(), t.draw_diff[0].copy(), t.paired[0].copy(),
-                t.moments[:, columns, 0].copy(), t.value_hist[0].copy(), t.value_noise[0].copy())
+    return Pair(dataclasses.replace(t, moments=t.moments[:, columns]))
 
 
 def study_pair(cfg_a: Config, a: Option, cfg_b: Config, b: Option, workers: int | None = None,
@@ -261,15 +261,23 @@ def pair_of_runs(n: int, flags_a: np.ndarray, flags_b: np.ndarray, counts_a: np.
     within = [f.reshape(runs // n, n, -1).sum(axis=1) for f in (flags_a, flags_b)]
     draw_hist = np.stack([_histograms(k, n + 1) for k in within])
     draw_diff = _histograms(within[0] - within[1] + n, 2 * n + 1)
-    d = np.concatenate([flags_a - flags_b, counts_a - counts_b], axis=1)
-    square = d * d      # |d| <= MAX_COUNT: the square fits int64
-    paired = np.stack([d.sum(axis=0), (square >> 32).sum(axis=0), (square & 0xFFFFFFFF).sum(axis=0)], axis=1)
-    carry(paired)
+    paired = _moments(np.concatenate([flags_a - flags_b, counts_a - counts_b], axis=1))
     # As the kernel: the counts in their units (days at war in days), then A - B.
     a, b = counts_a * COUNT_SCALE, counts_b * COUNT_SCALE
     value_hist, value_noise = value_histograms(np.concatenate([a, a - b], axis=1)[:, None, :], n)
-    return Pair(runs, n, draw_hist, draw_diff, paired, np.stack([counts_a.sum(axis=0), counts_b.sum(axis=0)]),
-                value_hist[0], value_noise[0])
+    # No day histograms: a replay of runs returns each run's flags at the years, not its days.
+    return Pair(Tallies(runs, hist=np.zeros((2, len(EVENTS), 0), dtype=np.int64),
+                        moments=np.stack([_moments(counts_a), _moments(counts_b)]), paired=paired[None],
+                        after_ceasefire=np.zeros((2, 0, 2), dtype=np.int64), draw_hist=draw_hist,
+                        draw_diff=draw_diff[None], value_hist=value_hist, value_noise=value_noise))
+
+
+def _moments(values: np.ndarray) -> np.ndarray:
+    """(columns, 3): the sum of each column of ``values`` (runs, columns) and
+    the 32-bit halves of its sum of squares, as ``Tallies.moments`` (each
+    |value| at most model.MAX_COUNT, so each square fits int64)."""
+    square = values * values
+    return np.stack([values.sum(axis=0), (square >> 32).sum(axis=0), (square & 0xFFFFFFFF).sum(axis=0)], axis=1)
 
 
 def _histograms(k: np.ndarray, bins: int) -> np.ndarray:

@@ -38,8 +38,9 @@ from pathlib import Path
 
 import numpy as np
 
-from deterrence import UserError, config, epistemic, replay, runner, sensitivity
+from deterrence import UserError, config, epistemic, experiment, outcomes, replay, runner, sensitivity
 from deterrence.config import Config, Option
+from deterrence.experiment import DRAWS
 from deterrence.model import AXES, PARAMETER_NAMES
 from deterrence.trace import parse_option
 
@@ -50,8 +51,6 @@ SWITCH_RANGE = (0.01, 0.99)
 SWITCH_GRID = 197
 # Defaults as `deterrence explain`'s: parameter draws, and runs per draw
 # where the config's study has 1.
-DRAWS = 2000
-RUNS_PER_DRAW = 200
 MIN_DRAWS = 20
 
 
@@ -67,8 +66,7 @@ def term(name: str, draws: replay.Draws) -> np.ndarray:
     if name == "strikes_per_1000":
         return draws.estimate("strikes") / 1000.0
     if name == "war_5y":
-        # No ceasefire yet, or re-attacked: disjoint, since a re-attack follows a ceasefire.
-        return 1.0 - draws.probability("ceasefire", 5) + draws.probability("reattack", 5)
+        return outcomes.war_probability(draws.probability("ceasefire", 5), draws.probability("reattack", 5))
     raise ValueError(f"decision term {name!r} has no value; add it to deterrence.decide.term")
 
 
@@ -257,10 +255,7 @@ def decide(cfg: Config, options: list[Option], draws: int = DRAWS, runs_per_draw
     """Replay ``draws`` parameter draws of ``options`` with ``runs_per_draw``
     runs each (default the config's study.runs_per_draw, or RUNS_PER_DRAW
     if that is 1) and weigh them into a decision."""
-    n = runs_per_draw or (cfg.study.runs_per_draw if cfg.study.runs_per_draw > 1 else RUNS_PER_DRAW)
-    if n < 2 or n % 2:
-        raise UserError(f"--runs-per-draw must be even and at least 2 (each draw's runs are split in two halves "
-                        f"to correct the noise bias), got {n}; try --runs-per-draw {max(2, n + n % 2)}")
+    n = experiment.runs_per_draw(cfg, runs_per_draw)
     if draws < MIN_DRAWS:
         raise UserError(f"--draws must be at least {MIN_DRAWS} (the regressions need them), got {draws}")
     if len(options) < 2:

@@ -35,15 +35,14 @@ from pathlib import Path
 
 import numpy as np
 
-from deterrence import UserError, epistemic, outcomes
+from deterrence import UserError, epistemic, experiment, outcomes
 from deterrence.config import Config, Option
+from deterrence.experiment import DRAWS
 from deterrence.model import PARAMETERS
 from deterrence.outcomes import outcome as declared_outcome
 from deterrence.replay import halves as replay_halves
 from deterrence.runner import default_workers, tqdm
 
-DRAWS = 2000             # default parameter draws
-RUNS_PER_DRAW = 200      # default runs per draw when the config's study has 1
 DEPTH = 2                # default depth of the box tree
 MARGIN = 0.01            # default margin: an effect within it is "the same" (a share: of a probability,
                          # or of the horizon for days at war, or of B's mean for another count)
@@ -159,8 +158,8 @@ def explain(config: Config, option: Option, versus: Option | None = None, outcom
     versus = versus or config.study.baseline
     if option == versus:
         raise UserError("--a and --b are the same option; compare two different options")
-    n = runs_per_draw or (config.study.runs_per_draw if config.study.runs_per_draw > 1 else RUNS_PER_DRAW)
-    for what, value, least in (("--draws", draws, MIN_DRAWS), ("--runs-per-draw", n, 2), ("--depth", depth, 1),
+    n = experiment.runs_per_draw(config, runs_per_draw)
+    for what, value, least in (("--draws", draws, MIN_DRAWS), ("--depth", depth, 1),
                                ("--resamples", resamples, 1)):
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             raise UserError(f"{what} must be a whole number of at least {least}, got {value!r}")
@@ -384,7 +383,7 @@ def draw(ex: Explanation, path: Path, names: tuple[str, str] = ("A", "B")) -> Pa
     from matplotlib.colors import TwoSlopeNorm
     from matplotlib.patches import Rectangle
 
-    from deterrence.report import style
+    from deterrence import style
 
     if len(ex.parameters) < 2:
         raise UserError("--out: the figure needs at least two uncertain parameters")

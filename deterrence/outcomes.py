@@ -10,7 +10,7 @@ deterrence.outcomes`` prints it) are all read from here.
 
 from dataclasses import dataclass
 
-from deterrence.model import COUNTS, EVENTS, INDICATORS, PAIRED_COUNTS
+from deterrence.model import COUNTS, DAY_COUNTS, EVENTS, INDICATORS, PAIRED_COUNTS, TRUCE_DAYS_UNIT
 
 # Kinds of outcome.
 EVENT = "event"      # a day histogram, read as the probability that it happens within the given years
@@ -43,6 +43,13 @@ class Outcome:
     tally: str = ""
     paired: bool = False
     better: str = NEITHER
+
+    @property
+    def scale(self) -> float:
+        """The value of one unit of the tally: days (truce days, days at
+        war) are tallied as integers in model.TRUCE_DAYS_UNIT; every other
+        tally counts itself. A tally times its scale is in ``unit``."""
+        return TRUCE_DAYS_UNIT if self.tally in DAY_COUNTS else 1.0
 
     @property
     def meaning(self) -> str:
@@ -196,6 +203,18 @@ OPTIONAL_VARIABLES = (
     *(f"{prefix}{o.name}_q{se}" for o in OUTCOMES if o.kind == DERIVED and o.paired
       for prefix in ("", "diff_") for se in ("", "_se")),
     *(f"{o.better_name}{se}" for o in OUTCOMES if o.paired and o.better for se in ("", "_se")))
+
+
+
+
+def war_probability(p_ceasefire, p_reattack):
+    """The derived state ``war`` at y years from the two event readings at
+    y years: no ceasefire yet, or re-attacked. The events are disjoint (a
+    re-attack can only follow a ceasefire), so the probabilities add
+    exactly. The one derivation of being at war from the events: the
+    result's ``p_war`` and the decision's ``war_5y`` term read it (the
+    kernel tallies the state itself per draw)."""
+    return 1.0 - p_ceasefire + p_reattack
 
 
 # The parameters that reach one count alone, by the model's structure:

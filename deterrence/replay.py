@@ -25,13 +25,11 @@ from deterrence.config import Config, Option
 from deterrence.model import (
     AXES,
     COUNTS,
-    DAY_COUNTS,
     EVENTS,
     INDICATORS,
     MAX_RUNS,
     PAIRED_COUNTS,
     PARAMETER_NAMES,
-    TRUCE_DAYS_UNIT,
     YEARS,
 )
 from deterrence.plan import Plan, encode_options, make_plan
@@ -82,8 +80,8 @@ class Draws:
         name, years = outcomes.parse_measure(key, states=False)
         if years is not None:
             return self.within[:, :, event_index(name), YEARS.index(years)], 1.0
-        tally = outcomes.outcome(name).tally
-        return self.counts[:, :, PAIRED_COUNTS.index(tally)], TRUCE_DAYS_UNIT if tally in DAY_COUNTS else 1.0
+        o = outcomes.outcome(name)
+        return self.counts[:, :, PAIRED_COUNTS.index(o.tally)], o.scale
 
     def estimate(self, key: str) -> np.ndarray:
         """(draws, options): each draw's estimate of the measure ``key`` given

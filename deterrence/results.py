@@ -22,7 +22,6 @@ from deterrence.config import Config
 from deterrence.model import (
     AFTER_NOISE_SCALE,
     AXES,
-    DAY_COUNTS,
     EVENTS,
     INDICATORS,
     PAIRED_COUNTS,
@@ -119,7 +118,7 @@ def build(config: Config, plan: Plan, tallies: Tallies, extra_attrs: dict | None
     data.update(_after_ceasefire(tallies, grid_array, plan.runs_per_draw, nested))
     total, squares = moment_sums(tallies.moments)
     for c, o in enumerate(outcomes.counts()):
-        scale = TRUCE_DAYS_UNIT if o.tally in DAY_COUNTS else 1.0
+        scale = o.scale
         s, sq = total[:, c] * scale, squares[:, c] * scale * scale
         mean, se = _mean_se(s, sq, n)
         if nested:
@@ -183,7 +182,7 @@ def _war_or_peace(data: dict, n: int) -> dict:
     probabilities add exactly; the kernel tallies the state per draw, which
     gives its parameter interval and, with the nested design, its error)."""
     dims = data["p_ceasefire"][0]
-    p_war = 1.0 - data["p_ceasefire"][1] + data["p_reattack"][1]
+    p_war = outcomes.war_probability(data["p_ceasefire"][1], data["p_reattack"][1])
     return {"p_war": (dims, p_war), "p_war_se": (dims, np.sqrt(p_war * (1 - p_war) / n))}
 
 
@@ -316,7 +315,7 @@ def _paired(tallies: Tallies, n: int, grid_array, in_horizon, runs_per_draw: int
     # The paired counts follow the indicators, in the order of model.PAIRED_COUNTS.
     for k, o in enumerate(outcomes.paired_counts()):
         col = len(INDICATORS) * n_years + k
-        scale = TRUCE_DAYS_UNIT if o.tally in DAY_COUNTS else 1.0
+        scale = o.scale
         data[f"diff_mean_{o.name}"] = (AXES, grid_array(mean[:, col] * scale))
         data[f"diff_mean_{o.name}_se"] = (AXES, grid_array(se[:, col] * scale * np.sqrt(runs_per_draw)))
     return data

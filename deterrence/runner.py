@@ -1,8 +1,12 @@
-"""Compute a study's blocks of runs on local threads or a Dask client, with
-checkpoints, resume, preemption and ``--target-se``.
+"""Compute a study's blocks of runs on local threads (`run_local`) or on a
+Dask client (`run_dask`; the client comes from ``clusters.backend``), with
+checkpoints, resume, preemption and ``--target-se``; also the pieces the
+replays share: a kernel fault in words (`fault_message`), the default
+worker count and the progress bar.
 
-The runner knows nothing of the model's equations: it hands the plan to the
-kernel and adds the tallies it returns.
+The runner knows nothing of the model's equations: it hands the plan's
+kernel tuple (``plan.kernel``) to the kernel and adds the tallies it returns
+(``tallies.Tallies``, exact integer sums in a fixed order).
 """
 
 import hashlib

@@ -299,7 +299,7 @@ def shown(result: Indices, top: int = 12) -> list[int]:
 def draw(result: Indices, path: Path, top: int = 12) -> Path:
     """A bar figure of the ``top`` parameters' ST and S1 with their
     intervals, those told apart from noise only (`Indices.distinct`)."""
-    from deterrence.report import style
+    from deterrence import style
 
     order = shown(result, top)[::-1]
     y = np.arange(len(order))

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from deterrence import outcomes
@@ -154,3 +155,15 @@ def test_reach_only_names_real_parameters():
     assert not outcomes.reaches("intercept.air_defense", "reattack") and outcomes.reaches("intercept.isr_c2", "strikes")
     assert not outcomes.reaches("mu_war", "strikes") and not outcomes.reaches("sigma_war", "war_days")
     assert all(outcomes.reaches("lambda_c0", o.name) for o in OUTCOMES)
+
+
+def test_each_count_declares_its_scale_and_war_is_derived_once():
+    """A tally times its outcome's scale is in the outcome's unit (days tallied in TRUCE_DAYS_UNIT);
+    being at war is derived from the two events by one function, exactly."""
+    from deterrence.model import DAY_COUNTS, TRUCE_DAYS_UNIT
+
+    for o in outcomes.counts():
+        assert o.scale == (TRUCE_DAYS_UNIT if o.tally in DAY_COUNTS else 1.0)
+        assert o.unit == ("days" if o.tally in DAY_COUNTS else "1")
+    assert outcomes.war_probability(0.75, 0.25) == 0.5
+    assert outcomes.war_probability(np.array([1.0, 0.0]), np.array([0.0, 0.0])).tolist() == [0.0, 1.0]

@@ -48,3 +48,11 @@ def test_docs_list_every_prior_with_its_source():
     rows = table.strip().splitlines()[2:]
     assert [re.match(r"\| `([^`]+)`", r).group(1) for r in rows] == list(PARAMETER_NAMES)
     assert all(r.rstrip(" |").rsplit("|", 1)[1].strip() for r in rows)
+
+
+def test_a_correlation_that_rounds_to_zero_prints_without_a_minus():
+    """Provenance and the prior report print a rounded zero as +0.00 (its sign differs between machines)."""
+    from deterrence import fit
+
+    assert fit.signed(-0.004) == fit.signed(0.0) == fit.signed(-0.0) == "+0.00"
+    assert fit.signed(-0.006) == "-0.01" and fit.signed(0.25) == "+0.25"

@@ -64,7 +64,7 @@ def _limits(ds: xr.Dataset) -> str:
     if nested(ds):
         text = ("These numbers are only as good as the model and its priors. The parameter intervals show "
                 "what the priors leave unknown, not what the model leaves out (its structural choices; "
-                "`python -m deterrence.report.alternatives` reruns the headline numbers under each), and "
+                "`python -m deterrence.methods.alternatives` reruns the headline numbers under each), and "
                 "the priors are partly judgment")
     else:
         text = ("These numbers are only as good as the model and its priors. The ± figures are simulation "

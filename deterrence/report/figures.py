@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from deterrence import style
 from deterrence.model import AXES, PARAMETERS
 from deterrence.outcomes import outcome, sensitivity_label
-from deterrence.report import effects, style
+from deterrence.report import effects
 from deterrence.report.grid import (
     AXIS_WORDS,
     HIGH,

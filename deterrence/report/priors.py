@@ -1,6 +1,9 @@
-"""`deterrence priors`: every prior of a config as a table, the record's fits
-and, with an output folder, a CSV of the table and figures checking the fits
-against the record in seeds/.
+"""`deterrence priors`: every prior of a config as a table (or, with
+``--json``, as JSON), the record's fits and, with an output folder, a CSV of
+the table and figures checking the fits against the record in seeds/
+(posterior predictive checks drawn in ``deterrence.style``).
+`default_config` (the shipped default priors) is also what ``nowcast``
+reads.
 
 Not imported by `deterrence.report` itself: the fits it shows load scipy."""
 
@@ -11,9 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from deterrence import UserError, fit, priors
+from deterrence import UserError, fit, priors, style
 from deterrence.model import PARAMETERS
-from deterrence.report import style
 
 UNITS = {p.name: p.unit for p in PARAMETERS}
 PPC_DAYS = (7, 30, 90)
@@ -269,7 +271,7 @@ def summary(f: fit.RecordFit, ppc) -> str:
              f"90% {shape * np.exp(-1.645 * t.se('shape')):.2f}-{shape * np.exp(1.645 * t.se('shape')):.2f}), "
              f"scale {scale:.1f} days (SE of log {t.se('scale'):.3f}, "
              f"90% {scale * np.exp(-1.645 * t.se('scale')):.0f}-{scale * np.exp(1.645 * t.se('scale')):.0f}); "
-             f"correlation of the logs {t.corr:+.2f}; {t.n} truces ({n_exact} exact, "
+             f"correlation of the logs {fit.signed(t.corr)}; {t.n} truces ({n_exact} exact, "
              f"{n_interval} interval-censored, {n_right} right-censored)",
              f"  median truce duration: record (Kaplan-Meier) {up:.0f} days with interval-censored "
              f"truces at their upper bound, {lo:.0f} days at their lower bound; fitted Weibull "

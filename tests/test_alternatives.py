@@ -1,8 +1,8 @@
-"""deterrence.report.alternatives: the headline cells of one result, each
+"""deterrence.methods.alternatives: the headline cells of one result, each
 with its parameter interval where the result has one; the noise column
 is the largest Monte Carlo SE among them."""
 
-from deterrence.report import alternatives
+from deterrence.methods import alternatives
 
 
 def test_cells_give_intervals_and_the_largest_noise(nested, small):

@@ -1,4 +1,4 @@
-"""deterrence.report.style: one figure size and resolution, the object API
+"""deterrence.style: one figure size and resolution, the object API
 on an Agg canvas, and no pyplot anywhere in the report package."""
 
 import struct
@@ -7,7 +7,7 @@ from pathlib import Path
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from deterrence.report import style
+from deterrence import style
 
 ROOT = Path(__file__).parent.parent
 

@@ -1,4 +1,4 @@
-"""The comparison section (deterrence.report.comparison): its structure,
+"""The comparison section (deterrence.methods.story): its structure,
 numbers read from the tools that own them, and traced histories that are
 truly of each kind, checked against the kernel's per-draw replay."""
 
@@ -10,9 +10,9 @@ from helpers import DATA
 
 from deterrence import config, decide, explain
 from deterrence.cli import main
+from deterrence.methods import story as comparison
 from deterrence.plan import year_days
 from deterrence.replay import replay
-from deterrence.report import comparison
 
 CFG = config.load(DATA / "small.toml")          # runs_per_draw = 1: draw r is run r
 A_TEXT = "force_size=5000,posture=rear,deploy_rule=after_ceasefire,support=none,leverage=status_quo"

@@ -19,13 +19,13 @@ ways, each from a tool that owns it:
 
 Every number in the prose is computed here. From Python::
 
-    from deterrence.report import comparison
-    found = comparison.compare_options(comparison.load("configs/laptop.toml"), "force_size=5000", "")
-    print(comparison.write(found, "out")[0])   # the section; the figures in out/
+    from deterrence.methods import story
+    found = story.compare_options(story.load("configs/laptop.toml"), "force_size=5000", "")
+    print(story.write(found, "out")[0])   # the section; the figures in out/
 
 From the command line, ``deterrence report RESULT --out DIR --a A
 --b B`` adds the section to the report; for a config without a result,
-``python -m deterrence.report.comparison CONFIG --a A --b B --out DIR``
+``python -m deterrence.methods.story CONFIG --a A --b B --out DIR``
 writes it alone (comparison.md).
 """
 
@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deterrence import UserError, decide, explain, kernels
+from deterrence import UserError, decide, experiment, explain, kernels
 from deterrence.config import Config, Option
 from deterrence.decide import load
 from deterrence.model import EVENTS, PARAMETERS, YEARS
@@ -51,7 +51,7 @@ from deterrence.trace import Trace, parse_option, story, trace_run
 # the other not (a re-attack is what a history turns on).
 OUTCOME = "war_days"
 EVENT, YEAR = "reattack_day", 2
-DRAWS = explain.DRAWS      # parameter draws of explain and decide (under a minute on the laptop config)
+DRAWS = experiment.DRAWS   # parameter draws of explain and decide
 EVPPI_ROWS = 5             # parameters shown by EVPPI, those of at least SHOWN_EVPPI (at least two)
 SHOWN_EVPPI = 5e-5         # half the last digit shown
 SCAN_BLOCK = 1000          # runs replayed at a time in the search for the histories
@@ -328,10 +328,11 @@ def write(c: Comparison, out_dir: Path) -> tuple[str, list[Path]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m deterrence.report.comparison CONFIG --a A --b B --out DIR``: comparison.md and figures."""
-    from deterrence.cli import Parser, add_options, check_folder, whole_number
+    """``python -m deterrence.methods.story CONFIG --a A --b B --out DIR``: comparison.md and figures."""
+    from deterrence.arguments import Parser, add_options, whole_number
+    from deterrence.results import output_folder
 
-    p = Parser(prog="python -m deterrence.report.comparison", description=__doc__.split("\n\n")[0])
+    p = Parser(prog="python -m deterrence.methods.story", description=__doc__.split("\n\n")[0])
     p.add_argument("source", metavar="RESULT_OR_CONFIG", help="a study config (TOML), or a result whose config is "
                                                               "replayed")
     add_options(p, old_a=("--option",), old_b=("--vs",))
@@ -341,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=whole_number, help="local worker threads (default: all cores)")
     args = p.parse_args(argv)
     try:
-        check_folder("--out", args.out)
+        output_folder(args.out, "--out")
         found = compare_options(load(args.source), args.a, args.b, args.draws, args.runs_per_draw,
                                 workers=args.workers)
         text, paths = write(found, Path(args.out))

@@ -5,7 +5,7 @@ changed at a time: the record rows behind a rate, the veto's form, the
 durable-truce model, the re-attack calibration) and prints a Markdown table
 of the headline numbers, so a reader sees which assumptions drive them::
 
-    python -m deterrence.report.alternatives configs/laptop.toml --runs 1000000
+    python -m deterrence.methods.alternatives configs/laptop.toml --runs 1000000
 
 Every alternative runs on the same seed and run indices. The numbers are
 Monte Carlo estimates over the priors, each with its 90% parameter interval
@@ -99,9 +99,9 @@ def table(path: str, runs: int, progress: bool = True) -> str:
 
 def main(argv=None) -> int:
     from deterrence import UserError
-    from deterrence.cli import Parser, whole_number
+    from deterrence.arguments import Parser, whole_number
 
-    p = Parser(prog="python -m deterrence.report.alternatives", description=__doc__.split("\n\n")[0])
+    p = Parser(prog="python -m deterrence.methods.alternatives", description=__doc__.split("\n\n")[0])
     p.add_argument("config", nargs="?", default="configs/laptop.toml")
     p.add_argument("--runs", type=whole_number, default=1_000_000, help="runs per alternative (default 1e6)")
     args = p.parse_args(argv)
