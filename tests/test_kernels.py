@@ -45,6 +45,7 @@ from deterrence.model import (
     EVENTS,
     INDICATORS,
     PAIRED_COUNTS,
+    PARAMETER_NAMES,
     SENSITIVITY_YEAR,
     TRUCE_DAYS_UNIT,
     VALUE_BINS,
@@ -261,6 +262,17 @@ def test_strength_violations_of_one_long_truce():
     assert abs(x.mean() - mean) < 4.5 * math.sqrt(variance / n)
     m4 = np.mean((x - x.mean()) ** 4)
     assert abs(x.var() - variance) < 4.5 * math.sqrt((m4 - x.var() ** 2) / n)
+
+
+def test_an_unknown_truce_form_code_is_an_error():
+    """The kernel's and the reference's dispatch on the truce form ends in an
+    error, never in a default form."""
+    kp = make_plan(make_config(BASELINE_GRID, fixed(), runs=1)).kernel
+    kp = kp._replace(choices=np.array([0, 7, 0], dtype=np.int64))
+    with pytest.raises(ValueError, match="unknown truce form"):
+        kernels.strength_truces(kp, np.zeros(len(PARAMETER_NAMES)))
+    with pytest.raises(ValueError, match="unknown truce form"):
+        reference.strength_form(7)
 
 
 def test_force_intercepts_strikes():
