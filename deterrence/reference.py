@@ -77,6 +77,7 @@ from deterrence.model import (
     TRUCES_WEIBULL,
     VALUE_BINS,
     VETO_FLOOR,
+    VETO_POWER,
     VETO_THRESHOLD,
     W_REAR,
     WAR_CEASEFIRE_MULT,
@@ -109,11 +110,20 @@ class Options:
                    contact=o[:, OPT_CONTACT] == 1, immediate=o[:, OPT_IMMEDIATE] == 1,
                    support=o[:, OPT_SUPPORT].copy(), leverage=o[:, OPT_LEVERAGE].copy(),
                    levels=plan.level_parameters,
-                   threshold_veto=bool(plan.choices[CHOICE_VETO] == VETO_THRESHOLD),
+                   threshold_veto=threshold_form(int(plan.choices[CHOICE_VETO])),
                    strength=strength_form(int(plan.choices[CHOICE_TRUCES])))
 
     def __len__(self) -> int:
         return len(self.force)
+
+
+def threshold_form(code: int) -> bool:
+    """Whether veto form ``code`` (model.CHOICES["veto"]) is the threshold veto."""
+    if code == VETO_THRESHOLD:
+        return True
+    if code == VETO_POWER:
+        return False
+    raise ValueError(f"unknown veto form code {code} (see model.CHOICES['veto'])")
 
 
 def strength_form(code: int) -> bool:

@@ -265,14 +265,16 @@ def test_strength_violations_of_one_long_truce():
 
 
 def test_an_unknown_truce_form_code_is_an_error():
-    """The kernel's and the reference's dispatch on the truce form ends in an
-    error, never in a default form."""
+    """The kernel's and the reference's dispatch on the truce form (and the
+    reference's on the veto form) ends in an error, never in a default form."""
     kp = make_plan(make_config(BASELINE_GRID, fixed(), runs=1)).kernel
     kp = kp._replace(choices=np.array([0, 7, 0], dtype=np.int64))
     with pytest.raises(ValueError, match="unknown truce form"):
         kernels.strength_truces(kp, np.zeros(len(PARAMETER_NAMES)))
     with pytest.raises(ValueError, match="unknown truce form"):
         reference.strength_form(7)
+    with pytest.raises(ValueError, match="unknown veto form"):
+        reference.threshold_form(7)
 
 
 def test_force_intercepts_strikes():
