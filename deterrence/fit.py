@@ -22,6 +22,10 @@
 - Durable truces: a cure-fraction Weibull, S(t) = p + (1 - p) exp(-(t/scale)^shape),
   by maximum likelihood on the same rows (``fit_cure``), compared with the
   plain Weibull by log-likelihood and AIC.
+- Truce strength: a shared gamma frailty of each truce's collapse hazard and
+  violation rate, fitted jointly to truces.csv and violations.csv
+  (``fit_strength``); the priors of ``[model] truces = "strength"``
+  (``strength_prior``).
 - Joint re-attack calibration: ``reattack_exposure`` splits the exposure of
   the re-attack rows into truce days and fighting-gap days, so that
   lambda_a0 | e_collapse ~ Gamma(E + 1/2, rate = truce_days + e_collapse * gap_days).
@@ -654,9 +658,12 @@ def _record_prior(name: str, folder: str | Path | None = None, rows: str | None 
 
     ``rows`` names a choice of record rows in ``RECORD_ROWS[name]`` (None: its
     default); only the rates in ``RECORD_ROWS`` take one. ``choices`` are a
-    config's [model] choices (default: each one's default): with ``truces =
-    "cure"`` the truce parameters come from the cure-fraction fit, with
-    ``reattack = "joint"`` lambda_a0 is calibrated jointly with e_collapse."""
+    config's [model] choices (default: each one's default), whose records
+    (model.MODEL_CHOICES) name the fit of each parameter (``record_form``):
+    with ``truces = "cure"`` the truce parameters come from the cure-fraction
+    fit, with ``truces = "strength"`` they, strength_var, mu_truce and k_truce
+    from the truce-strength fit, with ``reattack = "joint"`` lambda_a0 is
+    calibrated jointly with e_collapse."""
     form = record_form(name, {**DEFAULT_CHOICES, **(choices or {})})
     if form in ("cure", "strength"):
         if rows is not None:
