@@ -471,7 +471,8 @@ def prepare_run(run_values, episodes, tables, st, st_gap, st_durable, kp, run, t
     rng.stream(st, key0, key1, run, STREAM_COLLAPSE)
     rng.stream(st_gap, key0, key1, run, STREAM_RETRUCE)
     frail = strength_truces(kp, theta)
-    durable = draws_durable(theta) and not frail
+    # Truces of random strength are never durable (the form has no durable share).
+    durable = draws_durable(theta) and kp.choices[CHOICE_TRUCES] != TRUCES_STRENGTH
     if durable:
         rng.stream(st_durable, key0, key1, run, STREAM_DURABLE)
     strength_var = theta[STRENGTH_VAR]
