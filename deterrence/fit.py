@@ -22,6 +22,10 @@
 - Durable truces: a cure-fraction Weibull, S(t) = p + (1 - p) exp(-(t/scale)^shape),
   by maximum likelihood on the same rows (``fit_cure``), compared with the
   plain Weibull by log-likelihood and AIC.
+- Truce strength: a shared gamma frailty of each truce's collapse hazard and
+  violation rate, fitted jointly to truces.csv and violations.csv
+  (``fit_strength``); the priors of ``[model] truces = "strength"``
+  (``strength_prior``).
 - Joint re-attack calibration: ``reattack_exposure`` splits the exposure of
   the re-attack rows into truce days and fighting-gap days, so that
   lambda_a0 | e_collapse ~ Gamma(E + 1/2, rate = truce_days + e_collapse * gap_days).
@@ -39,7 +43,7 @@ import numpy as np
 from scipy import optimize, special
 
 from deterrence import UserError, record
-from deterrence.model import DEFAULT_CHOICES, Prior
+from deterrence.model import DEFAULT_CHOICES, MODEL_CHOICES, Prior, choice
 
 JEFFREYS_SHAPE = 0.5
 
@@ -617,6 +621,29 @@ RATE_WHAT = {
 }
 
 
+# The record fits a [model] choice can switch (model.Choice.fit): the
+# cure-fraction Weibull, the plain fits (Weibull truces, separate rates),
+# the truce-strength fit and lambda_a0's joint calibration.
+PLAIN_FORMS = ("weibull", "rate", "plain")
+RECORD_FITS = ("cure", "strength", "joint", *PLAIN_FORMS)
+
+
+def record_form(name: str, choices: dict) -> str:
+    """The record fit (RECORD_FITS) of parameter ``name`` under the [model]
+    ``choices``: that of the chosen value that fits it; where none does, the
+    plain fit, or for a parameter only one form fits (p_durable under
+    weibull, strength_var under cure) that form's fit."""
+    for key, value in choices.items():
+        c = choice(key, value)
+        if name in c.fitted:
+            return c.fit
+    if name not in FITTED:
+        for c in MODEL_CHOICES:
+            if name in c.fitted:
+                return c.fit
+    return "plain"
+
+
 def record_prior(name: str, folder: str | Path | None = None, rows: str | None = None,
                  choices: dict | None = None) -> Prior:
     """The prior of one parameter fitted from the record, naming the record
@@ -631,17 +658,22 @@ def _record_prior(name: str, folder: str | Path | None = None, rows: str | None 
 
     ``rows`` names a choice of record rows in ``RECORD_ROWS[name]`` (None: its
     default); only the rates in ``RECORD_ROWS`` take one. ``choices`` are a
-    config's [model] choices (default: each one's default): with ``truces =
-    "cure"`` the truce parameters come from the cure-fraction fit, with
-    ``reattack = "joint"`` lambda_a0 is calibrated jointly with e_collapse."""
-    choices = {**DEFAULT_CHOICES, **(choices or {})}
-    if name in CURE_FITTED and (choices["truces"] == "cure" or name not in FITTED):
+    config's [model] choices (default: each one's default), whose records
+    (model.MODEL_CHOICES) name the fit of each parameter (``record_form``):
+    with ``truces = "cure"`` the truce parameters come from the cure-fraction
+    fit, with ``truces = "strength"`` they, strength_var, mu_truce and k_truce
+    from the truce-strength fit, with ``reattack = "joint"`` lambda_a0 is
+    calibrated jointly with e_collapse."""
+    form = record_form(name, {**DEFAULT_CHOICES, **(choices or {})})
+    if form in ("cure", "strength"):
         if rows is not None:
             raise UserError(f"priors.{name}.rows: the record rows of {name} are not selectable; "
                             f"rows applies to {', '.join(RECORD_ROWS)}")
-        return cure_prior(name, folder)
-    if name == "lambda_a0" and choices["reattack"] == "joint":
+        return cure_prior(name, folder) if form == "cure" else strength_prior(name, folder)
+    if form == "joint":
         return joint_reattack_prior(folder, rows)
+    if form not in PLAIN_FORMS:
+        raise ValueError(f"unknown record fit {form!r} (see fit.RECORD_FITS)")
     if name not in FITTED:
         raise UserError(f"priors.{name}: no fit from the record exists for this parameter; "
                         f"give dist and its hyperparameters")
@@ -869,3 +901,29 @@ def fit_strength(rec: record.Record) -> StrengthFit:
             cov = np.insert(np.insert(cov4, 2, 0.0, axis=0), 2, 0.0, axis=1)
     return StrengthFit(tuple(float(v) for v in np.exp(x)), tuple(tuple(float(c) for c in r) for r in cov),
                        loglik, data.n, sum(len(d) for d in data.days))
+
+
+@functools.cache
+def strength_record_fit(folder: str | None = None) -> StrengthFit:
+    """The truce-strength fit of the record in ``folder`` (default: the shipped seeds/), once."""
+    return fit_strength(record.load(folder))
+
+
+def strength_prior(name: str, folder: str | Path | None = None) -> Prior:
+    """Priors of the truce-strength model ([model] truces = "strength"): each
+    of STRENGTH_PARAMS lognormal (median = the joint MLE, sigma = the SE of
+    its log; correlations ignored); strength_var fixed at 0 where its MLE is
+    0 (``StrengthFit.boundary``)."""
+    if name not in STRENGTH_PARAMS:
+        raise UserError(f"priors.{name}: the truce-strength model fits only {', '.join(STRENGTH_PARAMS)}")
+    s = strength_record_fit(None if folder is None else str(folder))
+    source = (f"Truce-strength (shared gamma frailty) MLE from seeds/truces.csv and seeds/violations.csv "
+              f"({s.n} truces, {s.periods} truce-period counts inside them, same censoring as the plain "
+              f"fit): shape {s.get('truce_shape'):.3g}, scale {s.get('truce_scale'):.3g} days, strength_var "
+              f"{s.get('strength_var'):.3g}, mu_truce {s.get('mu_truce'):.3g}/day, k_truce "
+              f"{s.get('k_truce'):.3g}; log-likelihood {s.loglik:.2f}")
+    if name == "strength_var" and s.boundary:
+        return Prior(name, "fixed", (("value", 0.0),), source + "; strength_var at its MLE 0", "record")
+    return Prior(name, "lognormal", (("median", s.get(name)), ("sigma", s.se(name))),
+                 source + f"; lognormal(median = MLE, sigma = SE of the log {s.se(name):.3g}); "
+                          f"correlations ignored", "record")

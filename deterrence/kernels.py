@@ -3,7 +3,7 @@
 For each run the kernel draws the parameters and every number that does not
 depend on the option once (common random numbers: the ceasefire, re-attack,
 tripwire, hit and engagement Exp(1)/uniform draws, and the truce episodes
-with their durability), then walks
+with their durability or strength), then walks
 each option's history with exact event times (inverse cumulative hazard) and
 draws its violation and strike totals from option-independent streams.
 Tallies are integers, so blocks add exactly in any order.
@@ -28,6 +28,7 @@ from deterrence.model import (
     AFTER_SCALE,
     AFTER_UNDEFINED,
     AID_LEVEL,
+    CHOICE_TRUCES,
     CHOICE_VETO,
     COUNTS,
     DELTA_AID,
@@ -75,13 +76,18 @@ from deterrence.model import (
     STREAM_ENGAGE,
     STREAM_RETRUCE,
     STREAM_RUN,
+    STREAM_STRENGTH,
     STREAM_STRIKES,
     STREAM_VIOLATIONS,
+    STRENGTH_VAR,
     STRIKE_FORCE,
     STRIKE_TROOPS,
     TRUCE_DAYS_UNIT,
     TRUCE_SCALE,
     TRUCE_SHAPE,
+    TRUCES_CURE,
+    TRUCES_STRENGTH,
+    TRUCES_WEIBULL,
     VALUE_BIN_HALF,
     VALUE_BIN_K,
     VALUE_BINS,
@@ -112,8 +118,12 @@ PAIRED_COUNT_INDEX = np.array([COUNTS.index(c) for c in PAIRED_COUNTS])
 # The largest within-draw sum of squares a draw may tally (in its units).
 MAX_DRAW_NOISE = 2.0**62
 ASSETS_AND_AID = LEVELS["leverage"].index(AID_LEVEL)
-EP_BASE, EP_BUDGET, EP_GAP, EP_DURABLE = range(4)   # rows of the episodes array (durable: 1.0 or 0.0)
-N_EP_ROWS = 4
+# Rows of the episodes array: the Weibull length without a force, the
+# collapse budget (divided by the strength W), the gap, durable (1.0 or 0.0),
+# the strength W (1.0 but under truces = "strength"), and the truce days of
+# each episode in the option walked last (written by ``history``).
+EP_BASE, EP_BUDGET, EP_GAP, EP_DURABLE, EP_STRENGTH, EP_DAYS = range(6)
+N_EP_ROWS = 6
 N_SENS_OUTCOMES = len(SENSITIVITY_OUTCOMES)
 SENS_DIFF_REATTACK, SENS_WAR, SENS_DIFF_WAR = (SENSITIVITY_OUTCOMES.index(k) for k in (
     "diff_reattack_2y", "war_days", "diff_war_days"))
@@ -136,16 +146,17 @@ FAULTS = {
     FAULT_PARAMETER: ("drew a value outside the parameter's domain or not finite (an overflow or "
                       "underflow of its prior, or a sampler's rejection cap)", ()),
     FAULT_EPISODES: (f"needs more than {MAX_EPISODES:,} truce episodes within the horizon",
-                     ("truce_shape", "truce_scale", "lambda_retruce", "m_collapse", "w_rear")),
+                     ("truce_shape", "truce_scale", "lambda_retruce", "m_collapse", "w_rear", "strength_var")),
     FAULT_NONFINITE: ("meets a non-finite time or length (an overflow, or 0 * inf) in its ceasefire, "
                       "truce and re-attack walk",
-                      ("truce_shape", "truce_scale", "m_collapse", "w_rear", "lambda_c0", "nu", "nu_now", "veto_floor",
+                      ("truce_shape", "truce_scale", "strength_var", "m_collapse", "w_rear",
+                       "lambda_c0", "nu", "nu_now", "veto_floor",
                        *(n for n in PARAMETER_NAMES if n.startswith(("leverage_mult.", "veto_relief."))),
                        "war_ceasefire_mult", "lambda_a0", "e_collapse", "lambda_hit", "engage_collapse",
                        "delta_force", "provoke_force")),
     FAULT_COUNT: (f"above {MAX_COUNT:,} (or with a non-finite mean), which cannot be tallied exactly", ()),
 }
-COUNT_FAULT_PRIORS = {"violations": ("mu_truce", "k_truce", "mu_war", "k_war"),
+COUNT_FAULT_PRIORS = {"violations": ("mu_truce", "k_truce", "mu_war", "k_war", "strength_var"),
                       "strikes": ("sigma_truce", "sigma_war", "strike_force",
                                   *(n for n in PARAMETER_NAMES if n.startswith("strike_support."))),
                       "truce_days": (), "collapses": ()}
@@ -244,7 +255,7 @@ def truce_duration(start, t_deploy, base, budget, scale, inv_shape, m, full_fact
 def history(horizon, t_ceasefire, t_deploy, deployed, contact, immediate, w_post,
             e_reattack, u_trip, e_hit, e_engage, reattack_rate, after_deploy, e_collapse, q_rear,
             lambda_hit, engage_rate, scale, inv_shape, m, full_factor, ep_base, ep_budget, ep_gap,
-            ep_durable, n_episodes):
+            ep_durable, ep_days, n_episodes):
     """One option's history after the option-specific rates are known.
 
     Returns the re-attack and tripwire times (inf when not within the
@@ -252,7 +263,9 @@ def history(horizon, t_ceasefire, t_deploy, deployed, contact, immediate, w_post
     the number of collapses, and the truce days from the deployment on;
     collapses is -1 where the ``n_episodes`` episodes run out, and the truce
     days NaN where a length or the hazard budget is not a number (both
-    faults). A durable episode's truce lasts to the horizon."""
+    faults). A durable episode's truce lasts to the horizon. ``ep_days[j]``
+    gets the truce days of episode j for j <= collapses (0 for one not
+    entered) when a ceasefire comes within the horizon."""
     t_trip = INF
     hit_rate = lambda_hit * w_post
     if deployed and immediate and t_deploy < t_ceasefire and hit_rate > 0.0:
@@ -289,8 +302,10 @@ def history(horizon, t_ceasefire, t_deploy, deployed, contact, immediate, w_post
             stop = min(end, t_reattack)
             truce_after += max(0.0, stop - max(t, t_deploy))
             if t_reattack < INF or end == horizon:
+                ep_days[j] = stop - t
                 truce_days += stop - t
                 break
+            ep_days[j] = length
             truce_days += length
             collapses += 1
             t = end
@@ -308,6 +323,8 @@ def history(horizon, t_ceasefire, t_deploy, deployed, contact, immediate, w_post
                         e_engage -= need
             if t_reattack < INF or end == horizon:
                 war_days += min(end, t_reattack) - t
+                if j + 1 < n_episodes:
+                    ep_days[j + 1] = 0.0
                 break
             war_days += ep_gap[j]
             t = end
@@ -480,6 +497,19 @@ def draws_durable(theta):
 
 
 @inline
+def strength_truces(kp, theta):
+    """Whether the run's truces differ in strength: [model] truces =
+    "strength" with strength_var > 0 (with 0 every W is 1 and the form is
+    the plain Weibull, bit for bit)."""
+    truces = kp.choices[CHOICE_TRUCES]
+    if truces == TRUCES_STRENGTH:
+        return theta[STRENGTH_VAR] > 0.0
+    if truces == TRUCES_CURE or truces == TRUCES_WEIBULL:
+        return False
+    raise ValueError("unknown truce form code (see model.CHOICES['truces'])")
+
+
+@inline
 def draws_engage(theta):
     """Whether a run draws E_engage (skipped when the hazard is 0)."""
     return theta[ENGAGE_COLLAPSE] > 0.0
@@ -497,7 +527,9 @@ def copy_columns(to, source, n):
 def prepare_run(run_values, episodes, tables, st, st_gap, st_durable, kp, run, theta):
     """Everything of a run that does not depend on the option: the run-level
     draws, enough truce episodes for any option (budgets, Weibull lengths
-    without a force, gaps, durability), and the rate tables by level.
+    without a force, gaps, durability or strength), and the rate tables by
+    level. ``st_durable`` carries the durability uniforms, or under truces of
+    random strength (no truce is then durable) the strengths W.
     Returns the episodes array (grown if the run needs more episodes) and a
     fault kind (NO_FAULT, FAULT_EPISODES or FAULT_NONFINITE)."""
     key0 = kp.key0
@@ -532,9 +564,14 @@ def prepare_run(run_values, episodes, tables, st, st_gap, st_durable, kp, run, t
     # past a durable truce (it lasts to the horizon), so one ends the span.
     rng.stream(st, key0, key1, run, STREAM_COLLAPSE)
     rng.stream(st_gap, key0, key1, run, STREAM_RETRUCE)
-    durable = draws_durable(theta)
+    frail = strength_truces(kp, theta)
+    # Truces of random strength are never durable (the form has no durable share).
+    durable = draws_durable(theta) and kp.choices[CHOICE_TRUCES] != TRUCES_STRENGTH
     if durable:
         rng.stream(st_durable, key0, key1, run, STREAM_DURABLE)
+    strength_var = theta[STRENGTH_VAR]
+    if frail:
+        rng.stream(st_durable, key0, key1, run, STREAM_STRENGTH)
     # One episode beyond the span: the options' sums of lengths round
     # differently from the span's.
     n_ep = 0
@@ -554,6 +591,13 @@ def prepare_run(run_values, episodes, tables, st, st_gap, st_durable, kp, run, t
             copy_columns(grown, episodes, n_ep)
             episodes = grown
         budget = rng.exponential(st)
+        episodes[EP_STRENGTH, n_ep] = 1.0
+        if frail:
+            # W multiplies the truce's cumulative hazard: it collapses when
+            # W * H(t) spends the budget (W = 0: it never does).
+            strength = rng.gamma(st_durable, 1.0 / strength_var, strength_var)
+            episodes[EP_STRENGTH, n_ep] = strength
+            budget /= strength
         episodes[EP_BUDGET, n_ep] = budget
         episodes[EP_BASE, n_ep] = scale * budget ** inv_shape
         episodes[EP_GAP, n_ep] = rng.exponential(st_gap) / theta[LAMBDA_RETRUCE]
@@ -650,7 +694,7 @@ def option_history(o, kp, theta, run_values, tables, episodes, times, days):
         run_values[SCALE], run_values[INV_SHAPE],
         run_values[M_CONTACT] if contact else run_values[M_REAR],
         run_values[FACTOR_CONTACT] if contact else run_values[FACTOR_REAR],
-        episodes[EP_BASE], episodes[EP_BUDGET], episodes[EP_GAP], episodes[EP_DURABLE],
+        episodes[EP_BASE], episodes[EP_BUDGET], episodes[EP_GAP], episodes[EP_DURABLE], episodes[EP_DAYS],
         np.int64(run_values[N_EPISODES]))
     times[o, 0] = t_ceasefire if t_ceasefire < horizon else INF
     times[o, 1] = t_deploy if t_deploy < horizon else INF
@@ -792,6 +836,8 @@ def run_options(run, kp, theta, run_values, tables, episodes, times, counts, day
     options = kp.options
     key0 = kp.key0
     key1 = kp.key1
+    frail = strength_truces(kp, theta)
+    n_episodes = np.int64(run_values[N_EPISODES])
     for o in range(options.shape[0]):
         truce_days, war_days, collapses, truce_after = option_history(
             o, kp, theta, run_values, tables, episodes, times, days)
@@ -805,7 +851,16 @@ def run_options(run, kp, theta, run_values, tables, episodes, times, counts, day
             violations = counts[same_violations, 0]
         else:
             rng.stream(st, key0, key1, run, STREAM_VIOLATIONS)
-            mean_violations = rng.gamma(st, truce_days * theta[K_TRUCE], theta[MU_TRUCE] / theta[K_TRUCE])
+            if frail and truce_days > 0.0:
+                # Each truce's own gamma-Poisson: its days' rate is W_j mu_truce.
+                mean_violations = 0.0
+                for j in range(min(collapses + 1, n_episodes)):
+                    d = episodes[EP_DAYS, j]
+                    if d > 0.0:
+                        mean_violations += rng.gamma(st, d * theta[K_TRUCE],
+                                                     episodes[EP_STRENGTH, j] * theta[MU_TRUCE] / theta[K_TRUCE])
+            else:
+                mean_violations = rng.gamma(st, truce_days * theta[K_TRUCE], theta[MU_TRUCE] / theta[K_TRUCE])
             mean_violations += rng.gamma(st, war_days * theta[K_WAR], theta[MU_WAR] / theta[K_WAR])
             violations = rng.poisson(st, mean_violations)
         if same_strikes >= 0:

@@ -155,6 +155,9 @@ PARAMETERS = (
               "divided by (1 + F / 10,000) ** strike_force from T_d on (below 0: provocation)"),
     Parameter("provoke_force", NONNEGATIVE, "1", "provocation by a deployed force: log of its re-attack hazard "
               "multiplier, times w(posture), from T_d on"),
+    # Truce strength ([model] truces = "strength", docs/model.md "Truce strength").
+    Parameter("strength_var", NONNEGATIVE, "1", "variance of a truce's strength frailty W (mean 1), which "
+              "multiplies its collapse hazard and its violation rate; 0: all truces alike"),
 )
 PARAMETER_NAMES = tuple(p.name for p in PARAMETERS)
 N_PARAMETERS = len(PARAMETERS)
@@ -168,6 +171,7 @@ STREAM_VIOLATIONS = 103  # per option: truce gamma, war gamma, Poisson
 STREAM_STRIKES = 104     # per option: Poisson
 STREAM_ENGAGE = 105      # one Exp(1): fighting after a collapse engages a deployed force
 STREAM_DURABLE = 106     # one uniform per truce episode: is it durable?
+STREAM_STRENGTH = 107    # one Gamma(1 / strength_var, strength_var) per truce episode: its frailty W
 
 # Each parameter's permanent random stream: a parameter draw d draws the
 # parameter from stream (d, STREAMS[name]). An id is never reused nor
@@ -186,8 +190,9 @@ STREAMS = {
     "veto_relief.sanctions": 33, "veto_relief.assets_and_aid": 34, "intercept_force": 35,
     "war_ceasefire_mult": 36, "engage_collapse": 37, "nu_now": 38, "strike_support.isr_c2": 39,
     "strike_support.air_defense": 40, "strike_support.air_support": 41, "strike_force": 42, "provoke_force": 43,
+    "strength_var": 44,
 }
-NEXT_STREAM = 44
+NEXT_STREAM = 45
 
 
 def parameter_streams(names=PARAMETER_NAMES, streams=None) -> tuple[int, ...]:
@@ -215,24 +220,82 @@ PARAMETER_STREAMS = parameter_streams()
     "lambda_a0", "e_collapse", "delta_force", "f_scale", "w_rear", "delta_aid", "mu_truce", "k_truce",
     "mu_war", "k_war", "sigma_truce", "sigma_war", "q_rear", "lambda_hit"))
 (P_DURABLE, P_DURABLE_FIRST, VETO_FLOOR, INTERCEPT_FORCE, WAR_CEASEFIRE_MULT, ENGAGE_COLLAPSE, NU_NOW,
- STRIKE_FORCE, PROVOKE_FORCE) = (
+ STRIKE_FORCE, PROVOKE_FORCE, STRENGTH_VAR) = (
     PARAMETER_NAMES.index(n) for n in ("p_durable", "p_durable_first", "veto_floor", "intercept_force",
                                        "war_ceasefire_mult", "engage_collapse", "nu_now", "strike_force",
-                                       "provoke_force"))
+                                       "provoke_force", "strength_var"))
 # The force size at which strike_force's divisor is 2 ** strike_force.
 STRIKE_TROOPS = 10_000.0
-# Structural choices of a config's [model] table (docs/model.md), the
-# default first. The plan passes each as its index in the tuple.
-CHOICES = {
-    "veto": ("power", "threshold"),
-    "truces": ("cure", "weibull"),
-    "reattack": ("joint", "separate"),
-}
+# Structural choices of a config's [model] table (docs/model.md): one record
+# per value, naming its kernel code, the parameters it leaves out of the
+# model (fixed to their neutral value) and the record fit it switches (the
+# form ``fit.record_prior`` fits the parameters in ``fitted`` with). The
+# kernel, the reference and the record fits each dispatch on these and end
+# in an error for a code or a fit they do not know.
+VETO_POWER, VETO_THRESHOLD = range(2)
+TRUCES_CURE, TRUCES_WEIBULL, TRUCES_STRENGTH = range(3)
+REATTACK_JOINT, REATTACK_SEPARATE = range(2)
+TRUCE_FITTED = ("truce_shape", "truce_scale")
+DURABLE = (("p_durable", 0.0), ("p_durable_first", 0.0))
+NO_STRENGTH = (("strength_var", 0.0),)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One value of a [model] choice."""
+    key: str
+    value: str
+    code: int                                    # the kernel's code: its position among the key's values
+    meaning: str
+    unused: tuple[tuple[str, float], ...] = ()   # parameters left out, with their neutral values
+    fit: str = ""                                # the record fit (fit.RECORD_FITS) of ``fitted``
+    fitted: tuple[str, ...] = ()
+
+
+MODEL_CHOICES = (
+    Choice("veto", "power", VETO_POWER, "Moscow's veto falls smoothly with the force size"),
+    Choice("veto", "threshold", VETO_THRESHOLD, "any foreign troops meet the same veto (veto_floor)"),
+    Choice("truces", "cure", TRUCES_CURE, "a Weibull truce, or a durable one that never collapses",
+           NO_STRENGTH, "cure", (*TRUCE_FITTED, "p_durable", "p_durable_first")),
+    Choice("truces", "weibull", TRUCES_WEIBULL, "every truce a Weibull truce", DURABLE + NO_STRENGTH,
+           "weibull", TRUCE_FITTED),
+    Choice("truces", "strength", TRUCES_STRENGTH, "Weibull truces of random strength: a frailty W scales "
+           "each truce's collapse hazard and its violation rate", DURABLE, "strength",
+           (*TRUCE_FITTED, "strength_var", "mu_truce", "k_truce")),
+    Choice("reattack", "joint", REATTACK_JOINT, "lambda_a0 calibrated jointly with e_collapse",
+           fit="joint", fitted=("lambda_a0",)),
+    Choice("reattack", "separate", REATTACK_SEPARATE, "lambda_a0 fitted on its own", fit="rate",
+           fitted=("lambda_a0",)),
+)
+
+
+def choice_table(records=MODEL_CHOICES) -> dict[str, tuple[str, ...]]:
+    """Each [model] key's values in code order (the default first); codes
+    that are not 0, 1, ... in order are an error of the table."""
+    table: dict[str, list[Choice]] = {}
+    for c in records:
+        table.setdefault(c.key, []).append(c)
+    for key, values in table.items():
+        if [c.code for c in values] != list(range(len(values))):
+            raise ValueError(f"model.MODEL_CHOICES: the codes of {key!r} must be 0, 1, ... in order")
+    return {key: tuple(c.value for c in values) for key, values in table.items()}
+
+
+CHOICES = choice_table()
 DEFAULT_CHOICES = {key: values[0] for key, values in CHOICES.items()}
 CHOICE_VETO, CHOICE_TRUCES, CHOICE_REATTACK = range(len(CHOICES))   # positions in a plan's choices
-VETO_POWER, VETO_THRESHOLD = range(2)
+
+
+def choice(key: str, value: str) -> Choice:
+    """The record of one [model] choice; an unknown one is an error."""
+    for c in MODEL_CHOICES:
+        if c.key == key and c.value == value:
+            return c
+    raise ValueError(f"unknown [model] choice {key} = {value!r} (see model.MODEL_CHOICES)")
+
+
 # Parameters a choice leaves out of the model: fixed to their neutral value.
-UNUSED = {("truces", "weibull"): {"p_durable": 0.0, "p_durable_first": 0.0}}
+UNUSED = {(c.key, c.value): dict(c.unused) for c in MODEL_CHOICES if c.unused}
 
 # The leverage level whose seized assets and aid add Ukraine's deterrence by
 # denial (delta_aid).

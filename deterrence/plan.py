@@ -23,6 +23,7 @@ from deterrence.model import (
     REFERENCE_LEVELS,
     SENSITIVITY_BINS,
     YEARS,
+    choice,
     level_name,
 )
 
@@ -84,8 +85,8 @@ class Plan:
     # stem's axis (as indexed in the options array), -1 for the neutral
     # reference level and for columns past the axis's levels.
     level_parameters: np.ndarray
-    # The config's [model] choices, each as its index in model.CHOICES[key],
-    # in the order of model.CHOICES (the kernel reads CHOICE_VETO).
+    # The config's [model] choices, each as its code (model.MODEL_CHOICES),
+    # in the order of model.CHOICES (the kernel reads CHOICE_VETO and CHOICE_TRUCES).
     choices: np.ndarray
 
     @property
@@ -151,8 +152,7 @@ def make_plan(config: Config, block_runs: int | None = None) -> Plan:
                 sensitivity_parameters=np.array(uncertain, dtype=np.int64),
                 sensitivity_edges=edges.reshape(len(uncertain), SENSITIVITY_BINS - 1),
                 level_parameters=level_parameters(),
-                choices=np.array([values.index(config.choices[key]) for key, values in CHOICES.items()],
-                                 dtype=np.int64))
+                choices=np.array([choice(key, config.choices[key]).code for key in CHOICES], dtype=np.int64))
 
 
 def encode_options(options: list[Option]) -> tuple[np.ndarray, np.ndarray]:

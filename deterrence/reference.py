@@ -15,8 +15,9 @@ episode index in Python, vectorized over the (run, option) pairs still
 walking. Runs are processed in chunks so memory stays bounded.
 
 Common random numbers: within a run, ``E_c``, ``E_a``, ``U_trip``, ``E_hit``,
-``E_engage`` and each episode's collapse budget ``B_j``, gap ``G_j`` and
-durability draw ``U_j`` are drawn once and used by every option. Violation and strike totals are drawn independently
+``E_engage`` and each episode's collapse budget ``B_j``, gap ``G_j``,
+durability draw ``U_j`` and strength ``W_j`` are drawn once and used by every
+option. Violation and strike totals are drawn independently
 per option (their distribution per option is what the model states).
 """
 
@@ -30,6 +31,7 @@ from deterrence.families import BETA, EXPOSURE_MULTIPLIER, FIXED, GAMMA, GAMMA_E
 from deterrence.model import (
     AFTER_BINS,
     AID_LEVEL,
+    CHOICE_TRUCES,
     CHOICE_VETO,
     COUNTS,
     DELTA_AID,
@@ -65,13 +67,18 @@ from deterrence.model import (
     Q_REAR,
     SIGMA_TRUCE,
     SIGMA_WAR,
+    STRENGTH_VAR,
     STRIKE_FORCE,
     STRIKE_TROOPS,
     TRUCE_DAYS_UNIT,
     TRUCE_SCALE,
     TRUCE_SHAPE,
+    TRUCES_CURE,
+    TRUCES_STRENGTH,
+    TRUCES_WEIBULL,
     VALUE_BINS,
     VETO_FLOOR,
+    VETO_POWER,
     VETO_THRESHOLD,
     W_REAR,
     WAR_CEASEFIRE_MULT,
@@ -95,6 +102,7 @@ class Options:
     leverage: np.ndarray    # int index into LEVERAGES
     levels: np.ndarray      # the plan's level table: each level's per-level parameter
     threshold_veto: bool    # [model] veto = "threshold"
+    strength: bool          # [model] truces = "strength"
 
     @classmethod
     def from_plan(cls, plan: Plan) -> Options:
@@ -103,10 +111,29 @@ class Options:
                    contact=o[:, OPT_CONTACT] == 1, immediate=o[:, OPT_IMMEDIATE] == 1,
                    support=o[:, OPT_SUPPORT].copy(), leverage=o[:, OPT_LEVERAGE].copy(),
                    levels=plan.level_parameters,
-                   threshold_veto=bool(plan.choices[CHOICE_VETO] == VETO_THRESHOLD))
+                   threshold_veto=threshold_form(int(plan.choices[CHOICE_VETO])),
+                   strength=strength_form(int(plan.choices[CHOICE_TRUCES])))
 
     def __len__(self) -> int:
         return len(self.force)
+
+
+def threshold_form(code: int) -> bool:
+    """Whether veto form ``code`` (model.CHOICES["veto"]) is the threshold veto."""
+    if code == VETO_THRESHOLD:
+        return True
+    if code == VETO_POWER:
+        return False
+    raise ValueError(f"unknown veto form code {code} (see model.CHOICES['veto'])")
+
+
+def strength_form(code: int) -> bool:
+    """Whether truce form ``code`` (model.CHOICES["truces"]) gives truces a strength."""
+    if code == TRUCES_STRENGTH:
+        return True
+    if code in (TRUCES_CURE, TRUCES_WEIBULL):
+        return False
+    raise ValueError(f"unknown truce form code {code} (see model.CHOICES['truces'])")
 
 
 def column(theta: np.ndarray, p: int) -> np.ndarray:
@@ -275,6 +302,7 @@ class Walk:
     collapses: np.ndarray    # int64
     truce_days_deployed: np.ndarray   # the truce days from T_d on
     t_engage: np.ndarray     # fighting after a collapse engages the force; inf if not
+    truce_mean: np.ndarray | None = None   # truces of random strength: the violations' gamma mean
 
 
 def truce_walk(gen: np.random.Generator, theta: np.ndarray, chance: Chance,
@@ -288,7 +316,13 @@ def truce_walk(gen: np.random.Generator, theta: np.ndarray, chance: Chance,
     options, then advances every (run, option) pair still walking through
     truce j and gap j, spending E_a on the re-attack hazard along the way,
     and E_engage on the hazard engage_collapse * w(posture) over the gaps
-    after T_d."""
+    after T_d.
+
+    Under truces = "strength" no truce is durable: truce j draws its
+    strength W_j ~ Gamma(1 / strength_var, scale strength_var) (1 where
+    strength_var is 0), its collapse hazard is W_j times the Weibull hazard,
+    and its d days of truce add Gamma(d k_truce, W_j mu_truce / k_truce) to
+    the violations' gamma mean."""
     n, n_opt = t_ceasefire.shape
     shape2 = (n, n_opt)
     run = np.repeat(np.arange(n), n_opt)
@@ -304,7 +338,11 @@ def truce_walk(gen: np.random.Generator, theta: np.ndarray, chance: Chance,
     retruce = theta[:, LAMBDA_RETRUCE]
     t_d = flat(t_deploy)
     engage = flat(np.where(opts.force > 0, column(theta, ENGAGE_COLLAPSE) * posture_weight(theta, opts), 0.0))
-    durable_share = theta[:, P_DURABLE_FIRST]
+    durable_share = np.zeros(n) if opts.strength else theta[:, P_DURABLE_FIRST]
+    strength_var = theta[:, STRENGTH_VAR] if opts.strength else np.zeros(n)
+    varies = strength_var > 0.0
+    k_truce, mu_truce = theta[:, K_TRUCE], theta[:, MU_TRUCE]
+    truce_mean = np.zeros(n * n_opt) if opts.strength else None
 
     t = flat(t_ceasefire).copy()
     remaining = flat(chance.e_reattack).copy()
@@ -321,14 +359,19 @@ def truce_walk(gen: np.random.Generator, theta: np.ndarray, chance: Chance,
         budget = gen.standard_exponential(n)
         gap = gen.standard_exponential(n) / retruce
         durable = gen.random(n) < durable_share
-        durable_share = theta[:, P_DURABLE]
+        if not opts.strength:
+            durable_share = theta[:, P_DURABLE]
+        strength = np.ones(n)
+        if varies.any():
+            strength[varies] = gen.gamma(1.0 / strength_var[varies], strength_var[varies])
         for in_truce in (True, False):
             i = walking
             r = run[i]
             start = t[i]
             if in_truce:
-                length = np.where(durable[r], np.inf,
-                                  truce_length(start, t_d[i], budget[r], scale[r], shape[r], m[i]))
+                with np.errstate(divide="ignore"):
+                    length = np.where(durable[r], np.inf,
+                                      truce_length(start, t_d[i], budget[r] / strength[r], scale[r], shape[r], m[i]))
                 hazard = rate[i]
             else:
                 length = gap[r]
@@ -341,6 +384,8 @@ def truce_walk(gen: np.random.Generator, theta: np.ndarray, chance: Chance,
             if in_truce:
                 truce_days[i] += days
                 truce_days_deployed[i] += deployed_days
+                if truce_mean is not None:
+                    truce_mean[i] += gen.gamma(days * k_truce[r], strength[r] * mu_truce[r] / k_truce[r])
             else:
                 war_days[i] += days
                 hazard_spent = engage[i] * deployed_days
@@ -360,7 +405,8 @@ def truce_walk(gen: np.random.Generator, theta: np.ndarray, chance: Chance,
                 break
     return Walk(t_reattack.reshape(shape2), truce_days.reshape(shape2),
                 war_days.reshape(shape2), collapses.reshape(shape2),
-                truce_days_deployed.reshape(shape2), t_engage.reshape(shape2))
+                truce_days_deployed.reshape(shape2), t_engage.reshape(shape2),
+                None if truce_mean is None else truce_mean.reshape(shape2))
 
 
 # --- 5. tripwire ---------------------------------------------------------------
@@ -386,10 +432,14 @@ def tripwire(theta: np.ndarray, chance: Chance, t_ceasefire: np.ndarray, t_deplo
 # --- 6. violations, 7. strikes ----------------------------------------------
 
 def violations(gen: np.random.Generator, theta: np.ndarray, walk: Walk) -> np.ndarray:
-    """Poisson(Gamma(d_t k_truce, mu_truce / k_truce) + Gamma(d_w k_war, mu_war / k_war))."""
+    """Poisson(Gamma(d_t k_truce, mu_truce / k_truce) + Gamma(d_w k_war, mu_war / k_war)),
+    the truce gamma summed truce by truce under truces of random strength."""
     k_t, k_w = column(theta, K_TRUCE), column(theta, K_WAR)
     shape2 = walk.truce_days.shape
-    mean = gen.gamma(walk.truce_days * k_t, np.broadcast_to(column(theta, MU_TRUCE) / k_t, shape2))
+    if walk.truce_mean is None:
+        mean = gen.gamma(walk.truce_days * k_t, np.broadcast_to(column(theta, MU_TRUCE) / k_t, shape2))
+    else:
+        mean = walk.truce_mean.copy()
     mean += gen.gamma(walk.war_days * k_w, np.broadcast_to(column(theta, MU_WAR) / k_w, shape2))
     return gen.poisson(mean).astype(np.int64)
 

@@ -17,7 +17,9 @@ day to the invasion (2022-02-24), per series:
   violation process run by ``deterrence.reference`` (the kernel's NumPy
   oracle, ``tests/test_reference.py``) from a truce beginning on 1 January,
   with the origin's fits, the first-ceasefire share replaced by the Donbas
-  truces' ``p_durable`` and no re-attack (none came in those years);
+  truces' ``p_durable`` and no re-attack (none came in those years); under
+  each truce form, ``strength`` being the model's truces = "strength" with
+  the joint fit's draws;
 - **major offensives**: the count in the span, Poisson-gamma (negative
   binomial) from the rate since the first ceasefire.
 
@@ -338,7 +340,9 @@ def simulate_totals(f: fit.RecordFit, law: TruceLaw, days: int, rng: np.random.G
                     runs: int = TOTAL_RUNS) -> np.ndarray:
     """Violation totals over ``days`` days from a truce beginning on day 0, by
     the reference model's truce walk and violation draw with the origin's fits
-    (truce law, re-truce rate, NB of truce and war days; no force, no re-attack)."""
+    (truce law, re-truce rate, NB of truce and war days; no force, no re-attack).
+    Under ``strength`` the walk is the model's truces = "strength": each truce
+    draws its W, and its days' violations come from the joint fit's mu and k."""
     from deterrence import plan
     from deterrence import reference as ref
 
@@ -351,10 +355,13 @@ def simulate_totals(f: fit.RecordFit, law: TruceLaw, days: int, rng: np.random.G
         nb = f.nb[regime]
         theta[:, mu_col], theta[:, k_col] = np.exp(
             rng.multivariate_normal(np.log(nb.values), np.diag(np.array(nb.se_log) ** 2), runs)).T
+    strength = law.form == "strength"
+    if strength:
+        theta[:, ref.STRENGTH_VAR], theta[:, ref.MU_TRUCE], theta[:, ref.K_TRUCE] = law.var[i], law.mu[i], law.k[i]
     theta[:, ref.F_SCALE] = theta[:, ref.F_VETO] = theta[:, ref.M_COLLAPSE] = 1.0
     opts = ref.Options(force=np.zeros(1), contact=np.zeros(1, bool), immediate=np.zeros(1, bool),
                        support=np.zeros(1, int), leverage=np.zeros(1, int),
-                       levels=plan.level_parameters(), threshold_veto=False)
+                       levels=plan.level_parameters(), threshold_veto=False, strength=strength)
     chance = ref.draw_chance(rng, runs)
     walk = ref.truce_walk(rng, theta, chance, np.zeros((runs, 1)), np.full((runs, 1), np.inf), opts, days)
     return ref.violations(rng, theta, walk)[:, 0]
@@ -363,7 +370,7 @@ def simulate_totals(f: fit.RecordFit, law: TruceLaw, days: int, rng: np.random.G
 def total_checks(f: fit.RecordFit, laws: dict, rows, rng, origin=CUTOFF) -> list[Check]:
     seeds = rng.integers(0, 2**63, len(rows))      # the same runs for both forms
     out = []
-    for form in ("cure", "weibull"):
+    for form in FORMS:
         for v, seed in zip(rows, seeds, strict=True):
             totals = simulate_totals(f, laws[form], v.days, np.random.default_rng(seed))
             quantiles, held = predictive(totals)

@@ -45,6 +45,13 @@ BAD = {
     "dots in the name": (GOOD.replace('name = "tiny"', 'name = "a..b"'), "study.name"),
     "newline in the name": (GOOD.replace('name = "tiny"', 'name = "ti\\nny"'), "study.name"),
     "unknown table": (GOOD + "[gird]\nposture = ['rear']\n", "did you mean 'grid'"),
+    "negative truce strength variance": (GOOD + '[model]\ntruces = "strength"\n[priors.strength_var]\n'
+                                         'dist = "fixed"\nvalue = -0.5\n', "priors.strength_var"),
+    "truce strength variance unbounded below": (
+        GOOD + '[model]\ntruces = "strength"\n[priors.strength_var]\ndist = "uniform"\nlow = -1\nhigh = 1\n',
+        "priors.strength_var"),
+    "truce strength variance without strength": (GOOD + '[priors.strength_var]\ndist = "fixed"\nvalue = 0.5\n',
+                                                 "priors.strength_var has no effect"),
 }
 
 

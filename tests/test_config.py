@@ -5,8 +5,8 @@ for a mistake."""
 import pytest
 from helpers import make_config
 
-from deterrence import UserError, config, fit
-from deterrence.model import CHOICES, DEFAULT_CHOICES, MAX_RUNS
+from deterrence import UserError, config, fit, model
+from deterrence.model import CHOICES, DEFAULT_CHOICES, MAX_RUNS, MODEL_CHOICES, PARAMETER_NAMES
 
 BASE = {"study": {"name": "choices", "runs": 100, "seed": 1}}
 
@@ -45,6 +45,36 @@ def test_the_choices_decide_the_fitted_form():
     assert plain.prior("p_durable").get("value") == 0.0
     assert cure.prior("truce_shape").params == fit.cure_prior("truce_shape").params
     assert plain.prior("truce_shape").params == fit.record_prior("truce_shape", choices={"truces": "weibull"}).params
+
+
+def test_every_choice_record_names_known_codes_parameters_and_fits():
+    """One record per [model] value (model.MODEL_CHOICES): its code is its
+    position, what it leaves out and what it fits are parameters, its fit
+    is one fit.record_prior knows; an unknown one is an error."""
+    for c in MODEL_CHOICES:
+        assert CHOICES[c.key][c.code] == c.value
+        assert {n for n, _ in c.unused} | set(c.fitted) <= set(PARAMETER_NAMES)
+        assert not {n for n, _ in c.unused} & set(c.fitted)
+        assert c.fit in fit.RECORD_FITS if c.fitted else c.fit == ""
+    with pytest.raises(ValueError, match="unknown"):
+        model.choice("truces", "frailty")
+    with pytest.raises(ValueError, match="codes"):
+        model.choice_table((*MODEL_CHOICES, model.Choice("veto", "flat", 5, "")))
+
+
+def test_truce_strength_priors_come_from_the_strength_fit():
+    """truces = "strength": strength_var and the truce and violation
+    parameters from the joint fit (record priors); no durable truces; under
+    the other forms strength_var is left out (0)."""
+    strength = parse(model={"truces": "strength"})
+    for name in fit.STRENGTH_PARAMS:
+        prior = strength.prior(name)
+        assert prior.fit == "record" and prior.params == fit.strength_prior(name).params
+    assert strength.prior("strength_var").dist == "lognormal"
+    assert strength.prior("p_durable").dist == strength.prior("p_durable_first").dist == "fixed"
+    for truces in ("cure", "weibull"):
+        prior = parse(model={"truces": truces}).prior("strength_var")
+        assert prior.dist == "fixed" and prior.get("value") == 0.0
 
 
 def test_a_prior_a_choice_leaves_out_is_refused():

@@ -45,6 +45,7 @@ from deterrence.model import (
     EVENTS,
     INDICATORS,
     PAIRED_COUNTS,
+    PARAMETER_NAMES,
     SENSITIVITY_YEAR,
     TRUCE_DAYS_UNIT,
     VALUE_BINS,
@@ -198,6 +199,82 @@ def test_durable_truces():
     # counts in {0, 1}: the sum of squares (low limb) equals the sum
     assert np.all(collapses[:, 0] == collapses[:, 2]) and np.all(collapses[:, 1] == 0)
     assert np.all(collapses[:, 0] > 0)
+
+
+# ---------------------------------------------------------------------------
+# Truces of random strength ([model] truces = "strength", docs/model.md)
+
+def strength_priors(**overrides) -> dict:
+    """fixed(...) without the durable shares, which truces = "strength" and
+    "weibull" leave out of the model."""
+    return {k: v for k, v in fixed(**overrides).items() if not k.startswith("p_durable")}
+
+
+def test_strength_without_variance_is_the_weibull_form():
+    """strength_var = 0: every W is 1 and the tallies are those of truces =
+    "weibull", bit for bit."""
+    grid = dict(SMALL_GRID, leverage=["status_quo"])
+    weibull = make_config(grid, strength_priors(), runs=4_000, seed=11, model={"truces": "weibull"})
+    strength = make_config(grid, strength_priors(strength_var=0.0), runs=4_000, seed=11,
+                           model={"truces": "strength"})
+    assert_tallies_equal(kernel_run(weibull)[1], kernel_run(strength)[1])
+
+
+def test_strength_truce_length_is_the_gamma_frailty_closed_form():
+    """An episode's length without a force: W ~ Gamma(1 / v, scale v) times
+    the Weibull hazard, so S(t) = (1 + v (t / scale) ** shape) ** (-1 / v);
+    and its W has that gamma law (KS tests on each run's first episode)."""
+    v, shape, scale, n = 0.8, 0.7, 60.0, 20_000
+    cfg = make_config(BASELINE_GRID, strength_priors(strength_var=v, truce_shape=shape, truce_scale=scale),
+                      runs=n, model={"truces": "strength"})
+    kp = make_plan(cfg).kernel
+    theta = np.empty(len(cfg.priors))
+    st, st_gap, st_other = rng.new_state(), rng.new_state(), rng.new_state()
+    assert kernels.draw_parameters(theta, st, kp, 0) < 0
+    run_values = np.empty(kernels.N_RUN_VALUES)
+    tables = kernels.new_tables(kp.force_levels.shape[0], kp.level_parameters)
+    episodes = np.empty((kernels.N_EP_ROWS, 64))
+    lengths, strengths = np.empty(n), np.empty(n)
+    for run in range(n):
+        episodes, kind = kernels.prepare_run(run_values, episodes, tables, st, st_gap, st_other, kp, run, theta)
+        assert kind == kernels.NO_FAULT
+        lengths[run] = episodes[kernels.EP_BASE, 0]
+        strengths[run] = episodes[kernels.EP_STRENGTH, 0]
+    assert stats.kstest(lengths, lambda t: 1.0 - (1.0 + v * (t / scale) ** shape) ** (-1.0 / v)).pvalue > ALPHA
+    assert stats.kstest(strengths, stats.gamma(1.0 / v, scale=v).cdf).pvalue > ALPHA
+
+
+def test_strength_violations_of_one_long_truce():
+    """A ceasefire at once and a truce that outlasts the horizon H: the
+    violations are Poisson(G), G | W ~ Gamma(H k, W mu / k), W ~ Gamma(1 / v,
+    scale v); so their mean is mu H (E[W] = 1) and their variance
+    mu H + (1 + v) mu**2 H / k + v (mu H)**2. Each within 4.5 SE: the mean's
+    from that variance, the variance's from the sample's fourth moment."""
+    v, mu, k, horizon, n = 0.8, 50.0, 0.5, 1826, 20_000
+    cfg = make_config(BASELINE_GRID, strength_priors(strength_var=v, mu_truce=mu, k_truce=k, lambda_c0=1e3,
+                                                     truce_scale=1e15, lambda_a0=1e-300),
+                      runs=n, horizon=horizon, model={"truces": "strength"})
+    _, counts, fault = kernels.replay_runs(make_plan(cfg).kernel, 0, n)
+    assert fault[0] == kernels.NO_FAULT
+    x = counts[:, 0, 0].astype(float)
+    mean = mu * horizon
+    variance = mean + (1.0 + v) * mu**2 * horizon / k + v * mean**2
+    assert abs(x.mean() - mean) < 4.5 * math.sqrt(variance / n)
+    m4 = np.mean((x - x.mean()) ** 4)
+    assert abs(x.var() - variance) < 4.5 * math.sqrt((m4 - x.var() ** 2) / n)
+
+
+def test_an_unknown_truce_form_code_is_an_error():
+    """The kernel's and the reference's dispatch on the truce form (and the
+    reference's on the veto form) ends in an error, never in a default form."""
+    kp = make_plan(make_config(BASELINE_GRID, fixed(), runs=1)).kernel
+    kp = kp._replace(choices=np.array([0, 7, 0], dtype=np.int64))
+    with pytest.raises(ValueError, match="unknown truce form"):
+        kernels.strength_truces(kp, np.zeros(len(PARAMETER_NAMES)))
+    with pytest.raises(ValueError, match="unknown truce form"):
+        reference.strength_form(7)
+    with pytest.raises(ValueError, match="unknown veto form"):
+        reference.threshold_form(7)
 
 
 def test_force_intercepts_strikes():

@@ -120,8 +120,19 @@ AGREE_CASES = {
     "v2_weibull_separate": ({**V2_GRID, "leverage": ["status_quo"]}, {}, {"truces": "weibull",
                                                                            "reattack": "separate"}, 1826),
 }
+# Truces of random strength ([model] truces = "strength"): no durable truces, a
+# wide frailty (strength_var 0.8), the v2 channels of V2_FIXED otherwise; then
+# the shipped priors with strength_var and the truce parameters from the record.
+STRENGTH_FIXED = {**{k: v for k, v in V2_FIXED.items() if not k.startswith("p_durable")},
+                  "strength_var": {"dist": "fixed", "value": 0.8}, "k_truce": {"dist": "fixed", "value": 0.5}}
+STRENGTH_GRID = {**V2_GRID, "leverage": ["status_quo", "assets_and_aid"]}
+AGREE_CASES["v2_strength"] = (STRENGTH_GRID, STRENGTH_FIXED, {"truces": "strength"}, 1826)
+AGREE_CASES["v2_strength_priors"] = (STRENGTH_GRID, {}, {"truces": "strength"}, 1826)
 # The first case runs at full power in the default suite; the rest too, when slow tests run.
 FAST_CASES = ("v2_default_priors",)
+# The strength case also runs in the default suite on fewer runs: the
+# tolerance is Z_AGREE combined SEs at any number of runs.
+RUNS_STRENGTH = 100_000
 
 
 def compare_kernel_and_reference(case: str, kernel=kernel_run, runs: int = RUNS_AGREE) -> int:
@@ -139,3 +150,7 @@ def compare_kernel_and_reference(case: str, kernel=kernel_run, runs: int = RUNS_
                                   for c in AGREE_CASES])
 def test_kernel_agrees_with_reference_v2(case):
     assert compare_kernel_and_reference(case) > 400
+
+
+def test_kernel_agrees_with_reference_strength():
+    assert compare_kernel_and_reference("v2_strength", runs=RUNS_STRENGTH) > 400

@@ -129,3 +129,13 @@ def test_stream_table_ends_in_an_error():
         parameter_streams(("lambda_c0", "leverage_mult.blockade"))
     with pytest.raises(ValueError, match="distinct"):
         parameter_streams(("lambda_c0", "nu"), {**STREAMS, "nu": STREAMS["lambda_c0"]})
+
+
+def test_run_level_streams_are_distinct_and_above_the_parameters():
+    """The run-level streams (model.STREAM_*; the frailties of truces of
+    random strength on STREAM_STRENGTH) share no id with each other or with
+    a parameter's stream."""
+    ids = [v for k, v in vars(model).items() if k.startswith("STREAM_") and isinstance(v, int)]
+    assert len(set(ids)) == len(ids) and min(ids) == model.STREAM_RUN
+    assert max(model.STREAMS.values()) < model.NEXT_STREAM <= model.STREAM_RUN
+    assert model.STREAMS["strength_var"] == 44 and model.STREAM_STRENGTH == 107

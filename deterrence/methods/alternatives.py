@@ -29,6 +29,7 @@ ALTERNATIVES = (
     ("re-attack rate from after Minsk II only", '[priors.lambda_a0]\nfit = "record"\nrows = "post_minsk2"\n'),
     ("threshold veto", '[model]\nveto = "threshold"\n'),
     ("no durable truces", '[model]\ntruces = "weibull"\n'),
+    ("truces of random strength (no durable truces)", '[model]\ntruces = "strength"\n'),
     ("e_collapse not calibrated (re-attack rate counted twice)", '[model]\nreattack = "separate"\n'),
 )
 NO_FORCE = dict(force_size=0, posture="rear", deploy_rule="after_ceasefire", support="none",
