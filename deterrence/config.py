@@ -478,7 +478,12 @@ def parse(raw: dict, text: str = "", where: str = "", record_fit=None) -> Config
         if choices[key] != value:
             continue
         for n, v in neutral.items():
-            if n in overrides:
+            given = overrides.get(n)
+            # Fixed at the neutral value the choice gives it: what a config
+            # written out from a loaded one holds, so accepted.
+            neutral_given = (isinstance(given, dict) and given.get("dist") == "fixed"
+                             and given.get("value") == v and not isinstance(given.get("value"), bool))
+            if n in overrides and not neutral_given:
                 _fail(where, f"priors.{n} has no effect with [model] {key} = \"{value}\"; remove it or "
                              f"choose another {key}")
             tables[n] = {"dist": "fixed", "value": v,

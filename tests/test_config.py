@@ -80,6 +80,11 @@ def test_truce_strength_priors_come_from_the_strength_fit():
 def test_a_prior_a_choice_leaves_out_is_refused():
     with pytest.raises(UserError, match="priors.p_durable has no effect"):
         parse(model={"truces": "weibull"}, priors={"p_durable": {"dist": "fixed", "value": 0.1}})
+    # Fixed at the value the choice gives it (a loaded config's priors written back): accepted.
+    cfg = parse(model={"truces": "weibull"}, priors={"p_durable": {"dist": "fixed", "value": 0.0}})
+    assert cfg.prior("p_durable").get("value") == 0.0
+    with pytest.raises(UserError, match="priors.strength_var has no effect"):
+        parse(priors={"strength_var": {"dist": "gamma", "shape": 1.0, "scale": 0.1}})
 
 
 @pytest.mark.parametrize("name", sorted(fit.RECORD_ROWS))
