@@ -958,6 +958,7 @@ def simulate(kp, run_start, run_stop, sens_parameters, sens_edges, contrasts=Tru
     draw_hist = np.zeros((n_opt, n_headline, runs_per_draw + 1), dtype=np.int64)
     draw_diff = np.zeros((n_opt, n_headline, 2 * runs_per_draw + 1), dtype=np.int64)
     in_draw = np.zeros((n_opt, n_headline), dtype=np.int64)
+    base_within = np.zeros(n_headline, dtype=np.int64)
     # Per draw: each paired count's draw mean (rows PAIRED_COUNTS) and its
     # paired difference (rows PAIRED_COUNTS + k), binned, with the draw's
     # within sum of squared deviations (the limbs of a moment, sum at 0).
@@ -1007,6 +1008,12 @@ def simulate(kp, run_start, run_stop, sens_parameters, sens_edges, contrasts=Tru
         for e in range(N_EVENTS):
             for o in range(n_opt):
                 hist[e, day_bin(times[o, e], horizon), o] += 1
+        # The baseline's indicators once per run (not once per option).
+        k = 0
+        for e in range(N_INDICATORS):
+            for y in range(n_years):
+                base_within[k] = indicator(base, e, times, year_days[y])
+                k += 1
         for o in range(n_opt):
             if contrasts:
                 k = 0
@@ -1014,9 +1021,11 @@ def simulate(kp, run_start, run_stop, sens_parameters, sens_edges, contrasts=Tru
                     for y in range(n_years):
                         within = indicator(o, e, times, year_days[y])
                         in_draw[o, k] += within
-                        d = within - indicator(base, e, times, year_days[y])
+                        d = within - base_within[k]
                         if d != 0:
-                            add_moment(paired[o, k], d)
+                            # add_moment of d = +-1 (its square is 1), without an array view per call.
+                            paired[o, k, 0] += d
+                            paired[o, k, 2] += 1
                         k += 1
                 add_moment(paired[o, k], counts[o, 0] - counts[base, 0])
                 add_moment(paired[o, k + 1], counts[o, 1] - counts[base, 1])
