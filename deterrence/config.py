@@ -21,6 +21,7 @@ from pathlib import Path
 
 from deterrence import UserError, families
 from deterrence.model import (
+    AFTER_BINS,
     AXES,
     CHOICES,
     DEFAULT_CHOICES,
@@ -29,10 +30,12 @@ from deterrence.model import (
     EVENTS,
     LEVELS,
     MAX_RUNS,
+    PAIRED_COUNTS,
     PARAMETERS,
     POSITIVE,
     PROBABILITY,
     UNUSED,
+    VALUE_BINS,
     YEARS,
     Prior,
 )
@@ -217,7 +220,9 @@ def _check_size(study: Study, n_options: int, where: str) -> None:
         _fail(where, f"{study.runs:,} runs in blocks of {study.block_runs:,} make {blocks:,} blocks, more than "
                      f"{MAX_BLOCKS:,}; raise study.block_runs")
     draw_bins = len(YEARS) * (3 * study.runs_per_draw + 2)
-    tally_bytes = (n_options + 1) * len(EVENTS) * (study.horizon_days + 1 + draw_bins) * 8
+    # With the per-draw bins of the paired counts and of the risk after a ceasefire.
+    per_draw_values = 2 * len(PAIRED_COUNTS) * VALUE_BINS + len(YEARS) * 2 * AFTER_BINS
+    tally_bytes = (n_options + 1) * (len(EVENTS) * (study.horizon_days + 1 + draw_bins) + per_draw_values) * 8
     if tally_bytes > MAX_TALLY_BYTES:
         _fail(where, f"the day and draw histograms of {n_options:,} options over {study.horizon_days:,} days take "
                      f"{tally_bytes / 1024**3:.1f} GiB per block, above the {MAX_TALLY_BYTES // 1024**3} GiB limit; "
