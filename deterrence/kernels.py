@@ -124,6 +124,9 @@ ASSETS_AND_AID = LEVELS["leverage"].index(AID_LEVEL)
 # each episode in the option walked last (written by ``history``).
 EP_BASE, EP_BUDGET, EP_GAP, EP_DURABLE, EP_STRENGTH, EP_DAYS = range(6)
 N_EP_ROWS = 6
+# What fired the tripwire, in the order history checks the causes (an earlier
+# cause keeps a tie).
+TRIP_NONE, TRIP_HIT, TRIP_ENGAGE, TRIP_REATTACK = range(4)
 N_SENS_OUTCOMES = len(SENSITIVITY_OUTCOMES)
 SENS_DIFF_REATTACK, SENS_WAR, SENS_DIFF_WAR = (SENSITIVITY_OUTCOMES.index(k) for k in (
     "diff_reattack_2y", "war_days", "diff_war_days"))
@@ -263,15 +266,20 @@ def history(horizon, t_ceasefire, t_deploy, deployed, contact, immediate, w_post
     the number of collapses, and the truce days from the deployment on;
     collapses is -1 where the ``n_episodes`` episodes run out, and the truce
     days NaN where a length or the hazard budget is not a number (both
-    faults). A durable episode's truce lasts to the horizon. ``ep_days[j]``
-    gets the truce days of episode j for j <= collapses (0 for one not
-    entered) when a ceasefire comes within the horizon."""
+    faults), and the tripwire's cause (a TRIP_* code). A durable episode's
+    truce lasts to the horizon. ``ep_days[j]`` gets the truce days of
+    episode j for j <= collapses (-1 for one not entered: the history
+    stopped in the fighting before it) when a ceasefire comes within the
+    horizon: with the cause, the run's story as ``deterrence trace`` tells
+    it."""
     t_trip = INF
+    cause = TRIP_NONE
     hit_rate = lambda_hit * w_post
     if deployed and immediate and t_deploy < t_ceasefire and hit_rate > 0.0:
         t_hit = t_deploy + e_hit / hit_rate
         if t_hit < t_ceasefire and t_hit < horizon:
             t_trip = t_hit
+            cause = TRIP_HIT
     t_reattack = INF
     truce_days = 0.0
     truce_after = 0.0
@@ -317,14 +325,17 @@ def history(horizon, t_ceasefire, t_deploy, deployed, contact, immediate, w_post
                 if s1 > s0:
                     need = engage_rate * (s1 - s0)
                     if e_engage <= need:
-                        t_trip = min(t_trip, s0 + e_engage / engage_rate)
+                        t_engage = s0 + e_engage / engage_rate
+                        if t_engage < t_trip:
+                            t_trip = t_engage
+                            cause = TRIP_ENGAGE
                         engaging = False
                     else:
                         e_engage -= need
             if t_reattack < INF or end == horizon:
                 war_days += min(end, t_reattack) - t
                 if j + 1 < n_episodes:
-                    ep_days[j + 1] = 0.0
+                    ep_days[j + 1] = -1.0
                 break
             war_days += ep_gap[j]
             t = end
@@ -332,9 +343,10 @@ def history(horizon, t_ceasefire, t_deploy, deployed, contact, immediate, w_post
         if remaining != remaining:
             truce_days = math.nan
         if t_reattack < INF and deployed and t_deploy <= t_reattack:
-            if contact or u_trip < q_rear:
-                t_trip = min(t_trip, t_reattack)
-    return t_reattack, t_trip, truce_days, war_days, collapses, truce_after
+            if (contact or u_trip < q_rear) and t_reattack < t_trip:
+                t_trip = t_reattack
+                cause = TRIP_REATTACK
+    return t_reattack, t_trip, truce_days, war_days, collapses, truce_after, cause
 
 
 @jit
@@ -460,7 +472,8 @@ def close_after_draw(acc, hist, noise, moments):
 
 
 # Per-run numbers shared by every option, in a small array.
-N_DAYS = 4   # per option: truce days, days after a collapse, collapses, truce days from T_d on
+# per option: truce days, days after a collapse, collapses, truce days from T_d on, the tripwire's cause
+N_DAYS = 5
 (E_CEASEFIRE, E_REATTACK, U_TRIP, E_HIT, E_ENGAGE, SCALE, INV_SHAPE, M_CONTACT, M_REAR, FACTOR_CONTACT,
  FACTOR_REAR, N_EPISODES) = range(12)
 N_RUN_VALUES = 12
@@ -687,7 +700,7 @@ def option_history(o, kp, theta, run_values, tables, episodes, times, days):
     if leverage == ASSETS_AND_AID:
         reattack_rate *= math.exp(-theta[DELTA_AID])
     after_deploy = tables[row, (AFTER_DEPLOY + np.int64(contact)) * width + support]
-    t_reattack, t_trip, truce_days, war_days, collapses, truce_after = history(
+    t_reattack, t_trip, truce_days, war_days, collapses, truce_after, cause = history(
         horizon, t_ceasefire, t_deploy, deployed, contact, immediate, w_post, run_values[E_REATTACK],
         run_values[U_TRIP], run_values[E_HIT], run_values[E_ENGAGE], reattack_rate, after_deploy,
         theta[E_COLLAPSE], theta[Q_REAR], theta[LAMBDA_HIT], theta[ENGAGE_COLLAPSE] * w_post,
@@ -704,6 +717,7 @@ def option_history(o, kp, theta, run_values, tables, episodes, times, days):
     days[o, 1] = war_days
     days[o, 2] = collapses
     days[o, 3] = truce_after
+    days[o, 4] = cause
     return truce_days, war_days, collapses, truce_after
 
 

@@ -2,9 +2,9 @@
 simulated it.
 
 A run is a pure function of (seed, run index, option), so the replay calls
-the kernel's own jitted pieces (``draw_parameters``, ``prepare_run``,
-``option_history``, ``strike_mean``, the rng streams and samplers) on a
-plan whose grid is that one option. The option's draws are those of the
+the kernel's own ``step`` on a plan whose grid is that one option, and
+reads the story from what the kernel's ``history`` leaves (each episode's
+truce days, the tripwire's cause). The option's draws are those of the
 full study: every stream is keyed on the run alone, and the violation and
 strike streams restart for each option, so no other option changes them.
 """
@@ -15,52 +15,11 @@ import json
 import math
 from dataclasses import dataclass
 
-import numpy as np
-
-from deterrence import UserError, config, kernels, rng
+from deterrence import UserError, config, kernels
 from deterrence.config import Config, Option
-from deterrence.kernels import (
-    AFTER_DEPLOY,
-    ASSETS_AND_AID,
-    E_ENGAGE,
-    E_HIT,
-    E_REATTACK,
-    EP_BASE,
-    EP_BUDGET,
-    EP_DURABLE,
-    EP_GAP,
-    FACTOR_CONTACT,
-    FACTOR_REAR,
-    FORCE_ROW,
-    INV_SHAPE,
-    M_CONTACT,
-    M_REAR,
-    N_EPISODES,
-    SCALE,
-    TABLE_WIDTHS,
-    U_TRIP,
-)
-from deterrence.model import (
-    AXES,
-    DELTA_AID,
-    E_COLLAPSE,
-    ENGAGE_COLLAPSE,
-    K_TRUCE,
-    K_WAR,
-    LAMBDA_A0,
-    LAMBDA_HIT,
-    MAX_RUNS,
-    MU_TRUCE,
-    MU_WAR,
-    N_PARAMETERS,
-    PARAMETERS,
-    Q_REAR,
-    STREAM_STRIKES,
-    STREAM_VIOLATIONS,
-    TRUCE_DAYS_UNIT,
-    W_REAR,
-)
-from deterrence.plan import OPT_CONTACT, OPT_FORCE, OPT_IMMEDIATE, OPT_LEVERAGE, OPT_SUPPORT, make_plan
+from deterrence.kernels import EP_DAYS, EP_DURABLE, EP_GAP, N_EPISODES, TRIP_ENGAGE, TRIP_HIT, TRIP_NONE, TRIP_REATTACK
+from deterrence.model import AXES, MAX_RUNS, PARAMETERS, TRUCE_DAYS_UNIT
+from deterrence.plan import make_plan
 from deterrence.runner import fault_message
 
 INF = math.inf
@@ -68,6 +27,7 @@ INF = math.inf
 CAUSES = {"hit": "a strike on the force during the war",
           "engagement": "fighting after a truce collapse engaged the force",
           "reattack": "the re-attack engaged the force"}
+CAUSE_CODES = {TRIP_NONE: "", TRIP_HIT: "hit", TRIP_ENGAGE: "engagement", TRIP_REATTACK: "reattack"}
 
 
 @dataclass(frozen=True)
@@ -147,133 +107,60 @@ def parse_option(text: str, baseline: Option, flag: str = "--a") -> Option:
 
 def trace_run(cfg: Config, run: int, option: Option) -> Trace:
     """Replay run ``run`` of ``option`` under ``cfg`` (its seed, horizon,
-    priors and [model] choices). A run the kernel cannot compute raises
+    priors and [model] choices) through the kernel's own ``step``, and read
+    the story from what its ``history`` leaves: each episode's truce days
+    and the tripwire's cause. A run the kernel cannot compute raises
     UserError with the kernel's fault message."""
     if isinstance(run, bool) or not isinstance(run, int) or not 0 <= run < MAX_RUNS:
         raise UserError(f"--run must be a run index from 0 to {MAX_RUNS - 1:,}, got {run!r}")
     plan = make_plan(dataclasses.replace(cfg, grid={a: (getattr(option, a),) for a in AXES}))
-    key0, key1 = plan.key
-    horizon = plan.horizon
-    st, st_gap, st_durable = rng.new_state(), rng.new_state(), rng.new_state()
-    theta = np.empty(N_PARAMETERS)
     kp = plan.kernel
-    bad = kernels.draw_parameters(theta, st, kp, run // plan.runs_per_draw)
-    if bad >= 0:
-        raise UserError(fault_message(plan, kernels.FAULT_PARAMETER, run, bad))
-    run_values = np.empty(kernels.N_RUN_VALUES)
-    tables = kernels.new_tables(plan.force_levels.shape[0], plan.level_parameters)
-    episodes, kind = kernels.prepare_run(
-        run_values, np.empty((kernels.N_EP_ROWS, 64)), tables, st, st_gap, st_durable, kp, run, theta)
-    if kind != kernels.NO_FAULT:
-        raise UserError(fault_message(plan, kind, run, 0))
-    times = np.empty((plan.options.shape[0], kernels.N_EVENTS))
-    days = np.empty((plan.options.shape[0], kernels.N_DAYS))
-    kernel_days = kernels.option_history(0, kp, theta, run_values, tables, episodes, times, days)
-    kind = kernels.walk_fault(0, times, *kernel_days[:3])
-    if kind != kernels.NO_FAULT:
-        raise UserError(fault_message(plan, kind, run, 0))
-    truces, walked, cause = _walk(plan.options[0], float(horizon), theta, run_values, tables, episodes,
-                                  times[0])
-    # The re-walk must reproduce the kernel's history bit for bit.
-    if walked != (times[0, 2], times[0, 3], *kernel_days):
-        raise AssertionError(f"trace of run {run} disagrees with the kernel: {walked} != "
-                             f"{(times[0, 2], times[0, 3], *kernel_days)}")
-    truce_days, war_days, collapses, truce_after = kernel_days
-    strike_mean = kernels.strike_mean(0, kp, theta, tables, times, truce_days, truce_after)
-    # The kernel's count draws, on the same streams with the same arguments.
-    rng.stream(st, key0, key1, run, STREAM_VIOLATIONS)
-    mean = rng.gamma(st, truce_days * theta[K_TRUCE], theta[MU_TRUCE] / theta[K_TRUCE])
-    mean += rng.gamma(st, war_days * theta[K_WAR], theta[MU_WAR] / theta[K_WAR])
-    violations = rng.poisson(st, mean)
-    rng.stream(st, key0, key1, run, STREAM_STRIKES)
-    strikes = rng.poisson(st, strike_mean)
-    count = kernels.count_fault(violations, strikes, truce_days / TRUCE_DAYS_UNIT + 0.5)
-    if count >= 0:
-        raise UserError(fault_message(plan, kernels.FAULT_COUNT, run, count))
+    (st, st_gap, st_durable, theta, run_values, episodes, tables, times, counts, days, strike_means,
+     fault) = kernels.workspace(plan.options.shape[0], kp)
+    # A block of one run: the run starts its draw, whatever its index.
+    episodes = kernels.step(run, run, kp, st, st_gap, st_durable, theta, run_values, episodes, tables, times,
+                            counts, days, strike_means, fault)
+    if fault[0] != kernels.NO_FAULT:
+        raise UserError(fault_message(plan, *(int(x) for x in fault)))
+    # The episodes hold the truce days of the option walked last (the plan's
+    # baseline): walk the traced option again, the same arithmetic on the
+    # same draws.
+    kernels.option_history(0, kp, theta, run_values, tables, episodes, times, days)
+    horizon = plan.horizon
+    truce_days, war_days, collapses, _, cause = days[0]
     return Trace(run=run, seed=cfg.study.seed, in_study=run < cfg.study.runs, option=option,
                  start_date=cfg.study.start_date, horizon=horizon,
                  parameters={p.name: float(x) for p, x in zip(PARAMETERS, theta, strict=True)},
                  ceasefire=float(times[0, 0]), deployment=float(times[0, 1]), reattack=float(times[0, 2]),
-                 tripwire=float(times[0, 3]), tripwire_cause=cause, truces=truces,
+                 tripwire=float(times[0, 3]), tripwire_cause=CAUSE_CODES[int(cause)],
+                 truces=_truces(times[0], episodes, int(collapses), int(run_values[N_EPISODES]), horizon),
                  truce_days=float(truce_days), collapse_days=float(war_days), collapses=int(collapses),
-                 violations=int(violations), strikes=int(strikes), strike_mean=float(strike_mean))
+                 violations=int(counts[0, 0]), strikes=int(counts[0, 1]), strike_mean=float(strike_means[0]))
 
 
-def _walk(row, horizon, theta, run_values, tables, episodes, times):
-    """The truces and the tripwire's cause, which the kernel's ``history``
-    does not return: this re-walks its loop in the same arithmetic and order
-    (through its own ``hazard_walk`` and ``truce_duration``), and returns
-    what ``history`` returns so the caller checks the two agree. The
-    ceasefire and deployment times come from the kernel (inf past the
-    horizon, which leaves the walk unchanged)."""
-    contact = row[OPT_CONTACT] == 1
-    deployed = times[1] < INF
-    t_ceasefire, t_deploy = times[0], times[1]
-    w_post = 1.0 if contact else theta[W_REAR]
-    reattack_rate = theta[LAMBDA_A0]
-    if row[OPT_LEVERAGE] == ASSETS_AND_AID:
-        reattack_rate *= math.exp(-theta[DELTA_AID])
-    width = tables.shape[1] // TABLE_WIDTHS
-    after_deploy = tables[FORCE_ROW + row[OPT_FORCE], (AFTER_DEPLOY + int(contact)) * width + row[OPT_SUPPORT]]
-    war_rate = reattack_rate * theta[E_COLLAPSE]
-    engage_rate = theta[ENGAGE_COLLAPSE] * w_post
-    m, factor = ((run_values[M_CONTACT], run_values[FACTOR_CONTACT]) if contact
-                 else (run_values[M_REAR], run_values[FACTOR_REAR]))
-    trips = dict.fromkeys(CAUSES, INF)
-    hit_rate = theta[LAMBDA_HIT] * w_post
-    if deployed and row[OPT_IMMEDIATE] == 1 and t_deploy < t_ceasefire and hit_rate > 0.0:
-        t_hit = t_deploy + run_values[E_HIT] / hit_rate
-        if t_hit < t_ceasefire and t_hit < horizon:
-            trips["hit"] = t_hit
-    t_reattack, truce_days, war_days, collapses, truce_after = INF, 0.0, 0.0, 0, 0.0
+def _truces(times, episodes, collapses: int, n_episodes: int, horizon: int) -> tuple[Truce, ...]:
+    """The truces of the walk ``history`` made: truce j lasts its episode's
+    truce days; the first ``collapses`` collapse, and after each the next
+    begins when its gap ends, unless the episode after it was not entered
+    (truce days -1: the re-attack or the horizon came in the fighting).
+    The same additions as the kernel's, so the times are its bits."""
+    t = times[0]
+    if not t < INF:
+        return ()
     truces = []
-    e_engage = run_values[E_ENGAGE]
-    engaging = deployed and engage_rate > 0.0
-    if t_ceasefire < horizon:
-        remaining = run_values[E_REATTACK]
-        t = t_ceasefire
-        for j in range(int(run_values[N_EPISODES])):
-            durable = bool(episodes[EP_DURABLE, j] != 0.0)
-            length = episodes[EP_BASE, j]
-            if durable:
-                length = INF
-            elif deployed:
-                length = kernels.truce_duration(t, t_deploy, length, episodes[EP_BUDGET, j], run_values[SCALE],
-                                                run_values[INV_SHAPE], m, factor)
-            end = min(t + length, horizon)
-            t_reattack, remaining = kernels.hazard_walk(remaining, t, end, reattack_rate, t_deploy, after_deploy)
-            stop = min(end, t_reattack)
-            truce_after += max(0.0, stop - max(t, t_deploy))
-            if t_reattack < INF or end == horizon:
-                truce_days += stop - t
-                truces.append(Truce(t, stop, durable, False, INF))
-                break
-            truce_days += length
-            collapses += 1
-            start, t = t, end
-            end = min(t + episodes[EP_GAP, j], horizon)
-            t_reattack, remaining = kernels.hazard_walk(remaining, t, end, war_rate, t_deploy, after_deploy)
-            s0, s1 = max(t, t_deploy), min(end, t_reattack)
-            if engaging and s1 > s0:
-                need = engage_rate * (s1 - s0)
-                if e_engage <= need:
-                    trips["engagement"] = s0 + e_engage / engage_rate
-                    engaging = False
-                else:
-                    e_engage -= need
-            if t_reattack < INF or end == horizon:
-                war_days += min(end, t_reattack) - t
-                truces.append(Truce(start, t, durable, True, INF))
-                break
-            war_days += episodes[EP_GAP, j]
-            truces.append(Truce(start, t, durable, True, end))
-            t = end
-        if t_reattack < INF and deployed and t_deploy <= t_reattack:
-            if contact or run_values[U_TRIP] < theta[Q_REAR]:
-                trips["reattack"] = t_reattack
-    t_trip = min(trips.values())
-    cause = next((c for c, t in trips.items() if t == t_trip), "") if t_trip < INF else ""
-    return tuple(truces), (t_reattack, t_trip, truce_days, war_days, collapses, truce_after), cause
+    for j in range(min(collapses + 1, n_episodes)):
+        durable = bool(episodes[EP_DURABLE, j] != 0.0)
+        if j == collapses:
+            truces.append(Truce(t, min(times[2], horizon), durable, False, INF))
+            break
+        end = t + episodes[EP_DAYS, j]
+        entered = j + 1 < n_episodes and episodes[EP_DAYS, j + 1] >= 0.0
+        next_truce = end + episodes[EP_GAP, j] if entered else INF
+        truces.append(Truce(t, end, durable, True, next_truce))
+        if not entered:
+            break
+        t = next_truce
+    return tuple(truces)
 
 
 def _when(trace: Trace, t: float) -> str:

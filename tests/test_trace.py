@@ -34,7 +34,7 @@ LAPTOP_OPTIONS = (
 # The model v2 channels made frequent: a threshold veto, durable truces, a
 # force struck during the war, fighting after collapses engaging it, its own
 # air defence, and the war-time ceasefire multiplier.
-V2 = config.parse({
+V2_TABLE = {
     "study": {"name": "v2", "runs": 1000, "seed": 99, "horizon_days": 1500},
     "model": {"veto": "threshold"},
     "grid": {"force_size": [0, 10000], "posture": ["rear", "contact_line"],
@@ -46,7 +46,12 @@ V2 = config.parse({
                "p_durable": {"dist": "beta", "a": 1.0, "b": 3.0},
                "war_ceasefire_mult": {"dist": "lognormal", "median": 1.5, "sigma": 0.5},
                "intercept_force": {"dist": "beta", "a": 2.0, "b": 2.0}},
-})
+}
+V2 = config.parse(V2_TABLE)
+# The same with truces of random strength: each truce's violations are its own.
+# (They leave no durable share: the strength decides how long a truce lasts.)
+STRENGTH = config.parse({**V2_TABLE, "model": {"veto": "threshold", "truces": "strength"},
+                         "priors": {k: v for k, v in V2_TABLE["priors"].items() if k != "p_durable"}})
 V2_OPTIONS = (
     "force_size=0,leverage=sanctions",
     "force_size=10000,deploy_rule=immediate",
@@ -54,6 +59,7 @@ V2_OPTIONS = (
     "force_size=10000,posture=contact_line",
 )
 RUNS = 150
+INF = float("inf")
 
 
 def one_option_plan(cfg, option):
@@ -68,9 +74,26 @@ def check(tr: trace.Trace, tallies, row: int) -> None:
         assert hist.sum() == 1 and hist[int(t) if t < horizon else horizon] == 1, (tr.run, e, t)
     sums = tallies.moments[row, :, 0]
     assert list(sums) == [tr.violations, tr.strikes, tr.truce_units, tr.collapses, tr.war_units], tr.run
-    # The timeline adds up to the totals.
+    # The timeline adds up to the totals, and its pieces follow each other.
     assert len([t for t in tr.truces if t.collapsed]) == tr.collapses
     assert tr.truce_days == pytest.approx(sum(t.end - t.start for t in tr.truces), rel=1e-12, abs=1e-9)
+    gaps = [(t.end, min(t.next_truce, tr.reattack, horizon)) for t in tr.truces if t.collapsed]
+    assert tr.collapse_days == pytest.approx(sum(b - a for a, b in gaps), rel=1e-12, abs=1e-9)
+    if tr.truces:
+        assert tr.truces[0].start == tr.ceasefire
+        assert all(a.next_truce == b.start for a, b in zip(tr.truces[:-1], tr.truces[1:], strict=True))
+        assert tr.truces[-1].next_truce == INF
+    # The cause names an event of the story at the tripwire's time.
+    cause = tr.tripwire_cause
+    assert (cause == "") == (tr.tripwire == INF)
+    if cause:
+        assert tr.deployment <= tr.tripwire < horizon
+    if cause == "hit":
+        assert tr.option.deploy_rule == "immediate" and tr.tripwire < tr.ceasefire
+    elif cause == "reattack":
+        assert tr.tripwire == tr.reattack
+    elif cause == "engagement":
+        assert any(a <= tr.tripwire <= b for a, b in gaps), (tr.run, tr.tripwire, gaps)
 
 
 def replay(cfg, options, runs, full_grid: bool):
@@ -114,6 +137,11 @@ def test_laptop_traces_equal_the_kernel_in_one_option_plans_and_the_full_grid():
 def test_v2_traces_equal_the_kernel():
     traces = replay(V2, V2_OPTIONS, range(RUNS), full_grid=True)
     assert coverage(traces) >= {"hit", "engagement", "reattack", "collapse", "durable"}
+
+
+def test_strength_traces_equal_the_kernel():
+    traces = replay(STRENGTH, V2_OPTIONS[1:3], range(RUNS), full_grid=False)
+    assert coverage(traces) >= {"collapse", "reattack", "engagement"}
 
 
 def test_off_grid_option_and_any_run_index_replay():
