@@ -380,7 +380,7 @@ def check_domain(prior: Prior, domain: str, where: str = "") -> None:
     lo, hi = DOMAIN_BOUNDS[domain]
     # A point mass at 0 is outside (0, inf); a continuous family reaches its
     # lower end with probability 0.
-    strict_low = domain == POSITIVE and family.scipy(prior) is None
+    strict_low = domain == POSITIVE and family.code == families.FIXED
     if low < lo or high > hi or (strict_low and low <= 0.0):
         bounds = "(0, inf)" if domain == POSITIVE else f"[{lo:g}, {hi:g}]"
         hint = f" (use {', '.join(_BOUNDED[:-1])} or {_BOUNDED[-1]})" if domain == PROBABILITY else ""

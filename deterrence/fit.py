@@ -32,18 +32,26 @@
 
 This module does not import ``deterrence.config``: the config calls
 ``record_prior(name)`` for tables with ``fit = "record"``.
+
+The table of fits: ``deterrence/fits.json`` holds every record prior of the
+shipped seeds/ (``fits_table``), so that loading a config imports no scipy;
+``record_prior`` uses it only while its SHA-256 digest of seeds/*.csv, this
+module and record.py matches, and fits afresh otherwise. After editing any
+of them, regenerate it with ``python -m deterrence.fit --write-cache``.
 """
 
 import functools
+import hashlib
+import itertools
+import json
 import math
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from scipy import optimize, special
 
 from deterrence import UserError, record
-from deterrence.model import DEFAULT_CHOICES, MODEL_CHOICES, Prior, choice
+from deterrence.model import CHOICES, DEFAULT_CHOICES, MODEL_CHOICES, PARAMETERS, Prior, choice
 
 JEFFREYS_SHAPE = 0.5
 
@@ -194,6 +202,8 @@ def hessian(f, x: np.ndarray, step: float = 1e-4) -> np.ndarray:
 
 def _optimum(negloglik, start, names) -> tuple[np.ndarray, np.ndarray, float]:
     """Minimiser, inverse observed information and maximised log-likelihood."""
+    from scipy import optimize
+
     best = None
     for method in ("BFGS", "Nelder-Mead"):
         res = optimize.minimize(negloglik, start if best is None else best.x, method=method,
@@ -278,6 +288,8 @@ class CureFit:
     def draws(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """(n, 3) draws of (shape, scale, p_durable) from the normal
         approximation of the likelihood in (log, log, logit), correlations kept."""
+        from scipy import special
+
         mean = [math.log(self.shape), math.log(self.scale), special.logit(self.p_durable)]
         z = rng.multivariate_normal(mean, np.array(self.cov), size=n)
         return np.column_stack([np.exp(z[:, 0]), np.exp(z[:, 1]), special.expit(z[:, 2])])
@@ -309,6 +321,8 @@ def cure_negloglik(params, data: TruceData) -> float:
 
 def fit_cure(data: TruceData) -> CureFit:
     """Cure-fraction Weibull by maximum likelihood, started at the plain fit."""
+    from scipy import special
+
     plain = fit_weibull(data)
     start = np.array([*np.log(plain.values), special.logit(0.05)])
     x, cov, loglik = _optimum(lambda v: cure_negloglik(v, data), start,
@@ -359,6 +373,8 @@ def merged_2020_2021(truces) -> tuple:
 
 def nbinom_negloglik(log_params, days: np.ndarray, totals: np.ndarray) -> float:
     """Negative log-likelihood of period totals N_i ~ NB(mean d_i mu, size d_i k)."""
+    from scipy import special
+
     mu, k = np.exp(log_params)
     size = days * k
     ll = (special.gammaln(totals + size) - special.gammaln(size) - special.gammaln(totals + 1.0)
@@ -647,9 +663,87 @@ def record_form(name: str, choices: dict) -> str:
 def record_prior(name: str, folder: str | Path | None = None, rows: str | None = None,
                  choices: dict | None = None) -> Prior:
     """The prior of one parameter fitted from the record, naming the record
-    rows it rests on where they are a choice (see :func:`_record_prior`)."""
+    rows it rests on where they are a choice (see :func:`_record_prior`): for
+    the shipped seeds/ (``folder`` None) from the table of fits (``FITS``)
+    where it holds this fit, else fitted now (scipy)."""
+    if folder is None and (prior := shipped_fits().get(fit_key(name, rows, choices))) is not None:
+        return prior
+    return fitted_prior(name, folder, rows, choices)
+
+
+def fitted_prior(name: str, folder: str | Path | None = None, rows: str | None = None,
+                 choices: dict | None = None) -> Prior:
+    """:func:`record_prior` fitted now, never from the table of fits."""
     prior = _record_prior(name, folder, rows, choices)
     return replace(prior, rows=row_choice(name, rows)[0]) if name in RECORD_ROWS else prior
+
+
+# ---------------------------------------------------------------- the table of fits
+
+# Every record prior a config can ask for, fitted from the shipped seeds/:
+# loading a config then needs no scipy. Written by `python -m deterrence.fit
+# --write-cache`; used only while its digest matches (``record_digest``).
+FITS = Path(__file__).with_name("fits.json")
+
+
+def fit_key(name: str, rows: str | None = None, choices: dict | None = None) -> str:
+    """The table's key of a record prior: the parameter, its record fit under
+    ``choices`` (``record_form``) and its rows (a rate's default named)."""
+    form = record_form(name, {**DEFAULT_CHOICES, **(choices or {})})
+    if name in RECORD_ROWS and (rows is None or rows in RECORD_ROWS[name].choices):
+        rows = row_choice(name, rows)[0]
+    return f"{name} {form} {rows or ''}".strip()
+
+
+def record_digest(folder: str | Path | None = None) -> str:
+    """SHA-256 of the record's CSV files in ``folder`` (default: the shipped
+    seeds/) and of the code that fits them (this module and record.py)."""
+    digest = hashlib.sha256()
+    for path in [*sorted(record.location(folder).glob("*.csv")), Path(__file__), Path(record.__file__)]:
+        data = path.read_bytes()
+        digest.update(f"{path.name} {len(data)}\n".encode())
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def fits_table() -> dict[str, Prior]:
+    """The table of fits of the shipped seeds/ by ``fit_key``: every
+    (parameter, record fit, rows) some [model] choices and rows ask for, fitted now."""
+    priors = {}
+    for values in itertools.product(*CHOICES.values()):
+        choices = dict(zip(CHOICES, values, strict=True))
+        for name in (p.name for p in PARAMETERS):
+            for rows in (None, *(RECORD_ROWS[name].choices if name in RECORD_ROWS else ())):
+                try:
+                    prior = fitted_prior(name, rows=rows, choices=choices)
+                except UserError:
+                    continue      # no such fit: record_prior fits, and so raises the same error
+                key = fit_key(name, rows, choices)
+                if priors.setdefault(key, prior) != prior:
+                    raise ValueError(f"two fits under one key {key!r} of the table of fits")
+    return dict(sorted(priors.items()))
+
+
+def write_fits(path: str | Path = FITS) -> Path:
+    """Write the table of fits (``fits_table``) and its digest as JSON (floats round-trip exactly)."""
+    table = {"digest": record_digest(), "priors": {key: asdict(p) for key, p in fits_table().items()}}
+    path = Path(path)
+    path.write_text(json.dumps(table, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+@functools.cache
+def shipped_fits() -> dict[str, Prior]:
+    """The table of fits by key, empty where it is missing or its digest is
+    not that of the current seeds/ and fit code (a stale table is never used)."""
+    try:
+        table = json.loads(FITS.read_text(encoding="utf-8"))
+        if table["digest"] != record_digest():
+            return {}
+    except (OSError, ValueError, KeyError):
+        return {}
+    return {key: Prior(**{**p, "params": tuple((k, v) for k, v in p["params"])})
+            for key, p in table["priors"].items()}
 
 
 def _record_prior(name: str, folder: str | Path | None = None, rows: str | None = None,
@@ -845,6 +939,8 @@ def strength_nodes(var: float, nodes: int = STRENGTH_NODES) -> np.ndarray:
 
 def nbinom_logpmf(totals, mean, size):
     """log NB(totals; mean, size), broadcasting."""
+    from scipy import special
+
     return (special.gammaln(totals + size) - special.gammaln(size) - special.gammaln(totals + 1.0)
             + size * np.log(size / (size + mean)) + totals * np.log(mean / (size + mean)))
 
@@ -867,6 +963,8 @@ def strength_truce_loglik(params, data: StrengthData, w: np.ndarray) -> np.ndarr
 
 def strength_negloglik(log_params, data: StrengthData) -> float:
     """Negative log-likelihood, W integrated out on the equal-weight nodes."""
+    from scipy import special
+
     params = np.exp(log_params)
     if params[2] > 1e3:
         return 1e300
@@ -927,3 +1025,11 @@ def strength_prior(name: str, folder: str | Path | None = None) -> Prior:
     return Prior(name, "lognormal", (("median", s.get(name)), ("sigma", s.se(name))),
                  source + f"; lognormal(median = MLE, sigma = SE of the log {s.se(name):.3g}); "
                           f"correlations ignored", "record")
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] != ["--write-cache"]:
+        sys.exit("usage: python -m deterrence.fit --write-cache  (rewrites deterrence/fits.json from seeds/)")
+    print(f"wrote {write_fits()}")

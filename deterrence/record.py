@@ -286,9 +286,14 @@ def _literature(folder: Path) -> tuple[Literature, ...]:
     return tuple(out)
 
 
+def location(folder: str | Path | None = None) -> Path:
+    """The record folder: ``folder``, or the shipped seeds/ where None."""
+    return Path(folder) if folder is not None else Path(shipped("seeds"))
+
+
 def load(folder: str | Path | None = None) -> Record:
     """Load and validate the record in ``folder`` (default: the shipped seeds/)."""
-    folder = Path(folder) if folder is not None else Path(shipped("seeds"))
+    folder = location(folder)
     if not folder.is_dir():
         raise UserError(f"{folder}: the record folder does not exist")
     return Record(folder, _truces(folder), _violations(folder), _offensives(folder),

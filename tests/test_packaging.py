@@ -20,3 +20,11 @@ def test_wheel_holds_the_example_configs():
     assert shipped["configs"] == "deterrence/configs"
     assert all((ROOT / folder).is_dir() and target == f"deterrence/{folder}" for folder, target in shipped.items())
     assert (deterrence.shipped("configs") / "laptop.toml").is_file()
+
+
+def test_wheel_holds_the_table_of_record_fits():
+    """fits.json lies inside the package, which the wheel ships whole."""
+    from deterrence import fit
+
+    assert PROJECT["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"] == ["deterrence"]
+    assert fit.FITS.parent == Path(deterrence.__file__).parent and fit.FITS.is_file()
