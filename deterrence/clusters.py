@@ -1,5 +1,7 @@
-"""Where blocks run, for every command (:func:`backend`, the one place that
-starts a cluster or a client): local threads, or Dask on local processes, a
+"""Where blocks run, for every command: :func:`map_blocks`, the one map over
+blocks (a study's runs, a replay's draws, a comparison's pairs), and
+:func:`backend`, the one place that starts a cluster or a client: local
+threads, or Dask on local processes, a
 running scheduler, batch jobs through dask-jobqueue (Slurm, PBS) or
 dask-mpi. Batch settings are dask-jobqueue's, read as it reads them
 (:func:`jobqueue_settings`), and shared with ``deterrence submit``.
@@ -15,12 +17,14 @@ import contextlib
 import functools
 import importlib.util
 import ipaddress
+import itertools
 import os
 import re
 import shutil
 import stat
 import sys
 import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -345,6 +349,78 @@ def backend(scheduler: str | None, workers: int | None = None, cluster: dict | N
     elif scheduler == "mpi":
         start_mpi(settings)
     return Backend(scheduler, workers, settings)
+
+
+def map_blocks(fn, shared, blocks, client=None, workers: int | None = None, name: str = "block"):
+    """The one map over blocks of every command: ``fn(shared, *block)`` for
+    each block, on local threads (``client`` None; ``workers`` threads, by
+    default one per core, the kernels release the GIL) or on the Dask
+    ``client`` (``shared`` sent once to every worker; a block lost with a
+    dead worker is recomputed; ``name`` starts its tasks' keys). Yields
+    ``(position, result)`` in the order the blocks finish, with at most two
+    blocks in flight per worker thread, so memory stays flat; closing the
+    generator early (``break``) cancels what is still in flight."""
+    blocks = list(blocks)
+    if client is None:
+        yield from _map_threads(fn, shared, blocks, workers or default_workers())
+    else:
+        yield from _map_dask(fn, shared, blocks, client, name)
+
+
+def default_workers() -> int:
+    """The cores this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def _map_threads(fn, shared, blocks, workers: int):
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    pending = iter(enumerate(blocks))
+    pool = ThreadPoolExecutor(max_workers=workers)
+
+    def submit(count):
+        return {pool.submit(_at, i, fn, shared, block) for i, block in itertools.islice(pending, count)}
+
+    try:
+        in_flight = submit(2 * workers)
+        while in_flight:
+            # A timeout lets signal handlers run between waits.
+            done, in_flight = wait(in_flight, timeout=1.0, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield future.result()
+                in_flight |= submit(1)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _map_dask(fn, shared, blocks, client, name: str):
+    from distributed import as_completed
+
+    call = uuid.uuid4().hex[:8]  # a key of its own for each block of each map: no result is taken for another's
+    shared_future = client.scatter(shared, broadcast=True)
+    pending = iter(enumerate(blocks))
+    # Two blocks per worker thread: a batch job of 8 cores is one worker of 8 threads.
+    threads = sum(w["nthreads"] for w in client.scheduler_info(n_workers=-1)["workers"].values())
+
+    def submit(count):
+        return [client.submit(_at, i, fn, shared_future, block, retries=3,
+                              key=f"{name}-{call}-{i}")
+                for i, block in itertools.islice(pending, count)]
+
+    futures = as_completed(submit(max(2 * threads, 4)))
+    try:
+        for future in futures:
+            result = future.result()
+            future.release()
+            yield result
+            for next_future in submit(1):
+                futures.add(next_future)
+    finally:
+        client.cancel(list(futures.futures))
+
+
+def _at(position: int, fn, shared, block: tuple):
+    return position, fn(shared, *block)
 
 
 @contextlib.contextmanager

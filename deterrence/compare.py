@@ -31,15 +31,12 @@ import dataclasses
 import json
 import math
 import os
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from itertools import islice
 
 import numpy as np
 import xarray as xr
 
-from deterrence import UserError, config, epistemic, kernels, outcomes, runner
+from deterrence import UserError, clusters, config, epistemic, kernels, outcomes, runner
 from deterrence.config import MAX_RUNS_PER_DRAW, Config, Option
 from deterrence.model import AXES, EVENTS, INDICATORS, VALUE_NOISE_SCALE, YEARS
 from deterrence.plan import Plan, make_plan, year_days
@@ -224,18 +221,11 @@ def study_pair(cfg_a: Config, a: Option, cfg_b: Config, b: Option, workers: int 
     size = rpd * max(1, PAIR_BLOCK_RUNS // rpd)
     blocks = [(start, min(start + size, runs)) for start in range(0, runs, size)]
     bar = runner.progress(plans[0], disable=None if show_progress is None else not show_progress)
-    workers = workers or runner.default_workers()
-    pending = iter(blocks)
     total = None
     try:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            # At most two blocks in flight per worker: memory stays flat.
-            in_flight = deque(pool.submit(pair_block, plans, *b) for b in islice(pending, 2 * workers))
-            while in_flight:
-                part = in_flight.popleft().result()
-                total = part if total is None else total.__iadd__(part)
-                bar.update(part.runs)
-                in_flight.extend(pool.submit(pair_block, plans, *b) for b in islice(pending, 1))
+        for _, part in clusters.map_blocks(pair_block, plans, blocks, workers=workers, name="pair"):
+            total = part if total is None else total.__iadd__(part)
+            bar.update(part.runs)
     finally:
         bar.close()
     return total

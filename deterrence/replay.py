@@ -15,12 +15,11 @@ size and worker count.
 """
 
 import dataclasses
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
-from deterrence import UserError, kernels, runner
+from deterrence import UserError, clusters, kernels, runner
 from deterrence.config import Config, Option
 from deterrence.model import (
     AXES,
@@ -142,27 +141,15 @@ def replay(config: Config, options: list[Option], draws: int, first: int = 0, ru
     block_draws = block_draws or max(1, min(draws, 20_000 // (rpd * len(options)) + 1))
     blocks = [(start, min(start + block_draws, draws)) for start in range(0, draws, block_draws)]
 
-    def one(block):
-        start, stop = block
-        rows = None if thetas is None else thetas[start:stop]
-        return replay_block(plan, first + start, first + stop, rows)
-
     bar = runner.tqdm(total=draws * rpd, unit="run", unit_scale=True, desc="replay", dynamic_ncols=True,
                       disable=show_progress is False or (show_progress is None and draws * rpd < 200_000))
-    parts = []
+    parts = [None] * len(blocks)
     try:
-        if client is not None:
-            plan_future = client.scatter(plan, broadcast=True)
-            futures = [client.submit(replay_block, plan_future, first + a, first + b,
-                                     None if thetas is None else thetas[a:b], pure=False) for a, b in blocks]
-            for (a, b), future in zip(blocks, futures, strict=True):
-                parts.append(future.result())
-                bar.update((b - a) * rpd)
-        else:
-            with ThreadPoolExecutor(max_workers=workers or runner.default_workers()) as pool:
-                for (a, b), part in zip(blocks, pool.map(one, blocks), strict=True):
-                    parts.append(part)
-                    bar.update((b - a) * rpd)
+        for position, part in clusters.map_blocks(
+                replay_block, plan, [(first + a, first + b, None if thetas is None else thetas[a:b])
+                                     for a, b in blocks], client, workers, name="replay"):
+            parts[position] = part
+            bar.update(part[0].shape[0] * rpd)
     finally:
         bar.close()
     theta, within, counts = (np.concatenate(arrays) for arrays in zip(*parts, strict=True))

@@ -1,5 +1,6 @@
-"""Compute a study's blocks of runs on local threads (`run_local`) or on a
-Dask client (`run_dask`; the client comes from ``clusters.backend``), with
+"""Compute a study's blocks of runs (`run`) through the one map over blocks,
+``clusters.map_blocks``, on local threads or a Dask client (the client
+comes from ``clusters.backend``), with
 checkpoints, resume, preemption and ``--target-se``; also the pieces the
 replays share: a kernel fault in words (`fault_message`), the default
 worker count and the progress bar.
@@ -16,15 +17,13 @@ import sys
 import tempfile
 import time
 import zipfile
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from deterrence import UserError, epistemic, families, kernels, outcomes, rng
+from deterrence import UserError, clusters, epistemic, families, kernels, outcomes, rng
 from deterrence.model import COUNTS, EVENTS, INDICATORS, N_PARAMETERS, PARAMETER_NAMES, SENSITIVITY_YEAR, YEARS
 from deterrence.plan import Plan
 from deterrence.tallies import Tallies, moment_sums
@@ -63,8 +62,7 @@ def fault_message(plan: Plan, kind: int, run: int, detail: int) -> str:
     return f"run {run} {what}" + (f" (it drew {drawn})" if drawn else "") + f": {fix}"
 
 
-def default_workers() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+default_workers = clusters.default_workers
 
 
 def progress(plan: Plan, done_runs: int = 0, disable: bool | None = None) -> tqdm:
@@ -353,60 +351,32 @@ def accumulator(plan: Plan, checkpoint: Checkpoint | None = None, target_se: flo
     return TargetAccumulator(plan, target_se, checkpoint, show_progress=show_progress)
 
 
-def run_local(plan: Plan, workers: int | None = None, show_progress: bool | None = None,
-              checkpoint: Checkpoint | None = None, acc: Accumulator | None = None) -> Tallies:
-    """All blocks on local threads (the kernel releases the GIL), at most
-    two blocks in flight per worker so memory stays flat."""
-    workers = workers or default_workers()
+def run(plan: Plan, client=None, workers: int | None = None, show_progress: bool | None = None,
+        checkpoint: Checkpoint | None = None, acc: Accumulator | None = None) -> Tallies:
+    """All blocks still to do, through the one map over blocks
+    (``clusters.map_blocks``): on local threads, or on the Dask ``client``
+    (a block lost with a dead worker is recomputed); each block is added
+    once, in order, so the result is the same for any workers."""
     acc = acc or Accumulator(plan, checkpoint, show_progress=show_progress)
-    pending = iter(acc.todo())
-    pool = ThreadPoolExecutor(max_workers=workers)
+    todo = acc.todo()
     try:
-        in_flight = {pool.submit(_indexed_block, plan, *b) for b in islice(pending, 2 * workers)}
-        while in_flight and not acc.stopped:
-            # A timeout lets signal handlers run between waits.
-            done, in_flight = wait(in_flight, timeout=1.0, return_when=FIRST_COMPLETED)
-            for future in done:
-                acc.add(*future.result())
-                in_flight |= {pool.submit(_indexed_block, plan, *b) for b in islice(pending, 1)}
+        for position, tallies in clusters.map_blocks(run_block, plan, [(start, stop) for _, start, stop in todo],
+                                                     client, workers, name=f"block-{plan.key[0]}"):
+            acc.add(todo[position][0], tallies)
+            if acc.stopped:
+                break
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
         total = acc.close()
     return total
 
 
-def _indexed_block(plan: Plan, index: int, start: int, stop: int) -> tuple[int, Tallies]:
-    return index, run_block(plan, start, stop)
+def run_local(plan: Plan, workers: int | None = None, show_progress: bool | None = None,
+              checkpoint: Checkpoint | None = None, acc: Accumulator | None = None) -> Tallies:
+    """:func:`run` on local threads."""
+    return run(plan, None, workers, show_progress, checkpoint, acc)
 
 
 def run_dask(plan: Plan, client, show_progress: bool | None = None,
              checkpoint: Checkpoint | None = None, acc: Accumulator | None = None) -> Tallies:
-    """All blocks on a dask.distributed cluster. A block lost with a dead
-    worker is recomputed by the scheduler; each block is added once."""
-    from distributed import as_completed
-
-    acc = acc or Accumulator(plan, checkpoint, show_progress=show_progress)
-    plan_future = client.scatter(plan, broadcast=True)
-    pending = iter(acc.todo())
-    # Two blocks per worker thread: a batch job of 8 cores is one worker of 8 threads.
-    threads = sum(w["nthreads"] for w in client.scheduler_info(n_workers=-1)["workers"].values())
-    window = max(2 * threads, 4)
-
-    def submit(block):
-        index, start, stop = block
-        return client.submit(_indexed_block, plan_future, index, start, stop,
-                             key=f"block-{plan.key[0]}-{start}-{stop}", retries=3)
-
-    futures = as_completed([submit(b) for b in islice(pending, window)])
-    try:
-        for future in futures:
-            acc.add(*future.result())
-            future.release()
-            if acc.stopped:
-                client.cancel(list(futures.futures))
-                break
-            for block in islice(pending, 1):
-                futures.add(submit(block))
-    finally:
-        total = acc.close()
-    return total
+    """:func:`run` on a dask.distributed client."""
+    return run(plan, client, None, show_progress, checkpoint, acc)

@@ -50,6 +50,31 @@ def test_local_cluster_matches_threads_and_stays_on_loopback(tmp_path):
     assert_same_tallies(on_dask, runner.run_local(plan, workers=1, show_progress=False))
 
 
+def _power(base, start, stop):
+    return [base ** k for k in range(start, stop)]
+
+
+def test_one_map_over_blocks_on_threads_and_dask_and_a_break_stops_it():
+    blocks = [(k, k + 3) for k in range(0, 60, 3)]
+    expected = [_power(2, *b) for b in blocks]
+    on_threads = dict(clusters.map_blocks(_power, 2, blocks, workers=2))
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        on_dask = dict(clusters.map_blocks(_power, 2, blocks, client))
+    assert [on_threads[i] for i in range(len(blocks))] == expected == [on_dask[i] for i in range(len(blocks))]
+    calls = []
+
+    def slow(shared, k):
+        calls.append(k)
+        time.sleep(0.05)
+        return k
+
+    for _ in clusters.map_blocks(slow, None, [(k,) for k in range(100)], workers=2):
+        break
+    time.sleep(0.3)
+    assert len(calls) <= 2 * 2 + 1, "blocks went on running after the loop stopped"
+
+
 def test_scheduler_address_and_bad_scheduler(tmp_path, capsys):
     path = write_config(tmp_path, runs=4_000, block=1_000)
     with LocalCluster(n_workers=1, threads_per_worker=1, host="127.0.0.1", dashboard_address=None) as cluster:

@@ -94,8 +94,8 @@ def table(path: str, runs: int, progress: bool = True) -> str:
     return "\n".join(lines) + (
         "\n\n(days at war over the horizon in days; percent and percentage points; changes are paired against no "
         "force, status quo; in brackets the "
-        "90% parameter interval where the study has several runs per parameter draw (the risk after a ceasefire "
-        "is not tallied per draw); the last column is the largest simulation noise of the probabilities only)")
+        "90% parameter interval where the study has several runs per parameter draw; the last column is the "
+        "largest simulation noise of the probabilities only)")
 
 
 def main(argv=None) -> int:
