@@ -161,3 +161,14 @@ def test_no_folder_level_cycle_and_the_report_runs_no_analysis():
     for name, imported in graph.items():
         if name.startswith("deterrence.report"):
             assert not {m for m in imported if m.startswith(ANALYSES)}, (name, imported)
+
+
+def test_only_clusters_starts_a_client_or_maps_blocks():
+    """One module starts a Dask client, a cluster or a pool of threads and
+    maps blocks over them (``clusters.map_blocks``); every other module
+    goes through it."""
+    words = ("Client(", "LocalCluster(", "ThreadPoolExecutor", "ProcessPoolExecutor", "dask_jobqueue",
+             "dask_mpi", "client.submit(", "as_completed")
+    owners = {path.relative_to(ROOT).as_posix() for path in (ROOT / "deterrence").rglob("*.py")
+              if any(word in path.read_text() for word in words)}
+    assert owners == {"deterrence/clusters.py"}
