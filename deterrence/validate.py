@@ -6,7 +6,9 @@ day to the invasion (2022-02-24), per series:
 
 - **truce duration**: each truce that started in the span, under each truce
   form (``cure``, ``weibull``, ``strength``; docs/model.md), parameters drawn
-  from the normal approximation of the likelihood (correlations kept);
+  from the normal approximation of the likelihood (correlations kept), its
+  intervals from the reference model's truce walk, its log score from the
+  same law in closed form;
 - **violations in a truce period**: each OSCE truce period (kind = count,
   both regions), NB(d mu, d k) under the ``cure`` and ``weibull`` forms; under
   ``strength`` given the truce's frailty, updated on the truce's earlier
@@ -264,10 +266,13 @@ def truce_laws(f: fit.RecordFit, strength: fit.StrengthFit, rng: np.random.Gener
     return {form: laws[form] for form in FORMS}
 
 
-def truce_checks(laws: dict, truces, rng, origin=CUTOFF) -> list[Check]:
+def truce_checks(f: fit.RecordFit, laws: dict, truces, rng, origin=CUTOFF) -> list[Check]:
+    """Each truce's duration: the interval from the reference model's truce
+    walk (:func:`simulate_durations`), the log score from the same law in
+    closed form (``TruceLaw``; the two agree, tests/test_validate.py)."""
     out = []
     for form, law in laws.items():
-        quantiles, held = predictive(law.sample(rng))
+        quantiles, held = predictive(simulate_durations(f, law, rng))
         for t in truces:
             score, batches = law.log_likelihood(_observed(t))
             out.append(Check("truce duration", form, t.name, _observed(t), 0, quantiles, held, score, origin,
@@ -343,6 +348,39 @@ def simulate_totals(f: fit.RecordFit, law: TruceLaw, days: int, rng: np.random.G
     (truce law, re-truce rate, NB of truce and war days; no force, no re-attack).
     Under ``strength`` the walk is the model's truces = "strength": each truce
     draws its W, and its days' violations come from the joint fit's mu and k."""
+    from deterrence import reference as ref
+
+    theta, opts = _walk_inputs(f, law, rng, runs)
+    walk = ref.truce_walk(rng, theta, ref.draw_chance(rng, runs), np.zeros((runs, 1)), np.full((runs, 1), np.inf),
+                          opts, days)
+    return ref.violations(rng, theta, walk)[:, 0]
+
+
+DURATION_HORIZON = 40 * 365                   # a simulated truce still holding after this many days counts as durable
+
+
+def simulate_durations(f: fit.RecordFit, law: TruceLaw, rng: np.random.Generator,
+                       runs: int = DRAWS * PER_DRAW) -> np.ndarray:
+    """The length in days of a truce beginning on day 0 (inf: it never
+    collapses within DURATION_HORIZON), by the reference model's own truce
+    walk with the origin's fits: a durable truce with ``p_durable``, under
+    ``strength`` its frailty W; the re-truce rate set to nearly 0 so that
+    the walk's truce days are the first truce's."""
+    from deterrence import reference as ref
+
+    theta, opts = _walk_inputs(f, law, rng, runs)
+    theta[:, ref.LAMBDA_RETRUCE] = 1e-12
+    walk = ref.truce_walk(rng, theta, ref.draw_chance(rng, runs), np.zeros((runs, 1)), np.full((runs, 1), np.inf),
+                          opts, DURATION_HORIZON)
+    return np.where(walk.collapses[:, 0] > 0, walk.truce_days[:, 0], np.inf)
+
+
+def _walk_inputs(f: fit.RecordFit, law: TruceLaw, rng: np.random.Generator, runs: int):
+    """Parameters (runs, N_PARAMETERS) and options for the reference's truce
+    walk of one truce form at an origin: each run takes a draw of ``law``
+    (the first ceasefire's durable share set to the Donbas truces'), the
+    re-truce rate and both regimes' violation laws from the fit; no force,
+    no re-attack."""
     from deterrence import plan
     from deterrence import reference as ref
 
@@ -362,9 +400,7 @@ def simulate_totals(f: fit.RecordFit, law: TruceLaw, days: int, rng: np.random.G
     opts = ref.Options(force=np.zeros(1), contact=np.zeros(1, bool), immediate=np.zeros(1, bool),
                        support=np.zeros(1, int), leverage=np.zeros(1, int),
                        levels=plan.level_parameters(), threshold_veto=False, strength=strength)
-    chance = ref.draw_chance(rng, runs)
-    walk = ref.truce_walk(rng, theta, chance, np.zeros((runs, 1)), np.full((runs, 1), np.inf), opts, days)
-    return ref.violations(rng, theta, walk)[:, 0]
+    return theta, opts
 
 
 def total_checks(f: fit.RecordFit, laws: dict, rows, rng, origin=CUTOFF) -> list[Check]:
@@ -374,11 +410,20 @@ def total_checks(f: fit.RecordFit, laws: dict, rows, rng, origin=CUTOFF) -> list
         for v, seed in zip(rows, seeds, strict=True):
             totals = simulate_totals(f, laws[form], v.days, np.random.default_rng(seed))
             quantiles, held = predictive(totals)
-            kde = stats.gaussian_kde(np.log1p(totals))
-            score = float(np.log(max(kde(np.log1p(v.violations))[0], 1e-300)))
+            score = _kde_log_score(totals, v.violations)
+            batches = tuple(_kde_log_score(b, v.violations) for b in np.array_split(totals, BATCHES))
             out.append(Check("OSCE total from 1 January", form, f"{v.period_start}..{v.period_end}",
-                             (float(v.violations),) * 2, v.days, quantiles, held, score, origin))
+                             (float(v.violations),) * 2, v.days, quantiles, held, score, origin, batches))
     return out
+
+
+def _kde_log_score(totals: np.ndarray, observed: float) -> float:
+    """Log density of log1p(observed) under a Gaussian kernel density
+    estimate of log1p(totals). Its Monte Carlo error comes from the spread
+    over BATCHES batches of the totals, each with its own estimate (a
+    smaller sample's wider kernel: an error of the right order, not exact)."""
+    kde = stats.gaussian_kde(np.log1p(totals))
+    return float(np.log(max(kde(np.log1p(observed))[0], 1e-300)))
 
 
 # ---------------------------------------------------------------- offensives
@@ -414,7 +459,7 @@ def origin_checks(rec: record.Record, origin: datetime.date, rng: np.random.Gene
     if not test_truces or not periods:
         raise UserError(f"{rec.folder}: no truces or truce violation rows in "
                         f"{start}..{TEST_END} to validate against")
-    return (truce_checks(laws, test_truces, rng, origin)
+    return (truce_checks(f, laws, test_truces, rng, origin)
             + violation_checks(f, laws, periods, rec.truces, rng, origin)
             + total_checks(f, laws, total_rows(rec, start), rng, origin)
             + [offensive_check(rec, train, origin)])

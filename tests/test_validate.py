@@ -141,6 +141,23 @@ def test_strength_survival_closed_form():
     assert np.all(np.abs(share - exact) < 4 * np.sqrt(exact * (1 - exact) / samples.size))
 
 
+@pytest.mark.parametrize("form, p_durable, var", [("cure", 0.2, 0.0), ("weibull", 0.0, 0.0), ("strength", 0.0, 0.5)])
+def test_the_simulators_truce_lengths_follow_the_closed_form_law(form, p_durable, var):
+    """The truce-duration intervals come from the reference model's own
+    truce walk; the log scores from TruceLaw's closed form. The walk's
+    share of truces outlasting t agrees with S(t) within 4 binomial errors."""
+    n = 4
+    f = fit.fit_loaded(validate.truncate(record.load()))
+    law = validate.TruceLaw(form, np.full(n, 0.8), np.full(n, 40.0), np.full(n, p_durable), np.full(n, var),
+                            np.full(n, 150.0), np.full(n, 0.5))
+    lengths = validate.simulate_durations(f, law, np.random.default_rng(3), runs=40_000)
+    t = np.array([5.0, 40.0, 300.0, 2000.0])
+    exact = np.exp(law.log_survival(t)[0])
+    share = (lengths[:, None] > t).mean(axis=0)
+    assert np.all(np.abs(share - exact) < 4 * np.sqrt(exact * (1 - exact) / lengths.size)), (share, exact)
+    assert np.isinf(lengths).mean() == pytest.approx(p_durable, abs=4 * np.sqrt(0.2 * 0.8 / lengths.size) + 1e-9)
+
+
 def test_validate_cli_writes_csv_and_figure(one_origin, tmp_path, capsys):
     out = tmp_path / "val"
     assert main(["validate", "--out", str(out)]) == 0
