@@ -553,6 +553,23 @@ def failures(summaries: list[Summary], minimum: dict, origin: datetime.date = CU
     return out
 
 
+def form_contrasts(summaries: list[Summary], form: str = "strength", against: str = DEFAULT_FORM) -> list[tuple]:
+    """Per origin and series, ``form``'s mean log score minus ``against``'s,
+    its error (the two Monte Carlo errors combined, NaN where not
+    estimated) and a verdict: "better" or "worse" beyond two errors, else
+    "alike" (forms whose fits coincide score alike exactly)."""
+    scores = {(s.origin, s.series, s.form): s for s in summaries}
+    out = []
+    for (origin, series, f), s in scores.items():
+        base = scores.get((origin, series, against))
+        if f != form or base is None:
+            continue
+        diff, se = s.log_score - base.log_score, math.hypot(s.log_score_se, base.log_score_se)
+        verdict = "alike" if not abs(diff) > 2 * se else ("better" if diff > 0 else "worse")
+        out.append((origin, series, diff, se, verdict))
+    return out
+
+
 def parse_min_coverage(text: str) -> dict:
     """``X`` or ``X,Y``: the least coverage of the 90% interval, and of the 50% one."""
     try:
@@ -617,6 +634,13 @@ def table(result: Validation) -> str:
                         f"{s.log_score:.3f}" + (f" ± {s.log_score_se:.3f}" if np.isfinite(s.log_score_se) else ""))
                        for s in summaries])
     lines += [f"Origin {origin} skipped: {why}" for origin, why in result.skipped.items()]
+    contrasts = form_contrasts(summaries)
+    if contrasts:
+        lines += ["", f"Does truce strength predict better than the default ({DEFAULT_FORM})? Mean log score of "
+                  f"strength minus {DEFAULT_FORM} ± its Monte Carlo error; better or worse beyond two errors:"]
+        lines += _columns(("origin", "series", "strength - " + DEFAULT_FORM, "verdict"),
+                          [(str(o), series, f"{d:+.3f}" + (f" ± {se:.3f}" if np.isfinite(se) else ""), v)
+                           for o, series, d, se, v in contrasts])
     lines += ["", "What this tests: the record model (truce durations, violation counts, the yearly OSCE "
               "totals through the reference model of the kernel, offensives). What it does not: the kernel "
               "itself (tests/test_reference.py checks it against the reference), the first ceasefire, the "

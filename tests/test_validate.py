@@ -223,3 +223,18 @@ def test_rolling_origins():
     key = (datetime.date(2020, 12, 31), "violations in a truce period")
     new, old = s[(*key, "strength")], s[(*key, "cure")]
     assert new.log_score - old.log_score > 4 * np.hypot(new.log_score_se, old.log_score_se)
+
+
+def test_form_contrasts_call_a_difference_only_beyond_two_errors(main_origin):
+    def summary(form, score, se):
+        return validate.Summary(validate.CUTOFF, "s", form, 3, {}, {}, score, se)
+
+    for strength, se, verdict in ((-1.0, 0.05, "better"), (-1.3, 0.05, "alike"), (-1.6, 0.05, "worse"),
+                                  (-1.0, float("nan"), "alike")):
+        pair = [summary("cure", -1.2, 0.05), summary("strength", strength, se)]
+        [(_, _, diff, _, said)] = validate.form_contrasts(pair)
+        assert said == verdict and diff == pytest.approx(strength + 1.2)
+    # From the 2018 origin the strength's fit is the plain one (strength_var 0): the forms score alike.
+    contrasts = {series: v for o, series, _, _, v in validate.form_contrasts(main_origin.summaries())}
+    assert contrasts["violations in a truce period"] == "alike"
+    assert "Does truce strength predict better" in validate.table(main_origin)
