@@ -357,8 +357,9 @@ def map_blocks(fn, shared, blocks, client=None, workers: int | None = None, name
     default one per core, the kernels release the GIL) or on the Dask
     ``client`` (``shared`` sent once to every worker; a block lost with a
     dead worker is recomputed; ``name`` starts its tasks' keys). Yields
-    ``(position, result)`` in the order the blocks finish, with at most two
-    blocks in flight per worker thread, so memory stays flat; closing the
+    ``(position, result)`` in the order the blocks finish, with a bounded
+    number in flight (threads: one per worker and one spare; Dask: two per
+    worker thread, to hide the network), so memory stays flat; closing the
     generator early (``break``) cancels what is still in flight."""
     blocks = list(blocks)
     if client is None:
@@ -382,7 +383,9 @@ def _map_threads(fn, shared, blocks, workers: int):
         return {pool.submit(_at, i, fn, shared, block) for i, block in itertools.islice(pending, count)}
 
     try:
-        in_flight = submit(2 * workers)
+        # One block per worker and one spare, queued for whichever finishes
+        # first (adding a block takes the main thread milliseconds).
+        in_flight = submit(workers + 1)
         while in_flight:
             # A timeout lets signal handlers run between waits.
             done, in_flight = wait(in_flight, timeout=1.0, return_when=FIRST_COMPLETED)

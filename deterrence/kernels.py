@@ -817,23 +817,11 @@ def bin_of(edges, x):
 
 
 @jit
-def widen(counts):
-    """An int64 copy of a block's C-ordered int32 counts (int32 keeps the
-    block's working set in cache; blocks have fewer than 2**31 runs)."""
-    out = np.empty(counts.shape, dtype=np.int64)
-    flat = out.reshape(out.size)
-    source = counts.reshape(counts.size)
-    for k in range(source.size):
-        flat[k] = source[k]
-    return out
-
-
-@jit
-def widen_hist(hist):
-    """The day histograms (events, days, options) as int64 (options,
-    events, days): loops, since a transpose is slow to compile."""
+def transpose_hist(hist):
+    """The day histograms (events, days, options) as (options, events,
+    days): loops, since a transpose is slow to compile."""
     n_events, n_days, n_opt = hist.shape
-    out = np.empty((n_opt, n_events, n_days), dtype=np.int64)
+    out = np.empty((n_opt, n_events, n_days), dtype=np.int32)
     for o in range(n_opt):
         for e in range(n_events):
             for d in range(n_days):
@@ -969,8 +957,8 @@ def simulate(kp, run_start, run_stop, sens_parameters, sens_edges, contrasts=Tru
     moments = np.zeros((n_opt, N_COUNTS, 3), dtype=np.int64)
     paired = np.zeros((n_opt, n_headline + N_PAIRED_COUNTS, 3), dtype=np.int64)
     after_ceasefire = np.zeros((n_opt, n_years, 2), dtype=np.int64)
-    draw_hist = np.zeros((n_opt, n_headline, runs_per_draw + 1), dtype=np.int64)
-    draw_diff = np.zeros((n_opt, n_headline, 2 * runs_per_draw + 1), dtype=np.int64)
+    draw_hist = np.zeros((n_opt, n_headline, runs_per_draw + 1), dtype=np.int32)
+    draw_diff = np.zeros((n_opt, n_headline, 2 * runs_per_draw + 1), dtype=np.int32)
     in_draw = np.zeros((n_opt, n_headline), dtype=np.int64)
     base_within = np.zeros(n_headline, dtype=np.int64)
     # Per draw: each paired count's draw mean (rows PAIRED_COUNTS) and its
@@ -1117,8 +1105,10 @@ def simulate(kp, run_start, run_stop, sens_parameters, sens_edges, contrasts=Tru
             for j in range(n_nonzero):
                 draw_sens[nonzero[j]] = 0
             draw_runs = 0
-    return (widen_hist(hist), moments, paired, after_ceasefire, sens, sens_runs,
-            draw_hist, draw_diff, widen(value_hist), value_noise, widen(after_hist), after_noise, after_moments,
+    # The counts stay int32 (a block has fewer than 2**31 runs): half the
+    # memory of a block in flight; Tallies widens them when it adds.
+    return (transpose_hist(hist), moments, paired, after_ceasefire, sens, sens_runs,
+            draw_hist, draw_diff, value_hist, value_noise, after_hist, after_noise, after_moments,
             fault)
 
 

@@ -139,8 +139,8 @@ class Checkpoint:
         # Every (option, event) day histogram counts each run once.
         if tallies.hist.ndim != 3 or not (tallies.hist.sum(axis=2) == runs).all():
             return f"its day histograms do not sum to its {runs} runs"
-        # What a block of this plan holds: the kernel's own arrays for no runs.
-        for name, value in run_block(plan, 0, 0).arrays().items():
+        # What a total of this plan holds: the kernel's own arrays for no runs, widened.
+        for name, value in run_block(plan, 0, 0).widened().arrays().items():
             found = getattr(tallies, name)
             if found is None or found.shape != value.shape or found.dtype != value.dtype:
                 shown = "none" if found is None else f"{found.dtype} {found.shape}"
@@ -247,7 +247,7 @@ class Accumulator:
     def add(self, index: int, tallies: Tallies) -> None:
         if self.done[index]:
             return
-        self.total = tallies if self.total is None else self.total.__iadd__(tallies)
+        self.total = tallies.widened() if self.total is None else self.total.__iadd__(tallies)
         self.done[index] = True
         self.bar.set_postfix_str(f"blocks {int(self.done.sum())}/{self.done.size}", refresh=False)
         self.bar.update(tallies.runs)

@@ -68,9 +68,19 @@ class Tallies:
             if getattr(self, name) is not None:
                 carry(getattr(self, name))
 
+    def widened(self) -> "Tallies":
+        """Itself, with every count array int64 (a block's come from the
+        kernel as int32, which any block's counts fit): ready to be a total."""
+        for name in COUNTS:
+            value = getattr(self, name)
+            if value is not None and value.dtype != np.int64:
+                setattr(self, name, value.astype(np.int64))
+        return self
+
     def __iadd__(self, other: "Tallies") -> "Tallies":
         if self.runs + other.runs > MAX_RUNS:
             raise OverflowError(f"more than {MAX_RUNS:,} runs cannot be tallied exactly")
+        self.widened()
         self.runs += other.runs
         for name in ARRAYS:
             mine = getattr(self, name)

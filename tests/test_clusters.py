@@ -72,7 +72,7 @@ def test_one_map_over_blocks_on_threads_and_dask_and_a_break_stops_it():
     for _ in clusters.map_blocks(slow, None, [(k,) for k in range(100)], workers=2):
         break
     time.sleep(0.3)
-    assert len(calls) <= 2 * 2 + 1, "blocks went on running after the loop stopped"
+    assert len(calls) <= 2 + 1 + 1, "blocks went on running after the loop stopped"
 
 
 def test_scheduler_address_and_bad_scheduler(tmp_path, capsys):

@@ -39,7 +39,7 @@ from helpers import (
 )
 from scipy import stats
 
-from deterrence import UserError, config, kernels, reference, results, rng, runner
+from deterrence import UserError, config, kernels, reference, results, rng, runner, tallies
 from deterrence.model import (
     COUNTS,
     EVENTS,
@@ -373,7 +373,13 @@ def test_tally_layout():
     plan = make_plan(cfg)
     t = runner.run_block(plan, 0, 50)
     n_opt = len(cfg.options) + 1
-    assert t.hist.shape == (n_opt, len(EVENTS), 401) and t.hist.dtype == np.int64
+    # A block's counts are int32 (half the memory in flight); a total's int64.
+    assert t.hist.shape == (n_opt, len(EVENTS), 401) and t.hist.dtype == np.int32
+    assert all(getattr(t, name).dtype == np.int32 for name in ("draw_hist", "draw_diff", "value_hist", "after_hist"))
+    total = runner.run_block(plan, 0, 50)
+    total += t
+    assert all(total.arrays()[name].dtype == np.int64 for name in tallies.COUNTS if name in total.arrays())
+    np.testing.assert_array_equal(total.hist, 2 * t.hist)
     assert t.moments.shape == (n_opt, len(COUNTS), 3)
     assert t.paired.shape == (n_opt, len(INDICATORS) * 3 + len(PAIRED_COUNTS), 3)
     assert t.value_hist.shape == (n_opt, 2 * len(PAIRED_COUNTS), VALUE_BINS)
