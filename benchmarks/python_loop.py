@@ -273,4 +273,7 @@ def simulate(config, runs: int, seed: int = 0) -> dict:
         reattacked = qualifying & (t_a - t_c < years)
     return {"runs": runs, "within": within.mean(axis=0), "mean": table[:, :, 4:].mean(axis=0),
             "var": table[:, :, 4:].var(axis=0),
+            # Per option, the variance over runs of its paired change in days at war against the baseline.
+            "paired_war_var": (table[:, :, OUTCOMES.index("war_days")]
+                               - table[:, -1:, OUTCOMES.index("war_days")]).var(axis=0),
             "after_ceasefire": np.stack([qualifying.sum(axis=0), reattacked.sum(axis=0)], axis=-1)}

@@ -204,6 +204,58 @@ def kernel_rows(plan, cfg, reference, seconds: float, repeat: int) -> dict:
             for (name, (runs, _)), t in zip(rows.items(), times, strict=True)}
 
 
+def figure_of_merit(cfg, reference, seconds: float, repeat: int) -> dict:
+    """For the headline effect, each option's paired change in days at war
+    against the baseline: 1 / (its squared Monte Carlo error x seconds),
+    in 1 / (days^2 s), for the kernel, the NumPy reference and the per-run
+    Python loop, alternated. All three at one run per parameter draw, where
+    the runs are independent and the error of a mean effect is
+    sqrt(variance / runs); the nested design spends runs on telling
+    parameter uncertainty from chance, and its error of a mean effect is no
+    per-run quantity. The squared error is the mean over options of each
+    one's, from the implementation's own runs, so a variance reduction
+    counts as speed."""
+    import dataclasses
+
+    from deterrence.model import INDICATORS, PAIRED_COUNTS, YEARS
+    from deterrence.outcomes import HEADLINE, outcome
+    from deterrence.tallies import moment_sums
+
+    iid = dataclasses.replace(cfg, study=dataclasses.replace(cfg.study, runs_per_draw=1))
+    plan = make_plan(iid)
+    n_opt = plan.options.shape[0]
+    column = len(INDICATORS) * len(YEARS) + PAIRED_COUNTS.index(HEADLINE)
+    scale = outcome(HEADLINE).scale
+
+    def tally_var(t) -> float:
+        total, squares = moment_sums(t.paired[:-1, column])
+        n = t.runs
+        return float(np.mean((squares / n - (total / n) ** 2) * scale ** 2))
+
+    pilot_s, _ = timed(runner.run_block, plan, 0, 500)
+    k_runs = calibrate(500 * n_opt / pilot_s, seconds, n_opt, minimum=500)
+    last = {}
+    rows = {"kernel": (k_runs, lambda: last.__setitem__("kernel", tally_var(runner.run_block(plan, 0, k_runs))))}
+    if reference is not None:
+        pilot_s, _ = timed(reference.simulate, plan, 200, 1)
+        r_runs = calibrate(200 * n_opt / pilot_s, seconds, n_opt, minimum=200)
+        rows["reference"] = (r_runs, lambda: last.__setitem__("reference",
+                                                              tally_var(reference.simulate(plan, r_runs, 1))))
+    pilot_s, _ = timed(python_loop.simulate, iid, 20, 1)
+    p_runs = calibrate(20 * n_opt / pilot_s, seconds, n_opt, minimum=20)
+    rows["python"] = (p_runs, lambda: last.__setitem__(
+        "python", float(np.mean(python_loop.simulate(iid, p_runs, 1)["paired_war_var"][:-1]))))
+    times = alternate(repeat, *(fn for _, fn in rows.values()))
+    out = {}
+    for (name, (runs, _)), t in zip(rows.items(), times, strict=True):
+        variance = last[name]
+        out[name] = {"runs": runs, "variance_per_run": variance, "seconds": Spread.of(t),
+                     "merit": Spread.of(1.0 / (variance / runs * s) for s in t)}
+    for row in out.values():
+        row["kernel_over_row"] = Spread.ratio(out["kernel"]["merit"].values, row["merit"].values)
+    return out
+
+
 def scaling(cfg, runs: int, blocks: int, repeat: int) -> dict:
     """One and two local workers on the same runs (rounded down to ``blocks``
     equal blocks), alternated."""
@@ -289,7 +341,9 @@ def main(argv=None) -> int:
     p.add_argument("--scaling-blocks", type=int, default=20, help="blocks the scaling runs are cut into (20)")
     p.add_argument("--rss-runs", type=int, nargs="+", default=[100_000, 1_000_000], metavar="RUNS",
                    help="run counts of the peak-RSS studies, each in a fresh process (100000 1000000)")
-    p.add_argument("--rss-block-runs", type=int, help="runs per block of the peak-RSS studies (the config's)")
+    p.add_argument("--rss-block-runs", type=int,
+                   help="runs per block of the peak-RSS studies (default: the config's, or less so that the "
+                        "smallest study has ten blocks)")
     p.add_argument("--skip-rss", action="store_true", help="skip the peak-RSS studies")
     p.add_argument("--skip-start", action="store_true", help="skip the cold/warm start test")
     p.add_argument("--dask", action="store_true",
@@ -352,6 +406,15 @@ def main(argv=None) -> int:
     report["rows"] = rows
     report["floor_ratio"] = floor_ratio
 
+    fom = figure_of_merit(cfg, reference, args.seconds, repeat)
+    print("\nfigure of merit of the headline effect (paired change in days at war, one run per draw): "
+          "1 / (squared Monte Carlo error x seconds), median [min-max]\n")
+    print(markdown(("row", "runs", "variance per run (days^2)", "seconds", "merit (1 / days^2 s)",
+                    "kernel merit / row merit"),
+                   [(names[k], f"{r['runs']:,}", f"{r['variance_per_run']:.4g}", r["seconds"].text(),
+                     r["merit"].text("{:.4g}"), r["kernel_over_row"].text()) for k, r in fom.items()]))
+    report["figure_of_merit"] = fom
+
     s_runs = args.scaling_runs or calibrate(np.median(kernel_rate), 2 * args.seconds, n_opt,
                                             minimum=100 * args.scaling_blocks)
     sc = scaling(cfg, s_runs, args.scaling_blocks, repeat)
@@ -371,7 +434,12 @@ def main(argv=None) -> int:
         report["start"] = st
 
     if not args.skip_rss:
-        rss = peak_rss(args.config, args.rss_runs, args.rss_block_runs)
+        rpd = cfg.study.runs_per_draw
+        # Every study in at least ten blocks, so each has its full set of
+        # blocks in flight: what grows with the runs is then what a study
+        # keeps, not how many blocks run at once.
+        rss_block = args.rss_block_runs or max(rpd, min(plan.block_runs, min(args.rss_runs) // 10) // rpd * rpd)
+        rss = peak_rss(args.config, args.rss_runs, rss_block)
         print()
         for runs, r in rss.items():
             print(f"peak RSS, {runs:>11,} runs ({r['blocks']} blocks, 2 workers): VmHWM "
