@@ -3,7 +3,10 @@ kernel and reference runs, closed forms and standard-error comparisons,
 small results for the report tests."""
 
 import dataclasses
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -430,3 +433,14 @@ def with_sensitivity(ds: xr.Dataset) -> xr.Dataset:
     da = xr.DataArray(values, dims=AXES + ("outcome", "parameter"),
                       coords={**{a: ds[a] for a in AXES}, "outcome": outcomes, "parameter": parameters})
     return ds.assign(sensitivity=da)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def fresh_python(code: str, timeout: float = 120, **env) -> subprocess.CompletedProcess:
+    """``code`` run by a fresh interpreter in the project root, this checkout
+    first on its path (plus ``env``): what a new process imports and prints."""
+    environ = {**os.environ, **env, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=environ,
+                          timeout=timeout)

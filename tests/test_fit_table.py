@@ -4,18 +4,14 @@ the ones it was fitted from."""
 
 import itertools
 import json
-import os
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from helpers import ROOT, fresh_python
 
 from deterrence import config, fit, record
 from deterrence.model import CHOICES
 
-ROOT = Path(__file__).resolve().parents[1]
 REGENERATE = "regenerate it with `python -m deterrence.fit --write-cache`"
 
 
@@ -68,9 +64,7 @@ def test_loading_the_shipped_configs_needs_no_scipy():
         "    return fit.fitted_prior(name, rows=rows, choices=choices)\n"
         "again = [config.load(p, fresh) for p in paths] + [config.parse(r, record_fit=fresh) for r in raws]\n"
         "assert [repr(c.priors) for c in loaded] == [repr(c.priors) for c in again]\n")
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env,
-                          timeout=120)
+    proc = fresh_python(code)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "SCIPY []" in proc.stdout, f"{proc.stdout[-2000:]} (is fits.json stale? {REGENERATE})"
 

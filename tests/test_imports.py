@@ -3,18 +3,14 @@ study, opening a result, `deterrence report` and `deterrence priors` load no
 numba (and so compile nothing). Each case runs in a fresh interpreter and
 then looks in ``sys.modules``."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from helpers import make_config
+from helpers import ROOT, fresh_python, make_config
 
 from deterrence import reference, results
 from deterrence.plan import make_plan
 
-ROOT = Path(__file__).resolve().parents[1]
 CASES = {
     "import": "import deterrence",
     "config, fit, priors and plan": (
@@ -41,9 +37,7 @@ def result_file(tmp_path_factory):
 @pytest.mark.parametrize("case", CASES)
 def test_no_numba(case, result_file):
     code = f"RESULT = {str(result_file)!r}\n" + CASES[case] + CHECK
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env,
-                          timeout=120)
+    proc = fresh_python(code)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "NUMBA []" in proc.stdout, proc.stdout[-2000:]
 
@@ -55,9 +49,7 @@ def test_help_loads_no_scipy():
             "for argv in [['--help']] + [[c, '--help'] for c in commands]:\n"
             "    try:\n        cli.main(argv)\n    except SystemExit as stop:\n        assert stop.code == 0, argv\n"
             "print('SCIPY', sorted(m for m in sys.modules if m.split('.')[0] in ('scipy', 'numba')))\n")
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env,
-                          timeout=120)
+    proc = fresh_python(code)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "SCIPY []" in proc.stdout, proc.stdout[-2000:]
 
