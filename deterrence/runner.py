@@ -148,7 +148,7 @@ class Checkpoint:
         return _tally_damage(plan, tallies, runs)
     def save(self, total: Tallies, done: np.ndarray) -> None:
         content = {"meta": np.array(json.dumps(self.meta)), "runs": np.array(total.runs), "done": done,
-                   **total.arrays()}
+                   **total.widened().arrays()}
         # A unique temporary created exclusively: a pre-planted link is never
         # followed; the rename replaces the final name itself.
         fd, name = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
@@ -359,13 +359,15 @@ def run(plan: Plan, client=None, workers: int | None = None, show_progress: bool
     once, in order, so the result is the same for any workers."""
     acc = acc or Accumulator(plan, checkpoint, show_progress=show_progress)
     todo = acc.todo()
+    blocks = clusters.map_blocks(run_block, plan, [(start, stop) for _, start, stop in todo], client, workers,
+                                 name=f"block-{plan.key[0]}")
     try:
-        for position, tallies in clusters.map_blocks(run_block, plan, [(start, stop) for _, start, stop in todo],
-                                                     client, workers, name=f"block-{plan.key[0]}"):
+        for position, tallies in blocks:
             acc.add(todo[position][0], tallies)
             if acc.stopped:
                 break
     finally:
+        blocks.close()          # what is still in flight is cancelled before the finished blocks are saved
         total = acc.close()
     return total
 
