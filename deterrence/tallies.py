@@ -16,6 +16,27 @@ LIMBS = ("moments", "paired", "value_noise", "after_noise")
 INT32_MAX = 2**31 - 1
 
 
+@dataclass(frozen=True)
+class Sparse:
+    """A count array as its nonzero entries (``where`` into the flattened
+    array, distinct, and their ``values``): how a block's tallies, their
+    per-draw histograms mostly empty, arrive from a Dask worker, to be added
+    to the total without first being made dense."""
+    shape: tuple
+    where: np.ndarray
+    values: np.ndarray
+
+    def dense(self) -> np.ndarray:
+        out = np.zeros(self.shape, dtype=np.int64)
+        out.reshape(-1)[self.where] = self.values
+        return out
+
+    def add_to(self, total: np.ndarray) -> None:
+        if total.shape != tuple(self.shape):
+            raise ValueError(f"cannot add counts of shape {tuple(self.shape)} to {total.shape}")
+        total.reshape(-1)[self.where] += self.values
+
+
 @dataclass
 class Tallies:
     """Day histograms, moments (sum and 32-bit halves of the sum of squares),
@@ -69,11 +90,14 @@ class Tallies:
                 carry(getattr(self, name))
 
     def widened(self) -> "Tallies":
-        """Itself, with every count array int64 (a block's come from the
-        kernel as int32, which any block's counts fit): ready to be a total."""
+        """Itself, with every count array dense int64 (a block's come from
+        the kernel as int32, which any block's counts fit, or from a Dask
+        worker as ``Sparse``): ready to be a total."""
         for name in COUNTS:
             value = getattr(self, name)
-            if value is not None and value.dtype != np.int64:
+            if isinstance(value, Sparse):
+                setattr(self, name, value.dense())
+            elif value is not None and value.dtype != np.int64:
                 setattr(self, name, value.astype(np.int64))
         return self
 
@@ -83,9 +107,13 @@ class Tallies:
         self.widened()
         self.runs += other.runs
         for name in ARRAYS:
-            mine = getattr(self, name)
-            if mine is not None:
-                mine += getattr(other, name)
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if mine is None:
+                continue
+            if isinstance(theirs, Sparse):
+                theirs.add_to(mine)
+            else:
+                mine += theirs
         self._carry()
         return self
 
@@ -97,7 +125,7 @@ class Tallies:
         state = dict(self.__dict__)
         for name in COUNTS:
             value = state[name]
-            if value is None or not value.size or value.min() < 0 or value.max() > INT32_MAX:
+            if not isinstance(value, np.ndarray) or not value.size or value.min() < 0 or value.max() > INT32_MAX:
                 continue
             where = np.flatnonzero(value)
             if 2 * where.size < value.size and value.size <= INT32_MAX:
@@ -107,13 +135,12 @@ class Tallies:
         return state
 
     def __setstate__(self, state: dict) -> None:
+        """The sparse arrays stay sparse (``Sparse``) until the block is added
+        to a total or widened into one; the others become int64."""
         for name in COUNTS:
             value = state.get(name)
             if isinstance(value, tuple):
-                shape, where, nonzero = value
-                value = np.zeros(shape, dtype=np.int64)
-                value.ravel()[where] = nonzero
-                state[name] = value
+                state[name] = Sparse(*value)
             elif value is not None:
                 state[name] = value.astype(np.int64)
         self.__dict__.update(state)

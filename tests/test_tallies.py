@@ -7,7 +7,7 @@ import pytest
 
 from deterrence import kernels
 from deterrence.model import MAX_COUNT, MAX_RUNS
-from deterrence.tallies import Tallies, moment_sums
+from deterrence.tallies import COUNTS, Sparse, Tallies, moment_sums
 
 
 def test_moment_sums_exact_up_to_max_runs():
@@ -58,6 +58,13 @@ def test_pickled_tallies_are_exact_and_compact():
     assert state["after_ceasefire"].dtype == np.int64
     back = pickle.loads(pickle.dumps(t))
     assert back.runs == t.runs
+    # The sparse ones arrive sparse, added to a total without being made dense first.
+    assert isinstance(back.hist, Sparse)
+    total = Tallies(1000, hist.copy(), np.zeros((2, 4, 3), dtype=np.int64), np.zeros((2, 14, 3), dtype=np.int64),
+                    after.copy(), draw_hist=draw_hist.copy(), draw_diff=np.zeros((2, 12, 21), dtype=np.int64))
+    total += back
+    back.widened()
     for name, value in t.arrays().items():
         assert getattr(back, name).dtype == value.dtype and np.array_equal(getattr(back, name), value), name
+        assert np.array_equal(getattr(total, name), 2 * value if name in COUNTS else getattr(total, name)), name
     assert len(pickle.dumps(t)) < sum(a.nbytes for a in t.arrays().values())
