@@ -356,7 +356,8 @@ def run(plan: Plan, client=None, workers: int | None = None, show_progress: bool
     """All blocks still to do, through the one map over blocks
     (``clusters.map_blocks``): on local threads, or on the Dask ``client``
     (a block lost with a dead worker is recomputed); each block is added
-    once, in order, so the result is the same for any workers."""
+    once (in block order where ``--target-se`` decides when to stop), and the
+    sums are exact integers, so the result is the same for any workers."""
     acc = acc or Accumulator(plan, checkpoint, show_progress=show_progress)
     todo = acc.todo()
     blocks = clusters.map_blocks(run_block, plan, [(start, stop) for _, start, stop in todo], client, workers,
