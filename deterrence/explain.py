@@ -36,12 +36,13 @@ from pathlib import Path
 import numpy as np
 
 from deterrence import UserError, epistemic, experiment, outcomes
+from deterrence.clusters import default_workers
 from deterrence.config import Config, Option
 from deterrence.experiment import DRAWS
 from deterrence.model import PARAMETERS
 from deterrence.outcomes import outcome as declared_outcome
 from deterrence.replay import halves as replay_halves
-from deterrence.runner import default_workers, tqdm
+from deterrence.runner import tqdm
 
 DEPTH = 2                # default depth of the box tree
 MARGIN = 0.01            # default margin: an effect within it is "the same" (a share: of a probability,

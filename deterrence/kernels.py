@@ -1105,8 +1105,9 @@ def simulate(kp, run_start, run_stop, sens_parameters, sens_edges, contrasts=Tru
             for j in range(n_nonzero):
                 draw_sens[nonzero[j]] = 0
             draw_runs = 0
-    # The counts stay int32 (a block has fewer than 2**31 runs): half the
-    # memory of a block in flight; Tallies widens them when it adds.
+    # The counts stay int32 (a block has at most config.MAX_BLOCK_RUNS =
+    # 1e8 < 2**31 runs): half the memory of a block in flight; Tallies
+    # widens them when it adds.
     return (transpose_hist(hist), moments, paired, after_ceasefire, sens, sens_runs,
             draw_hist, draw_diff, value_hist, value_noise, after_hist, after_noise, after_moments,
             fault)

@@ -2,8 +2,8 @@
 ``clusters.map_blocks``, on local threads or a Dask client (the client
 comes from ``clusters.backend``), with
 checkpoints, resume, preemption and ``--target-se``; also the pieces the
-replays share: a kernel fault in words (`fault_message`), the default
-worker count and the progress bar.
+replays share: a kernel fault in words (`fault_message`) and the progress
+bar.
 
 The runner knows nothing of the model's equations: it hands the plan's
 kernel tuple (``plan.kernel``) to the kernel and adds the tallies it returns
@@ -60,9 +60,6 @@ def fault_message(plan: Plan, kind: int, run: int, detail: int) -> str:
         if fixed else [])
     fix = " or ".join(fixes) or "shorten study.horizon_days"
     return f"run {run} {what}" + (f" (it drew {drawn})" if drawn else "") + f": {fix}"
-
-
-default_workers = clusters.default_workers
 
 
 def progress(plan: Plan, done_runs: int = 0, disable: bool | None = None) -> tqdm:

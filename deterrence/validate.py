@@ -234,13 +234,6 @@ class TruceLaw:
             diff = s[:, 0] + np.log(-np.expm1(s[:, 1] - s[:, 0])) if np.isfinite(high) else s[:, 0]
         return log_score(diff)
 
-    def sample(self, rng: np.random.Generator, per_draw: int = PER_DRAW) -> np.ndarray:
-        n = len(self.shape)
-        w = np.where(self.var[:, None] > 0,
-                     rng.gamma(1.0 / np.maximum(self.var[:, None], 1e-300), self.var[:, None], (n, per_draw)), 1.0)
-        length = self.scale[:, None] * (rng.standard_exponential((n, per_draw)) / w) ** (1.0 / self.shape[:, None])
-        return np.where(rng.random((n, per_draw)) < self.p_durable[:, None], np.inf, length)
-
 
 def truce_laws(f: fit.RecordFit, strength: fit.StrengthFit, rng: np.random.Generator) -> dict:
     """The parameter draws of each truce form at an origin. Where the cure

@@ -130,13 +130,15 @@ def test_offensive_predictive_is_the_negative_binomial_by_hand():
 
 def test_strength_survival_closed_form():
     """Gamma frailty of variance v: S(t) = (1 + v (t / scale) ** shape) ** (-1 / v);
-    the sampled durations agree within 4 binomial errors."""
+    the durations of the reference's truce walk agree within 4 binomial errors."""
     n = 4
-    law = validate.TruceLaw("strength", np.full(n, 1.3), np.full(n, 30.0), np.zeros(n), np.full(n, 0.5))
+    law = validate.TruceLaw("strength", np.full(n, 1.3), np.full(n, 30.0), np.zeros(n), np.full(n, 0.5),
+                            np.full(n, 150.0), np.full(n, 0.5))
     t = np.array([10.0, 30.0, 200.0])
     exact = (1 + 0.5 * (t / 30.0) ** 1.3) ** -2.0
     assert np.exp(law.log_survival(t)[0]) == pytest.approx(exact)
-    samples = law.sample(np.random.default_rng(2), 50_000).ravel()
+    f = fit.fit_loaded(validate.truncate(record.load()))
+    samples = validate.simulate_durations(f, law, np.random.default_rng(2), runs=200_000)
     share = (samples[:, None] > t).mean(axis=0)
     assert np.all(np.abs(share - exact) < 4 * np.sqrt(exact * (1 - exact) / samples.size))
 
