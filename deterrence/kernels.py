@@ -16,6 +16,7 @@ reports the fault's kind, run and detail (see FAULTS) instead of a number.
 """
 
 import math
+import os
 
 import numpy as np
 from numba import njit
@@ -1200,3 +1201,11 @@ def replay_runs(kp, run_start, run_stop):
             run_counts[i, o, 1] = counts[o, 1]
             run_counts[i, o, 2] = np.int64(war_days(o, times, kp.horizon) / TRUCE_DAYS_UNIT + 0.5)
     return flags, run_counts, fault
+
+
+def cached() -> bool:
+    """Whether ``simulate`` has compiled code in the numba cache folder
+    (``rng.CACHE_DIR``): if not, the first block compiles the kernels, about
+    15 s once per install, numba version and source change."""
+    index = getattr(getattr(getattr(simulate, "_cache", None), "_cache_file", None), "_index_path", None)
+    return index is not None and os.path.isfile(index)

@@ -143,7 +143,7 @@ def run_study(config_or_path: Config | str | os.PathLike, *, runs: int | None = 
         The run was stopped; with ``out``, finished blocks stay in the
         checkpoint (``resume=True`` continues them).
     """
-    from deterrence import clusters, results, runner
+    from deterrence import clusters, kernels, results, rng, runner
     from deterrence.plan import make_plan
 
     clusters.check_scheduler(scheduler)
@@ -182,6 +182,9 @@ def run_study(config_or_path: Config | str | os.PathLike, *, runs: int | None = 
                   file=sys.stderr)
         start = time.perf_counter()
         with backend.client() as client:
+            if progress and client is None and not kernels.cached():
+                print(f"compiling the kernels for this machine first (once per install, about 15 s; "
+                      f"cached in {rng.CACHE_DIR})", file=sys.stderr)
             acc = runner.accumulator(plan, checkpoint, target_se=target_se, show_progress=progress)
             tallies = (runner.run_local(plan, workers=workers, acc=acc) if client is None
                        else runner.run_dask(plan, client, acc=acc))

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import ALPHA, assert_proportions
+from helpers import ALPHA, ROOT, assert_proportions, fresh_python
 from numba import njit
 from scipy import stats
 
-from deterrence import rng
-from deterrence.plan import seed_key
+from deterrence import config, rng, runner
+from deterrence.plan import make_plan, seed_key
 
 KEY = seed_key(20240917)
 
@@ -193,3 +193,13 @@ def test_import_leaves_numba_cache_dir_alone():
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
     env.pop("NUMBA_CACHE_DIR", None)
     subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)
+
+
+def test_a_run_says_when_it_compiles_the_kernels(tmp_path):
+    """With an empty cache folder the kernels are not cached (a study says
+    it compiles first); once a block has run here they are."""
+    out = fresh_python("from deterrence import kernels; print(kernels.cached())", NUMBA_CACHE_DIR=str(tmp_path))
+    assert out.returncode == 0 and out.stdout.split() == ["False"], out.stderr
+    from deterrence import kernels
+    runner.run_block(make_plan(config.load(ROOT / "configs" / "laptop.toml")), 0, 0)
+    assert kernels.cached()
