@@ -440,11 +440,13 @@ def add_noise(limbs, variance):
 
 
 @jit
-def close_after_draw(acc, hist, noise, moments):
+def close_after_draw(acc, hist, noise, moments, rows, col):
     """At the end of a draw: bin each option's after-ceasefire risk and its
     difference to the baseline (the last option), add their noise variances
     and the draw's products of counts (the errors of the pooled risks over
-    draws), and clear the draw's counts ``acc`` (options, years, N_AFTER_DRAW)."""
+    draws), and clear the draw's counts ``acc`` (options, years, N_AFTER_DRAW).
+    The bins go into ``hist``, or where ``rows`` (options, columns) has rows
+    into its columns col + 2 y (the level) and col + 2 y + 1 (the difference)."""
     n_opt, n_years = acc.shape[0], acc.shape[1]
     base = n_opt - 1
     for o in range(n_opt):
@@ -459,16 +461,20 @@ def close_after_draw(acc, hist, noise, moments):
             m[4] += a * cb
             m[5] += c * ab
             m[6] += c * cb
+            level = AFTER_UNDEFINED
             if c > 0:
-                hist[o, y, 0, ratio_bin(a, c)] += 1
+                level = ratio_bin(a, c)
                 add_noise(noise[o, y, 0], ratio_noise(a, c))
-            else:
-                hist[o, y, 0, AFTER_UNDEFINED] += 1
+            difference = AFTER_UNDEFINED
             if c > 0 and cb > 0:
-                hist[o, y, 1, ratio_difference_bin(a, c, ab, cb)] += 1
+                difference = ratio_difference_bin(a, c, ab, cb)
                 add_noise(noise[o, y, 1], ratio_difference_noise(acc[o, y], acc[base, y]))
+            if rows.shape[0] > 0:
+                rows[o, col + 2 * y] = level
+                rows[o, col + 2 * y + 1] = difference
             else:
-                hist[o, y, 1, AFTER_UNDEFINED] += 1
+                hist[o, y, 0, level] += 1
+                hist[o, y, 1, difference] += 1
     acc[:] = 0
 
 
@@ -919,12 +925,25 @@ def step(run, run_start, kp, st, st_gap, st_durable, theta, run_values, episodes
 
 
 @jit
-def simulate(kp, run_start, run_stop, sens_parameters, sens_edges, contrasts=True):
+def draw_columns(n_years):
+    """The columns of a draw's row of bins (see ``simulate``'s draw_rows)."""
+    return 2 * N_INDICATORS * n_years + 2 * N_PAIRED_COUNTS + 2 * n_years
+
+
+@jit
+def simulate(kp, run_start, run_stop, sens_parameters, sens_edges, contrasts=True, draw_rows=False):
     """Simulate runs [run_start, run_stop) of every option of the kernel
     plan ``kp`` (``plan.KernelPlan``).
 
     ``contrasts`` False leaves the paired and per-draw tallies at 0 (only
     the side-by-side benchmark does, to measure what they cost).
+    ``draw_rows`` True leaves the per-draw histograms (draw_hist, draw_diff,
+    value_hist, after_hist) without options and returns instead each
+    draw's bins, a row per draw (draws, n_options, draw_columns(n_years)):
+    its runs with each headline outcome, that minus the baseline's plus
+    runs_per_draw, its value bins, then per year its after-ceasefire bins
+    of the level and of the difference. For a block of few draws that is
+    far less memory than the histograms (``tallies.Bins``).
 
     Runs come in parameter draws of ``runs_per_draw``: run r has the
     parameters of draw r // runs_per_draw (drawn on that draw's streams) and
@@ -958,22 +977,27 @@ def simulate(kp, run_start, run_stop, sens_parameters, sens_edges, contrasts=Tru
     moments = np.zeros((n_opt, N_COUNTS, 3), dtype=np.int64)
     paired = np.zeros((n_opt, n_headline + N_PAIRED_COUNTS, 3), dtype=np.int64)
     after_ceasefire = np.zeros((n_opt, n_years, 2), dtype=np.int64)
-    draw_hist = np.zeros((n_opt, n_headline, runs_per_draw + 1), dtype=np.int32)
-    draw_diff = np.zeros((n_opt, n_headline, 2 * runs_per_draw + 1), dtype=np.int32)
+    dense = 0 if draw_rows else n_opt
+    draw_hist = np.zeros((dense, n_headline, runs_per_draw + 1), dtype=np.int32)
+    draw_diff = np.zeros((dense, n_headline, 2 * runs_per_draw + 1), dtype=np.int32)
     in_draw = np.zeros((n_opt, n_headline), dtype=np.int64)
     base_within = np.zeros(n_headline, dtype=np.int64)
     # Per draw: each paired count's draw mean (rows PAIRED_COUNTS) and its
     # paired difference (rows PAIRED_COUNTS + k), binned, with the draw's
     # within sum of squared deviations (the limbs of a moment, sum at 0).
     n_values = 2 * N_PAIRED_COUNTS
-    value_hist = np.zeros((n_opt, n_values, VALUE_BINS), dtype=np.int32)
+    value_hist = np.zeros((dense, n_values, VALUE_BINS), dtype=np.int32)
     value_noise = np.zeros((n_opt, n_values, 3), dtype=np.int64)
     value_sum = np.zeros((n_opt, n_values))
     value_sq = np.zeros((n_opt, n_values))
     # Per draw: the after-ceasefire counts (N_AFTER_DRAW); over draws their
     # binned ratios (level, difference to the baseline), noise and products.
     after_draw = np.zeros((n_opt, n_years, N_AFTER_DRAW), dtype=np.int64)
-    after_hist = np.zeros((n_opt, n_years, 2, AFTER_BINS), dtype=np.int32)
+    after_hist = np.zeros((dense, n_years, 2, AFTER_BINS), dtype=np.int32)
+    max_draws = (run_stop - run_start) // runs_per_draw + 1 if draw_rows else 0
+    rows = np.zeros((max_draws, n_opt, draw_columns(n_years)), dtype=np.int32)
+    rows_after = 2 * n_headline + n_values
+    closed = 0
     after_noise = np.zeros((n_opt, n_years, 2, 3), dtype=np.int64)
     after_moments = np.zeros((n_opt, n_years, N_AFTER_MOMENTS), dtype=np.int64)
     run_value = np.empty((n_opt, N_PAIRED_COUNTS))
@@ -1059,15 +1083,22 @@ def simulate(kp, run_start, run_stop, sens_parameters, sens_edges, contrasts=Tru
         if contrasts and (run + 1) % runs_per_draw == 0:
             for o in range(n_opt):
                 for k in range(n_headline):
-                    draw_hist[o, k, in_draw[o, k]] += 1
-                    draw_diff[o, k, in_draw[o, k] - in_draw[base, k] + runs_per_draw] += 1
+                    if draw_rows:
+                        rows[closed, o, k] = in_draw[o, k]
+                        rows[closed, o, n_headline + k] = in_draw[o, k] - in_draw[base, k] + runs_per_draw
+                    else:
+                        draw_hist[o, k, in_draw[o, k]] += 1
+                        draw_diff[o, k, in_draw[o, k] - in_draw[base, k] + runs_per_draw] += 1
             for o in range(n_opt):
                 for k in range(n_headline):
                     in_draw[o, k] = 0
             for o in range(n_opt):
                 for j in range(n_values):
                     mean = value_sum[o, j] / runs_per_draw
-                    value_hist[o, j, value_bin(mean)] += 1
+                    if draw_rows:
+                        rows[closed, o, 2 * n_headline + j] = value_bin(mean)
+                    else:
+                        value_hist[o, j, value_bin(mean)] += 1
                     within_sq = max(value_sq[o, j] - value_sum[o, j] * mean, 0.0) * VALUE_NOISE_SCALE
                     if not within_sq < MAX_DRAW_NOISE:
                         set_fault(fault, FAULT_COUNT, run, PAIRED_COUNT_INDEX[j % N_PAIRED_COUNTS])
@@ -1076,7 +1107,9 @@ def simulate(kp, run_start, run_stop, sens_parameters, sens_edges, contrasts=Tru
                     value_noise[o, j, 2] += wide & LOW32
                     value_sum[o, j] = 0.0
                     value_sq[o, j] = 0.0
-            close_after_draw(after_draw, after_hist, after_noise, after_moments)
+            close_after_draw(after_draw, after_hist, after_noise, after_moments, rows[min(closed, max_draws - 1)]
+                             if draw_rows else rows.reshape((0, 0)), rows_after)
+            closed += 1
             if fault[0] != NO_FAULT:
                 break
 
@@ -1111,7 +1144,7 @@ def simulate(kp, run_start, run_stop, sens_parameters, sens_edges, contrasts=Tru
     # widens them when it adds.
     return (transpose_hist(hist), moments, paired, after_ceasefire, sens, sens_runs,
             draw_hist, draw_diff, value_hist, value_noise, after_hist, after_noise, after_moments,
-            fault)
+            rows[:closed], fault)
 
 
 @jit

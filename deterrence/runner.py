@@ -24,9 +24,20 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from deterrence import UserError, clusters, epistemic, families, kernels, outcomes, rng
-from deterrence.model import COUNTS, EVENTS, INDICATORS, N_PARAMETERS, PARAMETER_NAMES, SENSITIVITY_YEAR, YEARS
+from deterrence.model import (
+    AFTER_BINS,
+    COUNTS,
+    EVENTS,
+    INDICATORS,
+    N_PARAMETERS,
+    PAIRED_COUNTS,
+    PARAMETER_NAMES,
+    SENSITIVITY_YEAR,
+    VALUE_BINS,
+    YEARS,
+)
 from deterrence.plan import Plan
-from deterrence.tallies import Tallies, moment_sums
+from deterrence.tallies import DRAW_ROWS, Bins, Tallies, moment_sums
 
 SENSITIVITY_YEAR_INDEX = YEARS.index(SENSITIVITY_YEAR)
 
@@ -34,11 +45,32 @@ SENSITIVITY_YEAR_INDEX = YEARS.index(SENSITIVITY_YEAR)
 def run_block(plan: Plan, start: int, stop: int) -> Tallies:
     """Tallies of runs [start, stop); a run the kernel cannot compute
     exactly raises UserError (see :func:`fault_message`)."""
-    *arrays, fault = kernels.simulate(plan.kernel, start, stop, plan.sensitivity_parameters,
-                                      plan.sensitivity_edges)
+    draws = (stop - start) // plan.runs_per_draw
+    rows = per_draw_rows(plan, draws)
+    *arrays, bins, fault = kernels.simulate(plan.kernel, start, stop, plan.sensitivity_parameters,
+                                            plan.sensitivity_edges, True, rows)
     if fault[0] != kernels.NO_FAULT:
         raise UserError(fault_message(plan, *(int(x) for x in fault)))
-    return Tallies(stop - start, *arrays)
+    tallies = Tallies(stop - start, *arrays)
+    if rows:
+        n_opt = len(plan.kernel.options)
+        column = 0
+        for name in DRAW_ROWS:
+            shape = (n_opt, *getattr(tallies, name).shape[1:])
+            n_rows = int(np.prod(shape[1:-1]))
+            setattr(tallies, name, Bins.of_rows(shape, bins[:, :, column:column + n_rows]))
+            column += n_rows
+    return tallies
+
+
+def per_draw_rows(plan: Plan, draws: int) -> bool:
+    """Whether a block of ``draws`` parameter draws returns its per-draw
+    histograms as each draw's bins (``tallies.Bins``): where those take less
+    than a quarter of the dense histograms' entries."""
+    n_years = len(plan.year_days)
+    dense = (len(INDICATORS) * n_years * (3 * plan.runs_per_draw + 2)
+             + 2 * len(PAIRED_COUNTS) * VALUE_BINS + 2 * n_years * AFTER_BINS)
+    return 4 * draws * kernels.draw_columns(n_years) < dense
 
 
 def fault_message(plan: Plan, kind: int, run: int, detail: int) -> str:

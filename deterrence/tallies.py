@@ -37,6 +37,38 @@ class Sparse:
         total.reshape(-1)[self.where] += self.values
 
 
+@dataclass(frozen=True)
+class Bins:
+    """A count array as the flattened index of each thing it counts
+    (``where``, repeats adding up): how a block of few parameter draws
+    returns its per-draw histograms, one entry per draw, option and row,
+    instead of dense arrays almost all zero."""
+    shape: tuple
+    where: np.ndarray
+
+    @classmethod
+    def of_rows(cls, shape: tuple, rows: np.ndarray) -> "Bins":
+        """From ``rows`` (draws, options, rows) of bins into a histogram of
+        ``shape`` (options, rows..., bins): entry (d, o, r) counts one at
+        [o, r, rows[d, o, r]]."""
+        n_opt, n_rows, width = shape[0], int(np.prod(shape[1:-1])), shape[-1]
+        start = (np.arange(n_opt * n_rows, dtype=np.int64) * width).reshape(n_opt, n_rows)
+        return cls(tuple(shape), (start + rows).ravel())
+
+    def dense(self) -> np.ndarray:
+        return np.bincount(self.where, minlength=int(np.prod(self.shape))).astype(np.int64).reshape(self.shape)
+
+    def add_to(self, total: np.ndarray) -> None:
+        if total.shape != tuple(self.shape):
+            raise ValueError(f"cannot add counts of shape {tuple(self.shape)} to {total.shape}")
+        np.add.at(total.reshape(-1), self.where, 1)
+
+
+# The per-draw histograms a kernel block can return as Bins, in the order of
+# the columns of its draw rows (kernels.simulate's draw_rows).
+DRAW_ROWS = ("draw_hist", "draw_diff", "value_hist", "after_hist")
+
+
 @dataclass
 class Tallies:
     """Day histograms, moments (sum and 32-bit halves of the sum of squares),
@@ -95,7 +127,7 @@ class Tallies:
         worker as ``Sparse``): ready to be a total."""
         for name in COUNTS:
             value = getattr(self, name)
-            if isinstance(value, Sparse):
+            if isinstance(value, (Sparse, Bins)):
                 setattr(self, name, value.dense())
             elif value is not None and value.dtype != np.int64:
                 setattr(self, name, value.astype(np.int64))
@@ -110,7 +142,7 @@ class Tallies:
             mine, theirs = getattr(self, name), getattr(other, name)
             if mine is None:
                 continue
-            if isinstance(theirs, Sparse):
+            if isinstance(theirs, (Sparse, Bins)):
                 theirs.add_to(mine)
             else:
                 mine += theirs
@@ -141,7 +173,7 @@ class Tallies:
             value = state.get(name)
             if isinstance(value, tuple):
                 state[name] = Sparse(*value)
-            elif value is not None:
+            elif isinstance(value, np.ndarray):
                 state[name] = value.astype(np.int64)
         self.__dict__.update(state)
 

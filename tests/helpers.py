@@ -93,7 +93,7 @@ def run_kernel(plan: runner.Plan):
     total = None
     for start, stop in plan.blocks:
         tallies = runner.run_block(plan, start, stop)
-        total = tallies if total is None else total.__iadd__(tallies)
+        total = tallies.widened() if total is None else total.__iadd__(tallies)
     return total
 
 

@@ -30,7 +30,7 @@ def kernel_after(reattacked, qualifying, runs_per_draw):
         c = qualifying[d * runs_per_draw:(d + 1) * runs_per_draw].astype(np.int64)
         acc = np.stack([a.sum(0), c.sum(0), (a * a[:, -1:]).sum(0), (a * c[:, -1:]).sum(0),
                         (c * a[:, -1:]).sum(0), (c * c[:, -1:]).sum(0)], axis=-1)
-        kernels.close_after_draw(acc, hist, noise, moments)
+        kernels.close_after_draw(acc, hist, noise, moments, np.zeros((0, 0), dtype=np.int32), 0)
         assert not acc.any()
     return hist.astype(np.int64), noise, moments
 

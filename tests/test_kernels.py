@@ -12,6 +12,7 @@ All seeds are fixed, so every test is deterministic. Tolerances:
   false-alarm rate is below 0.2%.
 """
 
+import dataclasses
 import math
 import os
 import subprocess
@@ -374,8 +375,9 @@ def test_tally_layout():
     t = runner.run_block(plan, 0, 50)
     n_opt = len(cfg.options) + 1
     # A block's counts are int32 (half the memory in flight); a total's int64.
+    # Its 50 draws (one run each) come as each draw's bins, not histograms.
     assert t.hist.shape == (n_opt, len(EVENTS), 401) and t.hist.dtype == np.int32
-    assert all(getattr(t, name).dtype == np.int32 for name in ("draw_hist", "draw_diff", "value_hist", "after_hist"))
+    assert all(isinstance(getattr(t, name), tallies.Bins) for name in tallies.DRAW_ROWS)
     total = runner.run_block(plan, 0, 50)
     total += t
     assert all(total.arrays()[name].dtype == np.int64 for name in tallies.COUNTS if name in total.arrays())
@@ -383,9 +385,39 @@ def test_tally_layout():
     assert t.moments.shape == (n_opt, len(COUNTS), 3)
     assert t.paired.shape == (n_opt, len(INDICATORS) * 3 + len(PAIRED_COUNTS), 3)
     assert t.value_hist.shape == (n_opt, 2 * len(PAIRED_COUNTS), VALUE_BINS)
-    assert np.all(t.value_hist.sum(axis=2) == 50)      # one draw per run: 50 draws
+    assert np.all(t.value_hist.dense().sum(axis=2) == 50)      # one draw per run: 50 draws
     assert t.after_ceasefire.shape == (n_opt, 3, 2) and t.after_ceasefire.dtype == np.int64
     assert np.all(t.hist.sum(axis=2) == 50)
+
+
+
+@pytest.mark.parametrize("runs_per_draw", [1, 5])
+def test_a_blocks_draw_rows_are_its_per_draw_histograms(runs_per_draw):
+    """The kernel's two forms of the per-draw histograms (dense, or each
+    draw's bins as kernels.simulate(draw_rows=True) gives them) hold the
+    same counts, and every other tally is the same."""
+    cfg = make_config(SMALL_GRID, {}, runs=60, seed=3, horizon=400)
+    cfg = dataclasses.replace(cfg, study=dataclasses.replace(cfg.study, runs_per_draw=runs_per_draw))
+    plan = make_plan(cfg)
+    args = (plan.kernel, 0, 60, plan.sensitivity_parameters, plan.sensitivity_edges, True)
+    *dense, no_rows, fault = kernels.simulate(*args, False)
+    *sparse, rows, fault_rows = kernels.simulate(*args, True)
+    assert fault[0] == fault_rows[0] == kernels.NO_FAULT and no_rows.size == 0
+    assert rows.shape == (60 // runs_per_draw, len(cfg.options) + 1, kernels.draw_columns(3))
+    column = 0
+    for name, a, b in zip(tallies.ARRAYS, dense, sparse, strict=True):
+        if name in tallies.DRAW_ROWS:
+            n_rows = int(np.prod(a.shape[1:-1]))
+            bins = tallies.Bins.of_rows(a.shape, rows[:, :, column:column + n_rows])
+            column += n_rows
+            assert b.size == 0
+            np.testing.assert_array_equal(bins.dense(), a, err_msg=name)
+            total = np.ones(a.shape, dtype=np.int64)
+            bins.add_to(total)
+            np.testing.assert_array_equal(total, a + 1, err_msg=name)
+        else:
+            np.testing.assert_array_equal(a, b, err_msg=name)
+    assert column == rows.shape[2]
 
 
 # ---------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import pytest
 
 from deterrence import kernels
 from deterrence.model import MAX_COUNT, MAX_RUNS
-from deterrence.tallies import COUNTS, Sparse, Tallies, moment_sums
+from deterrence.tallies import COUNTS, Bins, Sparse, Tallies, moment_sums
 
 
 def test_moment_sums_exact_up_to_max_runs():
@@ -68,3 +68,24 @@ def test_pickled_tallies_are_exact_and_compact():
         assert getattr(back, name).dtype == value.dtype and np.array_equal(getattr(back, name), value), name
         assert np.array_equal(getattr(total, name), 2 * value if name in COUNTS else getattr(total, name)), name
     assert len(pickle.dumps(t)) < sum(a.nbytes for a in t.arrays().values())
+
+
+def test_a_blocks_draw_bins_travel_and_add_as_their_histogram():
+    """A per-draw histogram as Bins (repeated entries add up) pickles as
+    itself and adds to a total, or widens, as the dense histogram would."""
+    gen = np.random.default_rng(5)
+    rows = gen.integers(0, 11, (7, 2, 12))                       # 7 draws, 2 options, 12 rows, 11 bins
+    dense = np.zeros((2, 12, 11), dtype=np.int64)
+    for d, o, r in np.ndindex(rows.shape):
+        dense[o, r, rows[d, o, r]] += 1
+    zeros = (np.zeros((2, 4, 50), dtype=np.int64), np.zeros((2, 4, 3), dtype=np.int64),
+             np.zeros((2, 14, 3), dtype=np.int64), np.zeros((2, 1, 2), dtype=np.int64))
+    block = Tallies(7, *zeros, draw_hist=Bins.of_rows((2, 12, 11), rows))
+    back = pickle.loads(pickle.dumps(block))
+    assert isinstance(back.draw_hist, Bins)
+    total = Tallies(7, *(z.copy() for z in zeros), draw_hist=dense.copy())
+    total += back
+    np.testing.assert_array_equal(total.draw_hist, 2 * dense)
+    np.testing.assert_array_equal(back.widened().draw_hist, dense)
+    with pytest.raises(ValueError, match="cannot add counts"):
+        Bins.of_rows((2, 12, 11), rows).add_to(np.zeros((2, 12, 10), dtype=np.int64))
