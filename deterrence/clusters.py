@@ -1,5 +1,6 @@
 """Where blocks run, for every command: :func:`map_blocks`, the one map over
-blocks (a study's runs, a replay's draws, a comparison's pairs), and
+blocks (a study's runs, a replay's draws, a comparison's pairs; with
+:func:`sum_blocks` a study's blocks are added up on the Dask workers), and
 :func:`backend`, the one place that starts a cluster or a client: local
 threads, or Dask on local processes, a
 running scheduler, batch jobs through dask-jobqueue (Slurm, PBS) or
@@ -361,11 +362,27 @@ def map_blocks(fn, shared, blocks, client=None, workers: int | None = None, name
     number in flight (threads: one per worker and one spare; Dask: two per
     worker thread, to hide the network), so memory stays flat; closing the
     generator early (``break``) cancels what is still in flight."""
+    for positions, result in sum_blocks(fn, shared, blocks, None, client, workers, name):
+        yield positions[0], result
+
+
+def sum_blocks(fn, shared, blocks, combine=None, client=None, workers: int | None = None,
+               name: str = "block", group: int | None = None):
+    """:func:`map_blocks`, with the results added up where they are made:
+    yields ``(positions, result)``, ``result`` being ``combine`` (associative,
+    and not changing its arguments) over the blocks at ``positions`` (a
+    tuple). On a Dask client, finished results are combined on the workers
+    as they come, pairwise, into sums of at most ``group`` blocks (default:
+    the cluster's worker threads, at least 2), so the client receives about
+    one sum per ``group`` blocks, and after the last round of blocks a tree
+    of about log2(``group``) combines, not every block one after another.
+    On local threads, or with ``combine`` None, each block comes alone."""
     blocks = list(blocks)
     if client is None:
-        yield from _map_threads(fn, shared, blocks, workers or default_workers())
+        for position, result in _map_threads(fn, shared, blocks, workers or default_workers()):
+            yield (position,), result
     else:
-        yield from _map_dask(fn, shared, blocks, client, name)
+        yield from _map_dask(fn, shared, blocks, client, name, combine, group)
 
 
 def default_workers() -> int:
@@ -396,7 +413,7 @@ def _map_threads(fn, shared, blocks, workers: int):
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _map_dask(fn, shared, blocks, client, name: str):
+def _map_dask(fn, shared, blocks, client, name: str, combine=None, group: int | None = None):
     from distributed import as_completed
 
     call = uuid.uuid4().hex[:8]  # a key of its own for each block of each map: no result is taken for another's
@@ -404,26 +421,61 @@ def _map_dask(fn, shared, blocks, client, name: str):
     pending = iter(enumerate(blocks))
     # Two blocks per worker thread: a batch job of 8 cores is one worker of 8 threads.
     threads = sum(w["nthreads"] for w in client.scheduler_info(n_workers=-1)["workers"].values())
+    group = 1 if combine is None else group or max(threads, 2)
+    size = {}               # blocks in each future's result
+    sums = itertools.count()
 
     def submit(count):
-        return [client.submit(_at, i, fn, shared_future, block, retries=3,
-                              key=f"{name}-{call}-{i}")
-                for i, block in itertools.islice(pending, count)]
+        futures = [client.submit(_leaf, i, fn, shared_future, block, retries=3, key=f"{name}-{call}-{i}")
+                   for i, block in itertools.islice(pending, count)]
+        size.update((f.key, 1) for f in futures)
+        return futures
+
+    def taken(future):
+        result = future.result()
+        future.release()
+        return result
 
     futures = as_completed(submit(max(2 * threads, 4)))
+    waiting = None          # a finished result kept back to be combined with the next
     try:
         for future in futures:
-            result = future.result()
-            future.release()
-            yield result
-            for next_future in submit(1):
-                futures.add(next_future)
+            if size[future.key] == 1:
+                for next_future in submit(1):
+                    futures.add(next_future)
+            if group == 1:
+                yield taken(future)
+                continue
+            if waiting is not None and size[waiting.key] + size[future.key] <= group:
+                both = client.submit(_combined, combine, waiting, future, retries=3,
+                                     key=f"{name}-{call}-sum-{next(sums)}")
+                size[both.key] = size[waiting.key] + size[future.key]
+                futures.add(both)
+                waiting.release()
+                future.release()
+                waiting = None
+            elif waiting is None:
+                waiting = future
+            else:           # the larger goes to the client; the smaller waits for the next
+                larger, waiting = sorted((waiting, future), key=lambda f: size[f.key], reverse=True)
+                yield taken(larger)
+            if waiting is not None and futures.count() == 0:
+                last, waiting = waiting, None
+                yield taken(last)
     finally:
-        client.cancel(list(futures.futures))
+        client.cancel(list(futures.futures) + ([waiting] if waiting is not None else []))
 
 
 def _at(position: int, fn, shared, block: tuple):
     return position, fn(shared, *block)
+
+
+def _leaf(position: int, fn, shared, block: tuple):
+    return (position,), fn(shared, *block)
+
+
+def _combined(combine, a: tuple, b: tuple) -> tuple:
+    return a[0] + b[0], combine(a[1], b[1])
 
 
 @contextlib.contextmanager

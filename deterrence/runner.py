@@ -12,6 +12,7 @@ kernel tuple (``plan.kernel``) to the kernel and adds the tallies it returns
 
 import hashlib
 import json
+import operator
 import os
 import sys
 import tempfile
@@ -273,11 +274,15 @@ class Accumulator:
         return [(i, start, stop) for i, (start, stop) in enumerate(self.plan.blocks)
                 if not self.done[i]]
 
-    def add(self, index: int, tallies: Tallies) -> None:
-        if self.done[index]:
+    def add(self, indices: list[int], tallies: Tallies) -> None:
+        """``tallies``, the sum of the blocks at ``indices``, unless they are
+        done already."""
+        if self.done[indices].any():
+            if not self.done[indices].all():
+                raise RuntimeError(f"blocks {indices} are partly added already")
             return
         self.total = tallies.widened() if self.total is None else self.total.__iadd__(tallies)
-        self.done[index] = True
+        self.done[indices] = True
         self.bar.set_postfix_str(f"blocks {int(self.done.sum())}/{self.done.size}", refresh=False)
         self.bar.update(tallies.runs)
         if self.checkpoint and time.monotonic() - self.saved >= self.every:
@@ -362,10 +367,11 @@ class TargetAccumulator(Accumulator):
     def todo(self) -> list[tuple[int, int, int]]:
         return [] if self._stopped else super().todo()
 
-    def add(self, index: int, tallies: Tallies) -> None:
+    def add(self, indices: list[int], tallies: Tallies) -> None:
+        (index,) = indices      # one block at a time, to stop at the same one for any workers
         self.waiting[index] = tallies
         while self.next in self.waiting and not self._stopped:
-            super().add(self.next, self.waiting.pop(self.next))
+            super().add([self.next], self.waiting.pop(self.next))
             self.next += 1
             self._stopped = self._reached()
         if not self._stopped and self.done.all():
@@ -383,17 +389,20 @@ def accumulator(plan: Plan, checkpoint: Checkpoint | None = None, target_se: flo
 def run(plan: Plan, client=None, workers: int | None = None, show_progress: bool | None = None,
         checkpoint: Checkpoint | None = None, acc: Accumulator | None = None) -> Tallies:
     """All blocks still to do, through the one map over blocks
-    (``clusters.map_blocks``): on local threads, or on the Dask ``client``
-    (a block lost with a dead worker is recomputed); each block is added
-    once (in block order where ``--target-se`` decides when to stop), and the
-    sums are exact integers, so the result is the same for any workers."""
+    (``clusters.sum_blocks``): on local threads, or on the Dask ``client``
+    (a block lost with a dead worker is recomputed; finished blocks are
+    added up on the workers, so the client receives a few sums, except
+    where ``--target-se`` decides when to stop: it adds them in block
+    order); each block is added once, and the sums are exact integers, so
+    the result is the same for any workers and any order of adding."""
     acc = acc or Accumulator(plan, checkpoint, show_progress=show_progress)
     todo = acc.todo()
-    blocks = clusters.map_blocks(run_block, plan, [(start, stop) for _, start, stop in todo], client, workers,
-                                 name=f"block-{plan.key[0]}")
+    combine = None if isinstance(acc, TargetAccumulator) else operator.add
+    blocks = clusters.sum_blocks(run_block, plan, [(start, stop) for _, start, stop in todo], combine, client,
+                                 workers, name=f"block-{plan.key[0]}")
     try:
-        for position, tallies in blocks:
-            acc.add(todo[position][0], tallies)
+        for positions, tallies in blocks:
+            acc.add([todo[p][0] for p in positions], tallies)
             if acc.stopped:
                 break
     finally:

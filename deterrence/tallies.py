@@ -149,6 +149,13 @@ class Tallies:
         self._carry()
         return self
 
+    def __add__(self, other: "Tallies") -> "Tallies":
+        """The sum as a new total, leaving both unchanged (the sum of two
+        Dask results, which a retried task may read again)."""
+        fresh = {name: value.dense() if isinstance(value, (Sparse, Bins)) else value.astype(np.int64)
+                 for name, value in self.arrays().items()}
+        return Tallies(self.runs, **fresh).__iadd__(other)
+
     def __getstate__(self) -> dict:
         """What goes to the client (dask): each count array as int32 where
         it fits (any block's does), and as its nonzero entries where fewer

@@ -26,7 +26,7 @@ def test_accumulator_resumes_from_checkpoint(tmp_path):
     checkpoint = runner.Checkpoint(tmp_path / "c.npz", {"seed": cfg.study.seed})
     acc = runner.Accumulator(plan, checkpoint, every=0.0, show_progress=False)
     for index, start, stop in acc.todo()[:4]:
-        acc.add(index, runner.run_block(plan, start, stop))
+        acc.add([index], runner.run_block(plan, start, stop))
     assert acc.close() is None  # unfinished: no total handed out
     resumed = runner.run_local(plan, workers=2, show_progress=False, checkpoint=checkpoint)
     whole = runner.run_local(plan, workers=1, show_progress=False)
