@@ -69,6 +69,21 @@ class Bins:
 DRAW_ROWS = ("draw_hist", "draw_diff", "value_hist", "after_hist")
 
 
+def summed(a, b) -> "np.ndarray | Bins":
+    """A new ``a + b`` of two count arrays (dense, ``Sparse`` or ``Bins``),
+    int64, or ``Bins`` while both are and their entries stay under a
+    quarter of the histogram's cells (the rule of ``runner.per_draw_rows``)."""
+    if isinstance(a, Bins) and isinstance(b, Bins) and tuple(a.shape) == tuple(b.shape) \
+            and 4 * (a.where.size + b.where.size) < int(np.prod(a.shape)):
+        return Bins(a.shape, np.concatenate([a.where, b.where]))
+    total = a.dense() if isinstance(a, (Sparse, Bins)) else a.astype(np.int64)
+    if isinstance(b, (Sparse, Bins)):
+        b.add_to(total)
+    else:
+        total += b
+    return total
+
+
 @dataclass
 class Tallies:
     """Day histograms, moments (sum and 32-bit halves of the sum of squares),
@@ -151,10 +166,12 @@ class Tallies:
 
     def __add__(self, other: "Tallies") -> "Tallies":
         """The sum as a new total, leaving both unchanged (the sum of two
-        Dask results, which a retried task may read again)."""
-        fresh = {name: value.dense() if isinstance(value, (Sparse, Bins)) else value.astype(np.int64)
-                 for name, value in self.arrays().items()}
-        return Tallies(self.runs, **fresh).__iadd__(other)
+        Dask results, which a retried task may read again); per-draw bins
+        stay bins while they are few (:func:`summed`)."""
+        if self.runs + other.runs > MAX_RUNS:
+            raise OverflowError(f"more than {MAX_RUNS:,} runs cannot be tallied exactly")
+        return Tallies(self.runs + other.runs, **{name: summed(value, getattr(other, name))
+                                                   for name, value in self.arrays().items()})
 
     def __getstate__(self) -> dict:
         """What goes to the client (dask): each count array as int32 where

@@ -86,13 +86,19 @@ def test_a_blocks_draw_bins_travel_and_add_as_their_histogram():
     total = Tallies(7, *(z.copy() for z in zeros), draw_hist=dense.copy())
     total += back
     np.testing.assert_array_equal(total.draw_hist, 2 * dense)
-    # a + b (two Dask results summed on a worker) is a new total and changes neither.
+    # a + b (two Dask results summed on a worker) is a new total and changes
+    # neither; bins stay bins while they fill under a quarter of the cells.
     twice = block + back
-    assert twice.runs == 14 and twice.hist.dtype == np.int64
+    assert twice.runs == 14 and twice.hist.dtype == np.int64 and isinstance(twice.draw_hist, np.ndarray)
     np.testing.assert_array_equal(twice.draw_hist, 2 * dense)
     assert isinstance(block.draw_hist, Bins) and isinstance(back.draw_hist, Bins)
     np.testing.assert_array_equal((twice + block).draw_hist, 3 * dense)
     np.testing.assert_array_equal(twice.draw_hist, 2 * dense)
+    first = Tallies(1, *zeros, draw_hist=Bins.of_rows((2, 12, 11), rows[:1]))
+    second = Tallies(1, *zeros, draw_hist=Bins.of_rows((2, 12, 11), rows[1:2]))
+    both = first + second
+    assert isinstance(both.draw_hist, Bins) and both.runs == 2
+    np.testing.assert_array_equal(both.widened().draw_hist, first.widened().draw_hist + second.widened().draw_hist)
     np.testing.assert_array_equal(back.widened().draw_hist, dense)
     with pytest.raises(ValueError, match="cannot add counts"):
         Bins.of_rows((2, 12, 11), rows).add_to(np.zeros((2, 12, 10), dtype=np.int64))
