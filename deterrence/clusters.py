@@ -417,7 +417,8 @@ def _map_dask(fn, shared, blocks, client, name: str, combine=None, group: int | 
     from distributed import as_completed
 
     call = uuid.uuid4().hex[:8]  # a key of its own for each block of each map: no result is taken for another's
-    shared_future = client.scatter(shared, broadcast=True)
+    # hash=False: a key of its own, not one a map just finished with (and is releasing) would share
+    shared_future = client.scatter(shared, broadcast=True, hash=False)
     pending = iter(enumerate(blocks))
     # Two blocks per worker thread: a batch job of 8 cores is one worker of 8 threads.
     threads = sum(w["nthreads"] for w in client.scheduler_info(n_workers=-1)["workers"].values())

@@ -64,6 +64,10 @@ def test_one_map_over_blocks_on_threads_and_dask_and_a_break_stops_it():
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
             Client(cluster) as client:
         on_dask = dict(clusters.map_blocks(_power, 2, blocks, client))
+        # The same shared value mapped again at once: its own key, not the
+        # last map's, which is being released (lost dependencies).
+        for _ in range(3):
+            assert dict(clusters.map_blocks(_power, 2, blocks, client)) == on_dask
     assert [on_threads[i] for i in range(len(blocks))] == expected == [on_dask[i] for i in range(len(blocks))]
     calls = []
 
