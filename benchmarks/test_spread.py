@@ -54,7 +54,7 @@ def test_projection_without_overhead_is_the_ideal_split():
     so the efficiency is only lost to idle cores in the last round."""
     cfg = config.load(CLUSTER)
     n_opt = len(cfg.options) + 1
-    rows = dask_overhead.project(cfg, 100.0, 0.0, 0, math.inf)
+    rows = dask_overhead.project(cfg, 100.0, dask_overhead.Costs(0.0, bandwidth_gbit=math.inf))
     blocks = math.ceil(cfg.study.runs / cfg.study.block_runs)
     for row in rows:
         rounds = math.ceil(blocks / row["cores"])
@@ -64,12 +64,21 @@ def test_projection_without_overhead_is_the_ideal_split():
 
 
 def test_projection_tail_and_worker_share():
-    """With a per-block overhead o, the wall time is R (t_b + o) + min(P, B) o
-    (the client keeps up here)."""
+    """Every block to the client (no tree), a per-block overhead o on the
+    worker and a receive of o at the client: R (t_b + o) + min(P, B) o (the
+    client keeps up). With the tree on 10 cores (B = 100 blocks, G = 10):
+    the 90 combines at c add ceil(90 / 10) c to the workers, and the last
+    round's 10 blocks take ceil(log2 10) = 4 levels of c and one receive."""
     cfg = config.load(CLUSTER)
     n_opt = len(cfg.options) + 1
-    o = 0.05
-    (row,) = dask_overhead.project(cfg, 100.0, o, 0, math.inf, cores=(10,))
+    o, c = 0.05, 0.02
     t_b = cfg.study.block_runs * n_opt * 100e-9
+    assert math.ceil(cfg.study.runs / cfg.study.block_runs) == 100
+    flat = dask_overhead.Costs(o, receive_s=o, bandwidth_gbit=math.inf)
+    (row,) = dask_overhead.project(cfg, 100.0, flat, cores=(10,), tree=False)
     assert row["wall_s"] == pytest.approx(10 * (t_b + o) + 10 * o)
+    tree = dask_overhead.Costs(o, combine_s=c, receive_s=o, bandwidth_gbit=math.inf)
+    (row,) = dask_overhead.project(cfg, 100.0, tree, cores=(10,))
+    assert row["sums"] == 10
+    assert row["wall_s"] == pytest.approx(10 * (t_b + o) + 9 * c + 4 * c + o)
     assert dask_overhead.minimum_block(n_opt, 100.0, o) * n_opt * 100e-9 >= 100 * o
