@@ -1,6 +1,7 @@
-"""Compute a study's blocks of runs (`run`) through the one map over blocks,
-``clusters.map_blocks``, on local threads or a Dask client (the client
-comes from ``clusters.backend``), with
+"""Compute a study's blocks of runs (`run`) through the one map over blocks
+(``clusters.sum_blocks``: on a Dask client, blocks added up on the
+workers), on local threads or a Dask client (the client comes from
+``clusters.backend``), with
 checkpoints, resume, preemption and ``--target-se``; also the pieces the
 replays share: a kernel fault in words (`fault_message`) and the progress
 bar.
