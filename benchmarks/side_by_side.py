@@ -258,10 +258,16 @@ def figure_of_merit(cfg, reference, seconds: float, repeat: int) -> dict:
 
 def scaling(cfg, runs: int, blocks: int, repeat: int) -> dict:
     """One and two local workers on the same runs (rounded down to ``blocks``
-    equal blocks), alternated."""
+    equal blocks), alternated with the machine's own ceiling for them: the
+    kernel alone on the two halves of the runs, one after the other and on
+    two threads at once (no blocks, no adding; what two cores that share a
+    memory system and a hypervisor give this kernel)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     rpd = cfg.study.runs_per_draw
     block_runs = max(rpd, runs // blocks // rpd * rpd)     # whole parameter draws
     plan = make_plan(cfg.with_overrides(runs=block_runs * blocks), block_runs=block_runs)
+    half = blocks // 2 * block_runs
     out = {}
 
     def run(workers):
@@ -269,10 +275,24 @@ def scaling(cfg, runs: int, blocks: int, repeat: int) -> dict:
             out[workers] = runner.run_local(plan, workers, False)
         return go
 
-    one_s, two_s = alternate(repeat, run(1), run(2))
+    def kernel(start, stop):
+        kernels.simulate(plan.kernel, start, stop, plan.sensitivity_parameters, plan.sensitivity_edges, True,
+                         runner.per_draw_rows(plan, (stop - start) // rpd))
+
+    def halves_in_turn():
+        kernel(0, half)
+        kernel(half, plan.runs)
+
+    with ThreadPoolExecutor(2) as pool:
+        def halves_at_once():
+            for future in [pool.submit(kernel, 0, half), pool.submit(kernel, half, plan.runs)]:
+                future.result()
+
+        one_s, two_s, seq_s, both_s = alternate(repeat, run(1), run(2), halves_in_turn, halves_at_once)
     identical = dask_overhead.same_tallies(out[1], out[2])
     return {"runs": plan.runs, "blocks": len(plan.blocks), "block_runs": plan.block_runs, "one_s": Spread.of(one_s),
-            "two_s": Spread.of(two_s), "speedup": Spread.ratio(one_s, two_s), "identical": identical}
+            "two_s": Spread.of(two_s), "speedup": Spread.ratio(one_s, two_s), "identical": identical,
+            "kernel_two_threads": Spread.ratio(seq_s, both_s)}
 
 
 def start_times(config: str, repeat: int) -> dict:
@@ -421,6 +441,8 @@ def main(argv=None) -> int:
     print(f"\ntwo-worker scaling, {sc['runs']:,} runs in {sc['blocks']} blocks of {sc['block_runs']:,}: "
           f"1 worker {sc['one_s'].text()} s, 2 workers {sc['two_s'].text()} s; tallies identical: "
           f"{sc['identical']}")
+    print(f"the machine's ceiling for it: the kernel alone on the two halves, two threads at once vs one after the "
+          f"other: {sc['kernel_two_threads'].text()}x")
     targets.append(target_row("scaling", sc["speedup"], note=f" ({sc['runs']:,} runs)"))
     report["scaling"] = sc
 
