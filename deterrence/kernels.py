@@ -365,6 +365,18 @@ def war_days(o, times, horizon):
     return days
 
 
+@jit
+def add_paired_indicators(paired, in_draw):
+    """Add to the paired sums of the indicators (sum of d, option minus
+    baseline) those of a draw's runs, ``in_draw`` (indicators, options:
+    each option's runs with each indicator; the baseline last), and clear it."""
+    n_headline, n_opt = in_draw.shape
+    for k in range(n_headline):
+        for o in range(n_opt):
+            paired[o, k, 0] += in_draw[k, o] - in_draw[k, n_opt - 1]
+    in_draw[:] = 0
+
+
 @inline
 def value_bin(x):
     """The bin of a draw mean x among VALUE_BINS (model.VALUE_BIN_K)."""
@@ -980,8 +992,13 @@ def simulate(kp, run_start, run_stop, sens_parameters, sens_edges, contrasts=Tru
     dense = 0 if draw_rows else n_opt
     draw_hist = np.zeros((dense, n_headline, runs_per_draw + 1), dtype=np.int32)
     draw_diff = np.zeros((dense, n_headline, 2 * runs_per_draw + 1), dtype=np.int32)
-    in_draw = np.zeros((n_opt, n_headline), dtype=np.int64)
-    base_within = np.zeros(n_headline, dtype=np.int64)
+    # Per draw, each option's runs with each indicator, and over the block
+    # its runs whose indicator differs from the baseline's: options
+    # innermost, so that the loop over options runs in vector lanes (the
+    # paired sums of d come from in_draw when a draw closes; d being 0 or
+    # +-1, the sum of d**2 is ``differ``).
+    in_draw = np.zeros((n_headline, n_opt), dtype=np.int64)
+    differ = np.zeros((n_headline, n_opt), dtype=np.int64)
     # Per draw: each paired count's draw mean (rows PAIRED_COUNTS) and its
     # paired difference (rows PAIRED_COUNTS + k), binned, with the draw's
     # within sum of squared deviations (the limbs of a moment, sum at 0).
@@ -1035,25 +1052,20 @@ def simulate(kp, run_start, run_stop, sens_parameters, sens_edges, contrasts=Tru
         for e in range(N_EVENTS):
             for o in range(n_opt):
                 hist[e, day_bin(times[o, e], horizon), o] += 1
-        # The baseline's indicators once per run (not once per option).
-        k = 0
-        for e in range(N_INDICATORS):
-            for y in range(n_years):
-                base_within[k] = indicator(base, e, times, year_days[y])
-                k += 1
+        if contrasts:
+            k = 0
+            for e in range(N_INDICATORS):
+                for y in range(n_years):
+                    year = year_days[y]
+                    base_within = indicator(base, e, times, year)
+                    for o in range(n_opt):
+                        within = indicator(o, e, times, year)
+                        in_draw[k, o] += within
+                        differ[k, o] += within ^ base_within
+                    k += 1
         for o in range(n_opt):
             if contrasts:
-                k = 0
-                for e in range(N_INDICATORS):
-                    for y in range(n_years):
-                        within = indicator(o, e, times, year_days[y])
-                        in_draw[o, k] += within
-                        d = within - base_within[k]
-                        if d != 0:
-                            # add_moment of d = +-1 (its square is 1), without an array view per call.
-                            paired[o, k, 0] += d
-                            paired[o, k, 2] += 1
-                        k += 1
+                k = n_headline
                 add_moment(paired[o, k], counts[o, 0] - counts[base, 0])
                 add_moment(paired[o, k + 1], counts[o, 1] - counts[base, 1])
                 add_moment(paired[o, k + 2], run_war[o] - run_war[base])
@@ -1084,14 +1096,12 @@ def simulate(kp, run_start, run_stop, sens_parameters, sens_edges, contrasts=Tru
             for o in range(n_opt):
                 for k in range(n_headline):
                     if draw_rows:
-                        rows[closed, o, k] = in_draw[o, k]
-                        rows[closed, o, n_headline + k] = in_draw[o, k] - in_draw[base, k] + runs_per_draw
+                        rows[closed, o, k] = in_draw[k, o]
+                        rows[closed, o, n_headline + k] = in_draw[k, o] - in_draw[k, base] + runs_per_draw
                     else:
-                        draw_hist[o, k, in_draw[o, k]] += 1
-                        draw_diff[o, k, in_draw[o, k] - in_draw[base, k] + runs_per_draw] += 1
-            for o in range(n_opt):
-                for k in range(n_headline):
-                    in_draw[o, k] = 0
+                        draw_hist[o, k, in_draw[k, o]] += 1
+                        draw_diff[o, k, in_draw[k, o] - in_draw[k, base] + runs_per_draw] += 1
+            add_paired_indicators(paired, in_draw)
             for o in range(n_opt):
                 for j in range(n_values):
                     mean = value_sum[o, j] / runs_per_draw
@@ -1139,6 +1149,13 @@ def simulate(kp, run_start, run_stop, sens_parameters, sens_edges, contrasts=Tru
             for j in range(n_nonzero):
                 draw_sens[nonzero[j]] = 0
             draw_runs = 0
+    if contrasts:
+        # A draw the block did not finish (none where blocks hold whole
+        # draws, as config and plan require), and the runs that differ.
+        add_paired_indicators(paired, in_draw)
+        for k in range(n_headline):
+            for o in range(n_opt):
+                paired[o, k, 2] += differ[k, o]
     # The counts stay int32 (a block has at most config.MAX_BLOCK_RUNS =
     # 1e8 < 2**31 runs): half the memory of a block in flight; Tallies
     # widens them when it adds.

@@ -529,3 +529,31 @@ def test_sensitivity_sums_are_the_replayed_outcomes_by_bin(tmp_path, runs_per_dr
         for b in range(plan.sensitivity_edges.shape[1] + 1):
             assert block.sensitivity_runs[i, b] == (bins == b).sum()
             np.testing.assert_array_equal(block.sensitivity[i, b], outcome[bins == b].sum(axis=0))
+
+
+@pytest.mark.parametrize("runs_per_draw, start, stop", [(1, 0, 300), (2, 0, 600), (20, 60, 400)])
+def test_indicator_tallies_are_the_replayed_flags(tmp_path, runs_per_draw, start, stop):
+    # The kernel counts each option's indicators per draw, options innermost,
+    # and derives the paired sums from them: the same as summing each
+    # replayed run's flags, and the per-draw histograms those draws' counts.
+    # (2 runs per draw: 300 draws, dense histograms; 20: each draw's bins)
+    path = tmp_path / "flags.toml"
+    path.write_text(study_text("small", runs=600, block_runs=600, runs_per_draw=runs_per_draw))
+    plan = make_plan(config.load(path))
+    block = runner.run_block(plan, start, stop)
+    flags, _, fault = kernels.replay_runs(plan.kernel, start, stop)
+    assert fault[0] == kernels.NO_FAULT
+    d = flags.astype(np.int64) - flags[:, -1:]
+    n = flags.shape[2]
+    assert d.any() and (d < 0).any()
+    np.testing.assert_array_equal(block.paired[:, :n, 0], d.sum(axis=0))
+    np.testing.assert_array_equal(block.paired[:, :n, 2], (d * d).sum(axis=0))
+    assert not block.paired[:, :n, 1].any()
+    if runs_per_draw > 1:
+        per_draw = flags.reshape(-1, runs_per_draw, *flags.shape[1:]).sum(axis=1, dtype=np.int64)
+        hist, diff = (h.dense() if hasattr(h, "dense") else h for h in (block.draw_hist, block.draw_diff))
+        for c in range(runs_per_draw + 1):
+            np.testing.assert_array_equal(hist[:, :, c], (per_draw == c).sum(axis=0))
+        shifted = per_draw - per_draw[:, -1:] + runs_per_draw
+        for c in range(2 * runs_per_draw + 1):
+            np.testing.assert_array_equal(diff[:, :, c], (shifted == c).sum(axis=0))
