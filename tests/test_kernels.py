@@ -506,17 +506,24 @@ def test_edge_priors_end_cleanly(case, tmp_path):
 
 
 
+def replayed_block(tmp_path, runs_per_draw, start, stop):
+    """A small study's plan, its block of runs [start, stop) and those runs
+    replayed one by one (kernels.replay_runs: flags and paired counts)."""
+    path = tmp_path / "small.toml"
+    path.write_text(study_text("small", runs=600, block_runs=600, runs_per_draw=runs_per_draw))
+    plan = make_plan(config.load(path))
+    block = runner.run_block(plan, start, stop)
+    flags, counts, fault = kernels.replay_runs(plan.kernel, start, stop)
+    assert fault[0] == kernels.NO_FAULT
+    return plan, block, flags, counts
+
+
 @pytest.mark.parametrize("runs_per_draw, start, stop", [(1, 0, 600), (20, 0, 600), (20, 130, 517)])
 def test_sensitivity_sums_are_the_replayed_outcomes_by_bin(tmp_path, runs_per_draw, start, stop):
     # The kernel adds a draw's outcome sums to its bins once per draw (or at
     # the block's end): the same as binning each replayed run by its draw.
-    path = tmp_path / "sens.toml"
-    path.write_text(study_text("small", runs=600, block_runs=600, runs_per_draw=runs_per_draw))
-    plan = make_plan(config.load(path))
-    block = runner.run_block(plan, start, stop)
+    plan, block, flags, counts = replayed_block(tmp_path, runs_per_draw, start, stop)
     theta = np.empty((stop - start, plan.family.size))
-    flags, counts, fault = kernels.replay_runs(plan.kernel, start, stop)
-    assert fault[0] == kernels.NO_FAULT
     for i, run in enumerate(range(start, stop)):
         kernels.draw_parameters(theta[i], rng.new_state(), plan.kernel, run // runs_per_draw)
     year = YEARS.index(SENSITIVITY_YEAR)
@@ -537,12 +544,7 @@ def test_indicator_tallies_are_the_replayed_flags(tmp_path, runs_per_draw, start
     # and derives the paired sums from them: the same as summing each
     # replayed run's flags, and the per-draw histograms those draws' counts.
     # (2 runs per draw: 300 draws, dense histograms; 20: each draw's bins)
-    path = tmp_path / "flags.toml"
-    path.write_text(study_text("small", runs=600, block_runs=600, runs_per_draw=runs_per_draw))
-    plan = make_plan(config.load(path))
-    block = runner.run_block(plan, start, stop)
-    flags, _, fault = kernels.replay_runs(plan.kernel, start, stop)
-    assert fault[0] == kernels.NO_FAULT
+    _, block, flags, _ = replayed_block(tmp_path, runs_per_draw, start, stop)
     d = flags.astype(np.int64) - flags[:, -1:]
     n = flags.shape[2]
     assert d.any() and (d < 0).any()
