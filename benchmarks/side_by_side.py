@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numba
@@ -262,8 +263,6 @@ def scaling(cfg, runs: int, blocks: int, repeat: int) -> dict:
     kernel alone on the two halves of the runs, one after the other and on
     two threads at once (no blocks, no adding; what two cores that share a
     memory system and a hypervisor give this kernel)."""
-    from concurrent.futures import ThreadPoolExecutor
-
     rpd = cfg.study.runs_per_draw
     block_runs = max(rpd, runs // blocks // rpd * rpd)     # whole parameter draws
     plan = make_plan(cfg.with_overrides(runs=block_runs * blocks), block_runs=block_runs)
